@@ -1,0 +1,57 @@
+# Everything a fresh machine needs comes from here: `make run`, `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUN_VERSION := 1.4.4
+TOOLS := .tools
+BUN_DIR := $(TOOLS)/bun
+CHROMIUM := /usr/bin/chromium
+
+# Reflex downloads bun from the internet, which is closed here; the npm
+# registry has it, so we install it into the repo and point Reflex at it.
+BUN := $(CURDIR)/$(BUN_DIR)/node_modules/.bin/bun
+export REFLEX_BUN_PATH = $(BUN)
+export REFLEX_TELEMETRY_ENABLED = false
+export REFLEX_CHECK_LATEST_VERSION = false
+export PYTHONUNBUFFERED = 1
+
+.PHONY: run test setup venv bun chromium migrate clean
+
+setup: venv bun migrate
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+bun: $(BUN_DIR)/.installed
+
+$(BUN_DIR)/.installed:
+	mkdir -p $(BUN_DIR)
+	cd $(BUN_DIR) && npm install --no-audit --no-fund --loglevel=error bun@$(BUN_VERSION)
+	$(BUN) --version
+	touch $@
+
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian Chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+migrate: venv
+	$(PY) -m ephem.migrations
+
+run: setup
+	$(VENV)/bin/reflex run
+
+test: setup chromium
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .web .states

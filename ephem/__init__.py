@@ -1,0 +1,1 @@
+"""ephem: ephemeral, anonymous peer-to-peer chat."""

@@ -1,0 +1,173 @@
+"""Anonymous accounts: a display name, a session token per device, one recovery token.
+
+Plain Python over SQLModel; the web layers call this and nothing else.
+"""
+
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from ephem.clock import Clock, utcnow
+from ephem.db import session_scope
+from ephem.errors import InvalidName, InvalidToken
+from ephem.models import Account, Membership, SessionToken
+from ephem.settings import Settings
+from ephem.tokens import TokenHasher, new_token
+
+NAME_MAX = 32
+SESSION = "session"
+RECOVERY = "recovery"
+
+# Format characters that reorder text (bidi overrides and isolates) would let a
+# name disguise itself or the text around it; joiners (ZWNJ, ZWJ) stay, since
+# Persian and many Indic scripts need them.
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+def normalize_name(raw: object) -> str:
+    """A trimmed, NFC-normalized display name, or `InvalidName` saying why not."""
+    if not isinstance(raw, str):
+        raise InvalidName("The name must be text.")
+    name = unicodedata.normalize("NFC", raw).strip()
+    if not name:
+        raise InvalidName("Please enter a name.")
+    if len(name) > NAME_MAX:
+        raise InvalidName(f"A name can have at most {NAME_MAX} characters.")
+    for char in name:
+        if unicodedata.category(char) in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp") or char in _BIDI_CONTROLS:
+            raise InvalidName("The name contains a control or invisible character.")
+    return name
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    account: Account
+    session_token: str
+    recovery_token: str
+
+
+@dataclass(frozen=True)
+class Restored:
+    account: Account
+    session_token: str
+
+
+class Accounts:
+    def __init__(self, engine: Engine, settings: Settings, clock: Clock = utcnow):
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.hasher = TokenHasher(settings.secret)
+
+    def expires_at(self, account: Account) -> datetime:
+        """When the sweep may delete this account if it is not seen again."""
+        if account.remember:
+            return account.last_seen_at + self.settings.account_ttl
+        return account.last_seen_at + self.settings.session_grace
+
+    def create(self, name: object, remember: bool) -> NewAccount:
+        clean = normalize_name(name)
+        now = self.clock()
+        session_token, recovery_token = new_token(), new_token()
+        account = Account(
+            id=str(uuid.uuid4()),
+            name=clean,
+            remember=bool(remember),
+            recovery_hash=self.hasher.digest(RECOVERY, recovery_token),
+            created_at=now,
+            last_seen_at=now,
+        )
+        with session_scope(self.engine) as db:
+            db.add(account)
+            db.flush()
+            db.add(self._session_row(account.id, session_token, now))
+        return NewAccount(account, session_token, recovery_token)
+
+    def authenticate(self, session_token: object) -> Account:
+        """The account behind a session token, marked as seen; else `InvalidToken`."""
+        if not isinstance(session_token, str) or not session_token:
+            raise InvalidToken("Sign in first.")
+        digest = self.hasher.digest(SESSION, session_token)
+        with session_scope(self.engine) as db:
+            row = db.get(SessionToken, digest)
+            account = db.get(Account, row.account_id) if row else None
+            if account is None or not self.hasher.matches(SESSION, session_token, row.token_hash):
+                raise InvalidToken("This session has ended. Sign in again or restore with your recovery token.")
+        self.touch(account)
+        return account
+
+    def touch(self, account: Account, force: bool = False) -> None:
+        """Mark as seen now, writing at most once per `seen_interval` unless forced."""
+        now = self.clock()
+        if not force and now - account.last_seen_at < self.settings.seen_interval:
+            return
+        with session_scope(self.engine) as db:
+            db.execute(update(Account).where(col(Account.id) == account.id).values(last_seen_at=now))
+        account.last_seen_at = now
+
+    def restore(self, recovery_token: object) -> Restored:
+        """A fresh session on this device for whoever holds the recovery token."""
+        if not isinstance(recovery_token, str) or not recovery_token.strip():
+            raise InvalidToken("Paste your recovery token.")
+        token = recovery_token.strip()
+        digest = self.hasher.digest(RECOVERY, token)
+        now = self.clock()
+        session_token = new_token()
+        with session_scope(self.engine) as db:
+            account = db.exec(select(Account).where(Account.recovery_hash == digest)).first()
+            if account is None or not self.hasher.matches(RECOVERY, token, account.recovery_hash):
+                raise InvalidToken("That recovery token is not valid. It may have been replaced, or the account has expired.")
+            account.last_seen_at = now
+            db.add(account)
+            fresh = self._session_row(account.id, session_token, now)
+            db.add(fresh)
+            self._trim_sessions(db, account.id, keep=fresh.token_hash)
+        return Restored(account, session_token)
+
+    def rotate_recovery(self, account_id: str) -> str:
+        """A new recovery token; the old one stops working at once."""
+        token = new_token()
+        with session_scope(self.engine) as db:
+            db.execute(
+                update(Account)
+                .where(col(Account.id) == account_id)
+                .values(recovery_hash=self.hasher.digest(RECOVERY, token))
+            )
+        return token
+
+    def end_session(self, session_token: str) -> None:
+        digest = self.hasher.digest(SESSION, session_token)
+        with session_scope(self.engine) as db:
+            db.execute(delete(SessionToken).where(col(SessionToken.token_hash) == digest))
+
+    def delete(self, account_id: str) -> None:
+        with session_scope(self.engine) as db:
+            delete_accounts(db, [account_id])
+
+    def _session_row(self, account_id: str, token: str, now: datetime) -> SessionToken:
+        return SessionToken(token_hash=self.hasher.digest(SESSION, token), account_id=account_id, created_at=now)
+
+    def _trim_sessions(self, db, account_id: str, keep: str) -> None:
+        """Keep the newest sessions only, so restoring in a loop cannot grow a table."""
+        stale = db.exec(
+            select(SessionToken.token_hash)
+            .where(SessionToken.account_id == account_id, SessionToken.token_hash != keep)
+            .order_by(col(SessionToken.created_at).desc())
+            .offset(self.settings.max_sessions_per_account - 1)
+        ).all()
+        if stale:
+            db.execute(delete(SessionToken).where(col(SessionToken.token_hash).in_(stale)))
+
+
+def delete_accounts(db, account_ids: list[str]) -> None:
+    """An account goes with its tokens and memberships; enclaves left empty go in the sweep."""
+    if not account_ids:
+        return
+    db.execute(delete(SessionToken).where(col(SessionToken.account_id).in_(account_ids)))
+    db.execute(delete(Membership).where(col(Membership.account_id).in_(account_ids)))
+    db.execute(delete(Account).where(col(Account.id).in_(account_ids)))

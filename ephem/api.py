@@ -1,0 +1,247 @@
+"""The REST API under /api (FastAPI, mounted in front of Reflex's own routes).
+
+Thin: parse, authenticate, call the domain, shape the answer. Every error a
+client can cause leaves as the contract's `{ok: false, error: {code, message}}`.
+"""
+
+import functools
+import logging
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ephem.accounts import Accounts
+from ephem.clock import iso
+from ephem.errors import EphemError, InvalidToken
+from ephem.models import Account
+from ephem.ratelimit import RateLimiter
+from ephem.services import get_accounts
+
+log = logging.getLogger("ephem.api")
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+class ApiError(EphemError):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+# --- wire shapes -------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    ok: bool = False
+    error: ErrorDetail
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    remember: bool
+    created_at: str
+    last_seen_at: str
+    expires_at: str
+
+
+class CreateAccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Length and content are checked by the domain so the message is ours.
+    name: str = Field(max_length=1000)
+    remember: bool = False
+
+
+class CreatedOut(BaseModel):
+    account: AccountOut
+    session_token: str
+    recovery_token: str
+
+
+class RestoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    recovery_token: str = Field(max_length=200)
+
+
+class RestoredOut(BaseModel):
+    account: AccountOut
+    session_token: str
+
+
+class RecoveryOut(BaseModel):
+    recovery_token: str
+
+
+class HealthOut(BaseModel):
+    ok: bool = True
+
+
+# --- wiring ------------------------------------------------------------------
+
+
+def account_out(accounts: Accounts, account: Account) -> AccountOut:
+    return AccountOut(
+        id=account.id,
+        name=account.name,
+        remember=account.remember,
+        created_at=iso(account.created_at),
+        last_seen_at=iso(account.last_seen_at),
+        expires_at=iso(accounts.expires_at(account)),
+    )
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("Send your session token as `Authorization: Bearer <token>`.")
+    return token.strip()
+
+
+def current_account(request: Request, accounts: Annotated[Accounts, Depends(get_accounts)]) -> Account:
+    return accounts.authenticate(bearer_token(request))
+
+
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+Me = Annotated[Account, Depends(current_account)]
+
+class Limits:
+    """Creating accounts and guessing recovery tokens are the two things worth
+    flooding; both are limited per client address."""
+
+    def __init__(self, signup: RateLimiter | None = None, restore: RateLimiter | None = None):
+        self.signup = signup or RateLimiter(rate=0.5, burst=10)
+        self.restore = restore or RateLimiter(rate=0.2, burst=10)
+
+
+@functools.cache
+def get_limits() -> Limits:
+    return Limits()
+
+
+def limited(kind: str):
+    def check(request: Request, limits: Annotated[Limits, Depends(get_limits)]) -> None:
+        client = request.client.host if request.client else "unknown"
+        if not getattr(limits, kind).allow(client):
+            raise ApiError(429, "rate_limited", "Too many attempts. Wait a minute and try again.")
+
+    return Depends(check)
+
+
+ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 413, 422, 429)}
+
+api = FastAPI(
+    title="ephem",
+    version="1",
+    description="Accounts, enclaves and matchmaking for ephem. Messages never pass through here.",
+    openapi_url="/api/openapi.json",
+    docs_url="/api/docs",
+    redoc_url=None,
+    responses=ERRORS,
+)
+
+
+@api.exception_handler(EphemError)
+async def _domain_error(_request: Request, exc: EphemError) -> JSONResponse:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+@api.exception_handler(RequestValidationError)
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    detail = f"{where}: {first.get('msg', 'invalid')}" if where else first.get("msg", "invalid")
+    return error_response(422, "invalid_payload", f"The request is not valid ({detail}).")
+
+
+@api.exception_handler(StarletteHTTPException)
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    return error_response(exc.status_code, codes.get(exc.status_code, "bad_request"), str(exc.detail))
+
+
+@api.exception_handler(Exception)
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    # Logged here with its traceback; the client only learns that it failed.
+    log.exception("unhandled error in the API", exc_info=exc)
+    return error_response(503, "unavailable", "Something went wrong on our side. Please try again.")
+
+
+@api.middleware("http")
+async def _limit_body(request: Request, call_next):
+    if request.url.path.startswith("/api/"):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
+        if length is None and request.method in ("POST", "PUT", "PATCH"):
+            body = await request.body()  # chunked: read, then judge
+            if len(body) > MAX_BODY_BYTES:
+                return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
+    return await call_next(request)
+
+
+@api.get("/api/health", response_model=HealthOut)
+def health() -> HealthOut:
+    return HealthOut()
+
+
+@api.post("/api/accounts", status_code=201, response_model=CreatedOut, dependencies=[limited("signup")])
+def create_account(body: CreateAccountIn, accounts: AccountsDep) -> CreatedOut:
+    created = accounts.create(body.name, body.remember)
+    return CreatedOut(
+        account=account_out(accounts, created.account),
+        session_token=created.session_token,
+        recovery_token=created.recovery_token,
+    )
+
+
+@api.post("/api/accounts/restore", response_model=RestoredOut, dependencies=[limited("restore")])
+def restore_account(body: RestoreIn, accounts: AccountsDep) -> RestoredOut:
+    restored = accounts.restore(body.recovery_token)
+    return RestoredOut(account=account_out(accounts, restored.account), session_token=restored.session_token)
+
+
+@api.get("/api/me", response_model=AccountOut)
+def get_me(me: Me, accounts: AccountsDep) -> AccountOut:
+    return account_out(accounts, me)
+
+
+@api.delete("/api/me", status_code=204, response_class=Response)
+def delete_me(me: Me, accounts: AccountsDep) -> Response:
+    accounts.delete(me.id)
+    return Response(status_code=204)
+
+
+@api.post("/api/me/recovery-token", response_model=RecoveryOut)
+def rotate_recovery_token(me: Me, accounts: AccountsDep) -> RecoveryOut:
+    return RecoveryOut(recovery_token=accounts.rotate_recovery(me.id))
+
+
+@api.delete("/api/session", status_code=204, response_class=Response)
+def end_session(request: Request, me: Me, accounts: AccountsDep) -> Response:
+    """Sign this device out (an addition to the contract): its token stops working."""
+    accounts.end_session(bearer_token(request))
+    return Response(status_code=204)
+
+
+# Last, so it only catches what no route above matched.
+@api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def unknown_endpoint(path: str) -> JSONResponse:
+    return error_response(404, "not_found", f"There is no endpoint /api/{path}.")

@@ -1,0 +1,25 @@
+"""Domain errors carry the contract's machine-readable code and a human message."""
+
+
+class EphemError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidName(EphemError):
+    code = "invalid_name"
+    status = 422
+
+
+class InvalidToken(EphemError):
+    code = "invalid_token"
+    status = 401
+
+
+class NotFound(EphemError):
+    code = "not_found"
+    status = 404

@@ -1,0 +1,72 @@
+"""The sweep: deletes what nobody has used, one bounded batch at a time.
+
+Each call deletes at most `batch` accounts and `batch` enclaves in one short
+transaction, so a large backlog never holds long locks; the caller repeats
+until a pass finds nothing.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, exists, or_, and_
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from ephem.accounts import delete_accounts
+from ephem.clock import Clock, utcnow
+from ephem.db import session_scope
+from ephem.models import Account, Enclave, Membership
+from ephem.settings import Settings
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    accounts: int
+    enclaves: int
+
+    @property
+    def total(self) -> int:
+        return self.accounts + self.enclaves
+
+
+def sweep_once(engine: Engine, settings: Settings, clock: Clock = utcnow, batch: int | None = None) -> SweepResult:
+    limit = batch or settings.sweep_batch
+    now = clock()
+    with session_scope(engine) as db:
+        account_ids = list(
+            db.exec(
+                select(Account.id)
+                .where(
+                    or_(
+                        and_(col(Account.remember).is_(True), col(Account.last_seen_at) < now - settings.account_ttl),
+                        and_(col(Account.remember).is_(False), col(Account.last_seen_at) < now - settings.session_grace),
+                    )
+                )
+                .limit(limit)
+            ).all()
+        )
+        delete_accounts(db, account_ids)
+
+    with session_scope(engine) as db:
+        has_members = exists().where(col(Membership.enclave_id) == col(Enclave.id))
+        enclave_ids = list(
+            db.exec(
+                select(Enclave.id)
+                .where(or_(col(Enclave.last_active_at) < now - settings.enclave_ttl, ~has_members))
+                .limit(limit)
+            ).all()
+        )
+        if enclave_ids:
+            db.execute(delete(Membership).where(col(Membership.enclave_id).in_(enclave_ids)))
+            db.execute(delete(Enclave).where(col(Enclave.id).in_(enclave_ids)))
+    return SweepResult(len(account_ids), len(enclave_ids))
+
+
+def sweep_all(engine: Engine, settings: Settings, clock: Clock = utcnow, batch: int | None = None) -> SweepResult:
+    """Sweep until a pass deletes nothing; returns the totals."""
+    accounts = enclaves = 0
+    while True:
+        result = sweep_once(engine, settings, clock, batch)
+        accounts += result.accounts
+        enclaves += result.enclaves
+        if result.total == 0:
+            return SweepResult(accounts, enclaves)

@@ -1,0 +1,86 @@
+"""Runtime settings, read once from the environment.
+
+`REFLEX_DB_URL` picks the database (SQLite file by default, PostgreSQL by URL);
+the `EPHEM_*` variables are the contract's knobs.
+"""
+
+import functools
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# Local state lives in a hidden folder: Reflex's dev reloader skips those, so
+# SQLite's journal files do not restart the backend on every write.
+DATA_DIR = ROOT / ".ephem"
+
+
+def default_db_url() -> str:
+    if url := os.environ.get("REFLEX_DB_URL"):
+        return url
+    DATA_DIR.mkdir(exist_ok=True)
+    return f"sqlite:///{DATA_DIR / 'ephem.db'}"
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = float(raw)
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _secret() -> bytes:
+    """The key for token hashes: `EPHEM_SECRET`, else a file made once.
+
+    Several backends behind one database must share it, so production sets
+    `EPHEM_SECRET`; the file keeps a single machine working out of the box.
+    """
+    if value := os.environ.get("EPHEM_SECRET"):
+        return value.encode()
+    path = Path(os.environ.get("EPHEM_SECRET_FILE") or DATA_DIR / "secret")
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = secrets.token_hex(32).encode()
+        try:
+            # O_EXCL: of two workers starting at once, one writes, both read it.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes().strip()
+        with os.fdopen(fd, "wb") as out:
+            out.write(fresh)
+        return fresh
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    secret: bytes
+    account_ttl: timedelta = timedelta(days=30)
+    session_grace: timedelta = timedelta(seconds=600)
+    enclave_ttl: timedelta = timedelta(days=30)
+    # "Seen" is written at most this often per account: reads stay cheap.
+    seen_interval: timedelta = timedelta(seconds=60)
+    sweep_interval: timedelta = timedelta(seconds=60)
+    sweep_batch: int = 500
+    max_sessions_per_account: int = 20
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings(
+        db_url=default_db_url(),
+        secret=_secret(),
+        account_ttl=timedelta(days=_number("EPHEM_ACCOUNT_TTL_DAYS", 30)),
+        session_grace=timedelta(seconds=_number("EPHEM_SESSION_GRACE_SECONDS", 600)),
+        enclave_ttl=timedelta(days=_number("EPHEM_ENCLAVE_TTL_DAYS", 30)),
+        sweep_interval=timedelta(seconds=_number("EPHEM_SWEEP_INTERVAL_SECONDS", 60)),
+    )

@@ -1,0 +1,97 @@
+import os
+import secrets
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ephem.db import make_engine
+from ephem.migrations import upgrade
+from ephem.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("EPHEM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(db_url="", secret=b"test-secret-of-enough-length-0123456789")
+
+
+def _postgres_database():
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not reachable"
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
+    name = f"ephem_test_{secrets.token_hex(6)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'create database "{name}"'))
+    return admin, name, PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    admin, name, url = _postgres_database()
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ephem.db'}"
+    upgrade(url)
+    return url
+
+
+def _clean(engine) -> None:
+    with engine.begin() as conn:
+        for table in ("membership", "session_token", "enclave", "account"):
+            conn.execute(text(f"delete from {table}"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """Every database test runs on SQLite and on the machine's PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    _clean(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_settings(settings, db_url) -> Settings:
+    return replace(settings, db_url=db_url)
