@@ -110,6 +110,19 @@ class Accounts:
             db.execute(update(Account).where(col(Account.id) == account.id).values(last_seen_at=now))
         account.last_seen_at = now
 
+    def touch_many(self, account_ids: list[str]) -> None:
+        """Mark connected accounts as seen in one statement (called about once a minute)."""
+        if account_ids:
+            with session_scope(self.engine) as db:
+                db.execute(update(Account).where(col(Account.id).in_(account_ids)).values(last_seen_at=self.clock()))
+
+    def get(self, account_id: str) -> Account:
+        with session_scope(self.engine) as db:
+            account = db.get(Account, account_id)
+        if account is None:
+            raise InvalidToken("This account no longer exists.")
+        return account
+
     def restore(self, recovery_token: object) -> Restored:
         """A fresh session on this device for whoever holds the recovery token."""
         if not isinstance(recovery_token, str) or not recovery_token.strip():

@@ -4,6 +4,7 @@ Thin: parse, authenticate, call the domain, shape the answer. Every error a
 client can cause leaves as the contract's `{ok: false, error: {code, message}}`.
 """
 
+import asyncio
 import functools
 import logging
 from typing import Annotated
@@ -17,9 +18,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ephem.accounts import Accounts
 from ephem.clock import iso
 from ephem.errors import EphemError, InvalidToken
+from ephem.enclaves import Enclaves, EnclaveView
+from ephem.ice import ice_servers_for
 from ephem.models import Account
 from ephem.ratelimit import RateLimiter
-from ephem.services import get_accounts
+from ephem.schemas import AccountOut, EnclaveOut, ErrorOut, error
+from ephem.services import get_accounts, get_enclaves, get_hub
+from ephem.settings import get_settings
+from ephem.signaling import Hub
 
 log = logging.getLogger("ephem.api")
 
@@ -32,34 +38,11 @@ class ApiError(EphemError):
         self.status, self.code = status, code
 
 
-def error_body(code: str, message: str) -> dict:
-    return {"ok": False, "error": {"code": code, "message": message}}
-
-
-def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(error(code, message), status_code=status)
 
 
 # --- wire shapes -------------------------------------------------------------
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorOut(BaseModel):
-    ok: bool = False
-    error: ErrorDetail
-
-
-class AccountOut(BaseModel):
-    id: str
-    name: str
-    remember: bool
-    created_at: str
-    last_seen_at: str
-    expires_at: str
 
 
 class CreateAccountIn(BaseModel):
@@ -97,14 +80,7 @@ class HealthOut(BaseModel):
 
 
 def account_out(accounts: Accounts, account: Account) -> AccountOut:
-    return AccountOut(
-        id=account.id,
-        name=account.name,
-        remember=account.remember,
-        created_at=iso(account.created_at),
-        last_seen_at=iso(account.last_seen_at),
-        expires_at=iso(accounts.expires_at(account)),
-    )
+    return AccountOut.of(account, accounts.expires_at(account))
 
 
 def bearer_token(request: Request) -> str:
@@ -120,6 +96,8 @@ def current_account(request: Request, accounts: Annotated[Accounts, Depends(get_
 
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+EnclavesDep = Annotated[Enclaves, Depends(get_enclaves)]
+HubDep = Annotated[Hub, Depends(get_hub)]
 Me = Annotated[Account, Depends(current_account)]
 
 class Limits:
@@ -145,7 +123,7 @@ def limited(kind: str):
     return Depends(check)
 
 
-ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 413, 422, 429)}
+ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 409, 413, 422, 429)}
 
 api = FastAPI(
     title="ephem",
@@ -239,6 +217,86 @@ def end_session(request: Request, me: Me, accounts: AccountsDep) -> Response:
     """Sign this device out (an addition to the contract): its token stops working."""
     accounts.end_session(bearer_token(request))
     return Response(status_code=204)
+
+
+class InviteOut(BaseModel):
+    code: str
+    url: str
+    expires_at: str
+
+
+class StatsOut(BaseModel):
+    online: int
+    searching: int
+
+
+class IceServersOut(BaseModel):
+    ice_servers: list[dict]
+
+
+def enclave_out(view: EnclaveView, hub: Hub) -> EnclaveOut:
+    return EnclaveOut.of(view, hub.presence.online(m.account_id for m in view.members))
+
+
+def public_url(request: Request) -> str:
+    """Where invite links point: the configured site, else the page that asked."""
+    configured = get_settings().public_url
+    if configured:
+        return configured.rstrip("/")
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        return origin.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+@api.get("/api/stats", response_model=StatsOut)
+async def stats(hub: HubDep) -> StatsOut:
+    """How many accounts are online and how many are searching (an addition to the contract)."""
+    return StatsOut(**await hub.stats())
+
+
+@api.get("/api/enclaves", response_model=list[EnclaveOut])
+def list_enclaves(me: Me, enclaves: EnclavesDep, hub: HubDep) -> list[EnclaveOut]:
+    return [enclave_out(view, hub) for view in enclaves.list_for(me.id)]
+
+
+@api.get("/api/enclaves/{enclave_id}", response_model=EnclaveOut)
+def get_enclave(enclave_id: str, me: Me, enclaves: EnclavesDep, hub: HubDep) -> EnclaveOut:
+    return enclave_out(enclaves.get(enclave_id, me.id), hub)
+
+
+@api.post("/api/enclaves/{enclave_id}/invites", status_code=201, response_model=InviteOut)
+def create_invite(enclave_id: str, request: Request, me: Me, enclaves: EnclavesDep) -> InviteOut:
+    invitation = enclaves.invite(enclave_id, me.id)
+    return InviteOut(
+        code=invitation.code,
+        url=f"{public_url(request)}/join/{invitation.code}",
+        expires_at=iso(invitation.expires_at),
+    )
+
+
+@api.delete("/api/enclaves/{enclave_id}/invites", status_code=204, response_class=Response)
+def revoke_invites(enclave_id: str, me: Me, enclaves: EnclavesDep) -> Response:
+    """Every open invite link of the enclave stops working (an addition to the contract)."""
+    enclaves.revoke_invites(enclave_id, me.id)
+    return Response(status_code=204)
+
+
+@api.post("/api/invites/{code}/join", response_model=EnclaveOut)
+def join_by_invite(code: str, me: Me, enclaves: EnclavesDep, hub: HubDep) -> EnclaveOut:
+    return enclave_out(enclaves.join(code, me.id), hub)
+
+
+@api.delete("/api/enclaves/{enclave_id}/membership", status_code=204, response_class=Response)
+async def leave_enclave(enclave_id: str, me: Me, enclaves: EnclavesDep, hub: HubDep) -> Response:
+    await asyncio.to_thread(enclaves.leave, enclave_id, me.id)
+    await hub.evict(enclave_id, me.id)
+    return Response(status_code=204)
+
+
+@api.get("/api/ice-servers", response_model=IceServersOut)
+def ice_servers(me: Me) -> IceServersOut:
+    return IceServersOut(ice_servers=ice_servers_for(get_settings(), me.id))
 
 
 # Last, so it only catches what no route above matched.

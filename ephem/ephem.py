@@ -4,6 +4,8 @@ import reflex as rx
 
 from ephem.api import api
 from ephem.lifespan import sweep_forever
+from ephem.services import get_hub
+from ephem.sio import build_server
 from ephem.state import AuthState
 from ephem.views.home import header, search_panel
 from ephem.views.layout import brand, page
@@ -31,9 +33,13 @@ def index() -> rx.Component:
     )
 
 
+hub = get_hub()
 app = rx.App(
+    sio=build_server(),
     api_transformer=api,
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
 )
 app.add_page(index, route="/", title="ephem", on_load=AuthState.load)
+app.sio.register_namespace(hub)
 app.register_lifespan_task(sweep_forever)
+app.register_lifespan_task(hub.run_forever)

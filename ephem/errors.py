@@ -23,3 +23,8 @@ class InvalidToken(EphemError):
 class NotFound(EphemError):
     code = "not_found"
     status = 404
+
+
+class EnclaveFull(EphemError):
+    code = "enclave_full"
+    status = 409

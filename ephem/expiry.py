@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from ephem.accounts import delete_accounts
 from ephem.clock import Clock, utcnow
 from ephem.db import session_scope
-from ephem.models import Account, Enclave, Membership
+from ephem.models import Account, Enclave, Invite, Membership
 from ephem.settings import Settings
 
 
@@ -56,8 +56,15 @@ def sweep_once(engine: Engine, settings: Settings, clock: Clock = utcnow, batch:
             ).all()
         )
         if enclave_ids:
+            db.execute(delete(Invite).where(col(Invite.enclave_id).in_(enclave_ids)))
             db.execute(delete(Membership).where(col(Membership.enclave_id).in_(enclave_ids)))
             db.execute(delete(Enclave).where(col(Enclave.id).in_(enclave_ids)))
+
+    with session_scope(engine) as db:
+        # Expired invites are useless already; this only keeps the table small.
+        stale = db.exec(select(Invite.id).where(col(Invite.expires_at) < now).limit(limit)).all()
+        if stale:
+            db.execute(delete(Invite).where(col(Invite.id).in_(stale)))
     return SweepResult(len(account_ids), len(enclave_ids))
 
 

@@ -37,3 +37,14 @@ class Membership(SQLModel, table=True):
         foreign_key="account.id", primary_key=True, index=True, max_length=36
     )
     joined_at: datetime
+
+
+class Invite(SQLModel, table=True):
+    """An invite link's code, stored as a keyed hash like every other bearer secret."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    enclave_id: str = Field(foreign_key="enclave.id", index=True, max_length=36)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=36)
+    created_at: datetime
+    expires_at: datetime

@@ -5,6 +5,7 @@ the `EPHEM_*` variables are the contract's knobs.
 """
 
 import functools
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -72,6 +73,17 @@ class Settings:
     sweep_interval: timedelta = timedelta(seconds=60)
     sweep_batch: int = 500
     max_sessions_per_account: int = 20
+    invite_ttl: timedelta = timedelta(hours=24)
+    # A full mesh of peer connections grows with the square of the members.
+    max_members: int = 8
+    max_signal_bytes: int = 64 * 1024
+    # Where invite links point; empty means the origin of the page that asked.
+    public_url: str = ""
+    # STUN/TURN servers handed to browsers; TURN gets short-lived credentials.
+    ice_servers: tuple = ()
+    turn_urls: tuple = ()
+    turn_secret: str = ""
+    turn_ttl: timedelta = timedelta(hours=1)
 
 
 @functools.cache
@@ -83,4 +95,11 @@ def get_settings() -> Settings:
         session_grace=timedelta(seconds=_number("EPHEM_SESSION_GRACE_SECONDS", 600)),
         enclave_ttl=timedelta(days=_number("EPHEM_ENCLAVE_TTL_DAYS", 30)),
         sweep_interval=timedelta(seconds=_number("EPHEM_SWEEP_INTERVAL_SECONDS", 60)),
+        invite_ttl=timedelta(hours=_number("EPHEM_INVITE_TTL_HOURS", 24)),
+        max_members=int(_number("EPHEM_MAX_MEMBERS", 8)),
+        max_signal_bytes=int(_number("EPHEM_MAX_SIGNAL_BYTES", 64 * 1024)),
+        public_url=os.environ.get("EPHEM_PUBLIC_URL", ""),
+        ice_servers=tuple(json.loads(os.environ.get("EPHEM_ICE_SERVERS") or "[]")),
+        turn_urls=tuple(u for u in os.environ.get("EPHEM_TURN_URLS", "").split(",") if u),
+        turn_secret=os.environ.get("EPHEM_TURN_SECRET", ""),
     )

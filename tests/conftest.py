@@ -69,7 +69,7 @@ def sqlite_url(tmp_path):
 
 def _clean(engine) -> None:
     with engine.begin() as conn:
-        for table in ("membership", "session_token", "enclave", "account"):
+        for table in ("invite", "membership", "session_token", "enclave", "account"):
             conn.execute(text(f"delete from {table}"))
 
 
@@ -95,3 +95,12 @@ def engine(db_url):
 @pytest.fixture
 def db_settings(settings, db_url) -> Settings:
     return replace(settings, db_url=db_url)
+
+
+@pytest.fixture
+async def server(engine, db_settings):
+    """The hub and REST API served for real on a free port."""
+    from tests.hubserver import serve
+
+    async with serve(engine, db_settings) as running:
+        yield running

@@ -1,0 +1,203 @@
+"""Enclaves: private rooms made by a match and grown by invite links.
+
+Plain Python over SQLModel. Who is online is not stored here: the caller
+asks its presence registry and passes the answer in.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from ephem.clock import Clock, utcnow
+from ephem.db import session_scope
+from ephem.errors import EnclaveFull, NotFound
+from ephem.models import Account, Enclave, Invite, Membership
+from ephem.settings import Settings
+from ephem.tokens import TokenHasher, new_token
+
+INVITE = "invite"
+NAME_MAX = 64
+
+
+@dataclass(frozen=True)
+class Member:
+    account_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class EnclaveView:
+    id: str
+    name: str
+    created_at: datetime
+    last_active_at: datetime
+    expires_at: datetime
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: str
+    code: str
+    expires_at: datetime
+
+
+def _not_found() -> NotFound:
+    # Non-members learn nothing, not even whether the enclave exists.
+    return NotFound("No such enclave, or you are not a member of it.")
+
+
+class Enclaves:
+    def __init__(self, engine: Engine, settings: Settings, clock: Clock = utcnow):
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.hasher = TokenHasher(settings.secret)
+
+    def create(self, account_ids: list[str]) -> EnclaveView:
+        """A new enclave with these members, in one transaction (so the sweep never sees it empty)."""
+        now = self.clock()
+        with session_scope(self.engine) as db:
+            names = {a.id: a.name for a in db.exec(select(Account).where(col(Account.id).in_(account_ids)))}
+            missing = [a for a in account_ids if a not in names]
+            if missing:
+                raise NotFound("An account in this match no longer exists.")
+            enclave = Enclave(
+                id=str(uuid.uuid4()),
+                name=" & ".join(names[a] for a in account_ids)[:NAME_MAX],
+                created_at=now,
+                last_active_at=now,
+            )
+            db.add(enclave)
+            db.flush()
+            for account_id in account_ids:
+                db.add(Membership(enclave_id=enclave.id, account_id=account_id, joined_at=now))
+            db.flush()
+            return self._view(db, enclave)
+
+    def get(self, enclave_id: str, account_id: str) -> EnclaveView:
+        with session_scope(self.engine) as db:
+            return self._view(db, self._member_enclave(db, enclave_id, account_id))
+
+    def is_member(self, enclave_id: str, account_id: str) -> bool:
+        with Session(self.engine) as db:
+            return db.get(Membership, (enclave_id, account_id)) is not None
+
+    def list_for(self, account_id: str) -> list[EnclaveView]:
+        """The account's enclaves, most recently active first."""
+        with session_scope(self.engine) as db:
+            enclaves = db.exec(
+                select(Enclave)
+                .join(Membership, col(Membership.enclave_id) == col(Enclave.id))
+                .where(Membership.account_id == account_id)
+                .order_by(col(Enclave.last_active_at).desc())
+            ).all()
+            members = self._members(db, [e.id for e in enclaves])
+            return [self._view(db, e, members.get(e.id, ())) for e in enclaves]
+
+    def invite(self, enclave_id: str, account_id: str) -> Invitation:
+        now = self.clock()
+        code = new_token()
+        with session_scope(self.engine) as db:
+            self._member_enclave(db, enclave_id, account_id)
+            invite = Invite(
+                id=str(uuid.uuid4()),
+                enclave_id=enclave_id,
+                code_hash=self.hasher.digest(INVITE, code),
+                created_by=account_id,
+                created_at=now,
+                expires_at=now + self.settings.invite_ttl,
+            )
+            db.add(invite)
+        self.touch(enclave_id)
+        return Invitation(invite.id, code, invite.expires_at)
+
+    def revoke_invites(self, enclave_id: str, account_id: str) -> int:
+        """Every open invite of the enclave stops working; returns how many there were."""
+        with session_scope(self.engine) as db:
+            self._member_enclave(db, enclave_id, account_id)
+            result = db.execute(delete(Invite).where(col(Invite.enclave_id) == enclave_id))
+            return result.rowcount or 0
+
+    def join(self, code: object, account_id: str) -> EnclaveView:
+        """Join through an invite code; joining twice is harmless."""
+        if not isinstance(code, str) or not code or len(code) > 200:
+            raise NotFound("This invite link is not valid.")
+        now = self.clock()
+        with session_scope(self.engine) as db:
+            invite = db.exec(select(Invite).where(Invite.code_hash == self.hasher.digest(INVITE, code))).first()
+            if invite is None or invite.expires_at <= now:
+                raise NotFound("This invite link is not valid or has expired.")
+            enclave = db.get(Enclave, invite.enclave_id)
+            if enclave is None:
+                raise NotFound("This enclave no longer exists.")
+            if db.get(Membership, (enclave.id, account_id)) is None:
+                count = db.exec(
+                    select(func.count()).select_from(Membership).where(Membership.enclave_id == enclave.id)
+                ).one()
+                if count >= self.settings.max_members:
+                    raise EnclaveFull(f"This enclave is full ({self.settings.max_members} members).")
+                db.add(Membership(enclave_id=enclave.id, account_id=account_id, joined_at=now))
+            enclave.last_active_at = now
+            db.add(enclave)
+            db.flush()
+            return self._view(db, enclave)
+
+    def leave(self, enclave_id: str, account_id: str) -> None:
+        with session_scope(self.engine) as db:
+            self._member_enclave(db, enclave_id, account_id)
+            db.execute(
+                delete(Membership).where(
+                    col(Membership.enclave_id) == enclave_id, col(Membership.account_id) == account_id
+                )
+            )
+
+    def touch(self, enclave_id: str) -> None:
+        """Record activity, writing at most once per `seen_interval`."""
+        now = self.clock()
+        with session_scope(self.engine) as db:
+            db.execute(
+                update(Enclave)
+                .where(col(Enclave.id) == enclave_id, col(Enclave.last_active_at) < now - self.settings.seen_interval)
+                .values(last_active_at=now)
+            )
+
+    # --- helpers --------------------------------------------------------------
+
+    def _member_enclave(self, db: Session, enclave_id: object, account_id: str) -> Enclave:
+        if not isinstance(enclave_id, str) or len(enclave_id) > 36:
+            raise _not_found()
+        enclave = db.get(Enclave, enclave_id)
+        if enclave is None or db.get(Membership, (enclave_id, account_id)) is None:
+            raise _not_found()
+        return enclave
+
+    def _members(self, db: Session, enclave_ids: list[str]) -> dict[str, tuple[Member, ...]]:
+        if not enclave_ids:
+            return {}
+        rows = db.exec(
+            select(Membership.enclave_id, Account.id, Account.name)
+            .join(Account, col(Account.id) == col(Membership.account_id))
+            .where(col(Membership.enclave_id).in_(enclave_ids))
+            .order_by(col(Membership.joined_at), col(Account.name), col(Account.id))
+        ).all()
+        grouped: dict[str, list[Member]] = {}
+        for enclave_id, member_id, name in rows:
+            grouped.setdefault(enclave_id, []).append(Member(member_id, name))
+        return {key: tuple(value) for key, value in grouped.items()}
+
+    def _view(self, db: Session, enclave: Enclave, members: tuple[Member, ...] | None = None) -> EnclaveView:
+        if members is None:
+            members = self._members(db, [enclave.id]).get(enclave.id, ())
+        return EnclaveView(
+            id=enclave.id,
+            name=enclave.name,
+            created_at=enclave.created_at,
+            last_active_at=enclave.last_active_at,
+            expires_at=enclave.last_active_at + self.settings.enclave_ttl,
+            members=members,
+        )

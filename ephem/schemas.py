@@ -1,0 +1,67 @@
+"""The contract's JSON shapes, shared by the REST API and the `/ephem` namespace."""
+
+from pydantic import BaseModel
+
+from ephem.clock import iso
+from ephem.enclaves import EnclaveView
+from ephem.models import Account
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    ok: bool = False
+    error: ErrorDetail
+
+
+def error(code: str, message: str) -> dict:
+    return ErrorOut(error=ErrorDetail(code=code, message=message)).model_dump()
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    remember: bool
+    created_at: str
+    last_seen_at: str
+    expires_at: str
+
+    @classmethod
+    def of(cls, account: Account, expires_at) -> "AccountOut":
+        return cls(
+            id=account.id,
+            name=account.name,
+            remember=account.remember,
+            created_at=iso(account.created_at),
+            last_seen_at=iso(account.last_seen_at),
+            expires_at=iso(expires_at),
+        )
+
+
+class MemberOut(BaseModel):
+    account_id: str
+    name: str
+    online: bool
+
+
+class EnclaveOut(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    last_active_at: str
+    expires_at: str
+    members: list[MemberOut]
+
+    @classmethod
+    def of(cls, view: EnclaveView, online: set[str]) -> "EnclaveOut":
+        return cls(
+            id=view.id,
+            name=view.name,
+            created_at=iso(view.created_at),
+            last_active_at=iso(view.last_active_at),
+            expires_at=iso(view.expires_at),
+            members=[MemberOut(account_id=m.account_id, name=m.name, online=m.account_id in online) for m in view.members],
+        )

@@ -1,0 +1,297 @@
+"""The `/ephem` Socket.IO namespace: presence, matchmaking and signaling relay.
+
+Thin over the domain: every event is rate-limited, size-checked and parsed
+with pydantic before a handler sees it, and every handler answers through its
+ack with `{ok: true, ...}` or the contract's error shape. Message text never
+comes here: peers only exchange SDP and ICE candidates through `signal`.
+"""
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import socketio
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ephem.accounts import Accounts
+from ephem.enclaves import Enclaves
+from ephem.errors import EphemError, InvalidToken
+from ephem.matchmaking import Matchmaker, Searcher
+from ephem.presence import Peer, Presence
+from ephem.ratelimit import RateLimiter
+from ephem.schemas import AccountOut, error
+from ephem.settings import Settings
+
+log = logging.getLogger("ephem.signaling")
+
+NAMESPACE = "/ephem"
+ID = Field(min_length=1, max_length=64)
+
+
+class Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnclaveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enclave_id: str = ID
+
+
+class SessionDescription(BaseModel):
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: str = ""
+
+
+class SignalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    enclave_id: str = ID
+    to: str = ID
+    kind: Literal["offer", "answer", "candidate"]
+    data: dict[str, Any] | None
+
+    @model_validator(mode="after")
+    def _data_fits_kind(self) -> "SignalIn":
+        if self.kind == "candidate":
+            if self.data is not None and not isinstance(self.data.get("candidate", ""), str):
+                raise ValueError("a candidate's data is an RTCIceCandidateInit or null")
+        else:
+            if self.data is None:
+                raise ValueError(f"an {self.kind} carries {{type, sdp}}")
+            SessionDescription.model_validate(self.data)
+        return self
+
+
+class Hub(socketio.AsyncNamespace):
+    def __init__(
+        self,
+        accounts: Accounts,
+        enclaves: Enclaves,
+        presence: Presence,
+        matchmaker: Matchmaker,
+        settings: Settings,
+        limiter: RateLimiter | None = None,
+    ):
+        super().__init__(NAMESPACE)
+        self.accounts = accounts
+        self.enclaves = enclaves
+        self.presence = presence
+        self.matchmaker = matchmaker
+        self.settings = settings
+        # Generous enough for a burst of ICE candidates, tight enough that a
+        # flood is answered with `rate_limited` instead of work.
+        self.limiter = limiter or RateLimiter(rate=30, burst=120)
+        self._by_sid: dict[str, Peer] = {}
+        self._stats_dirty = True
+        self._tasks: set[asyncio.Task] = set()
+        self._handlers: dict[str, tuple[type[BaseModel] | None, Callable[[Peer, Any], Awaitable[dict]]]] = {
+            "hello": (Empty, self._hello),
+            "echo": (None, self._echo),
+            "search": (Empty, self._search),
+            "cancel_search": (Empty, self._cancel_search),
+            "join": (EnclaveIn, self._join),
+            "leave": (EnclaveIn, self._leave),
+            "signal": (SignalIn, self._signal),
+        }
+
+    # --- connection lifecycle ------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            account = await asyncio.to_thread(self.accounts.authenticate, token)
+        except InvalidToken as exc:
+            raise socketio.exceptions.ConnectionRefusedError(
+                exc.message, {"code": exc.code, "message": exc.message}
+            ) from None
+        peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account.id, name=account.name, sid=sid)
+        self._by_sid[sid] = peer
+        self.presence.connect(peer)
+        self._stats_dirty = True
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        peer = self._by_sid.pop(sid, None)
+        self.limiter.forget(sid)
+        if peer is None:
+            return
+        await self.matchmaker.cancel(peer.peer_id)
+        for enclave_id in list(peer.enclaves):
+            await self._announce_left(enclave_id, peer)
+        self.presence.disconnect(peer.peer_id)
+        self._stats_dirty = True
+        if not self.presence.peers_of(peer.account_id):
+            # The session-only grace period starts when the last connection closes.
+            self._spawn(asyncio.to_thread(self._touch_account, peer.account_id))
+
+    async def trigger_event(self, event: str, *args):
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, payload = args[0], args[1] if len(args) > 1 else None
+        peer = self._by_sid.get(sid)
+        if peer is None:
+            return error("invalid_token", "This connection is not signed in.")
+        if not self.limiter.allow(sid):
+            return error("rate_limited", "Too many events. Slow down.")
+        entry = self._handlers.get(event)
+        if entry is None or len(args) > 2:
+            return error("unknown_event", f"There is no event {event[:64]!r} that takes these arguments.")
+        model, handler = entry
+        if _size(payload) > self.settings.max_signal_bytes:
+            return error("payload_too_large", f"Payloads are limited to {self.settings.max_signal_bytes} bytes.")
+        try:
+            parsed = payload if model is None else model.model_validate({} if payload is None else payload)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            return error("invalid_payload", f"Invalid {event} payload: {where + ': ' if where else ''}{first['msg']}.")
+        try:
+            return await handler(peer, parsed)
+        except EphemError as exc:
+            return error(exc.code, exc.message)
+        except Exception:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
+            log.exception("event %s failed", event)
+            return error("unavailable", "Something went wrong on our side. Please try again.")
+
+    # --- events --------------------------------------------------------------
+
+    async def _hello(self, peer: Peer, _body: Empty) -> dict:
+        account = await asyncio.to_thread(self.accounts.get, peer.account_id)
+        return {
+            "ok": True,
+            "peer_id": peer.peer_id,
+            "account": AccountOut.of(account, self.accounts.expires_at(account)).model_dump(),
+            "stats": await self.stats(),
+        }
+
+    async def _echo(self, _peer: Peer, payload: Any) -> dict:
+        return {"ok": True, "echo": payload}
+
+    async def _search(self, peer: Peer, _body: Empty) -> dict:
+        match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name))
+        self._stats_dirty = True
+        if match is not None:
+            # After the ack: a client sees "searching" before "matched", never the reverse.
+            self._spawn(self._complete_match(match.first, match.second))
+        return {"ok": True, "status": "searching"}
+
+    async def _cancel_search(self, peer: Peer, _body: Empty) -> dict:
+        await self.matchmaker.cancel(peer.peer_id)
+        self._stats_dirty = True
+        return {"ok": True}
+
+    async def _join(self, peer: Peer, body: EnclaveIn) -> dict:
+        if not await asyncio.to_thread(self.enclaves.is_member, body.enclave_id, peer.account_id):
+            return error("not_member", "You are not a member of this enclave.")
+        others = [p.public() for p in self.presence.peers_in(body.enclave_id) if p.peer_id != peer.peer_id]
+        if body.enclave_id not in peer.enclaves:
+            self.presence.join(body.enclave_id, peer)
+            await self.enter_room(peer.sid, _room(body.enclave_id))
+            await self.emit(
+                "peer_joined",
+                {"enclave_id": body.enclave_id, "peer": peer.public()},
+                room=_room(body.enclave_id),
+                skip_sid=peer.sid,
+            )
+            self._spawn(asyncio.to_thread(self.enclaves.touch, body.enclave_id))
+        return {"ok": True, "peers": others}
+
+    async def _leave(self, peer: Peer, body: EnclaveIn) -> dict:
+        await self._announce_left(body.enclave_id, peer)
+        return {"ok": True}
+
+    async def _signal(self, peer: Peer, body: SignalIn) -> dict:
+        if body.enclave_id not in peer.enclaves:
+            return error("not_member", "Join this enclave before signaling in it.")
+        target = self.presence.get(body.to)
+        if target is None or body.enclave_id not in target.enclaves or target.peer_id == peer.peer_id:
+            return error("unknown_peer", "That peer is not connected to this enclave.")
+        await self.emit(
+            "signal",
+            {"enclave_id": body.enclave_id, "from": peer.peer_id, "kind": body.kind, "data": body.data},
+            to=target.sid,
+        )
+        return {"ok": True}
+
+    # --- helpers used by the REST layer and the lifespan tasks -----------------
+
+    async def stats(self) -> dict:
+        return {"online": self.presence.online_accounts(), "searching": await self.matchmaker.searching()}
+
+    async def evict(self, enclave_id: str, account_id: str) -> None:
+        """An account left an enclave for good: its live connections leave the room too."""
+        for peer in self.presence.peers_of(account_id):
+            await self._announce_left(enclave_id, peer)
+
+    async def run_forever(self, stats_every: float = 1.0) -> None:
+        """Push `stats` when they changed, and keep connected accounts marked as seen."""
+        seen_every = self.settings.seen_interval.total_seconds()
+        since_seen = 0.0
+        while True:
+            await asyncio.sleep(stats_every)
+            since_seen += stats_every
+            try:
+                if self._stats_dirty:
+                    self._stats_dirty = False
+                    await self.emit("stats", await self.stats())
+                if since_seen >= seen_every:
+                    since_seen = 0.0
+                    online = list({p.account_id for p in self._by_sid.values()})
+                    await asyncio.to_thread(self.accounts.touch_many, online)
+            except Exception:  # noqa: BLE001 - retried at the next tick
+                log.exception("presence tick failed")
+
+    # --- internals -------------------------------------------------------------
+
+    async def _complete_match(self, first: Searcher, second: Searcher) -> None:
+        try:
+            enclave = await asyncio.to_thread(self.enclaves.create, [first.account_id, second.account_id])
+        except Exception as exc:  # noqa: BLE001 - both sides hear about it either way
+            log.exception("could not create an enclave for a match")
+            code, message = (
+                (exc.code, exc.message) if isinstance(exc, EphemError) else ("unavailable", "Matching failed. Search again.")
+            )
+            for searcher in (first, second):
+                await self._emit_to_peer(searcher.peer_id, "search_failed", error(code, message))
+            return
+        for me, other in ((first, second), (second, first)):
+            await self._emit_to_peer(
+                me.peer_id,
+                "matched",
+                {"enclave_id": enclave.id, "peer": {"account_id": other.account_id, "name": other.name}},
+            )
+
+    async def _emit_to_peer(self, peer_id: str, event: str, data: dict) -> None:
+        peer = self.presence.get(peer_id)
+        if peer is not None:
+            await self.emit(event, data, to=peer.sid)
+
+    async def _announce_left(self, enclave_id: str, peer: Peer) -> None:
+        if not self.presence.leave(enclave_id, peer):
+            return
+        await self.leave_room(peer.sid, _room(enclave_id))
+        await self.emit(
+            "peer_left",
+            {"enclave_id": enclave_id, "peer_id": peer.peer_id, "account_id": peer.account_id},
+            room=_room(enclave_id),
+        )
+
+    def _touch_account(self, account_id: str) -> None:
+        self.accounts.touch_many([account_id])
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _room(enclave_id: str) -> str:
+    return f"enclave:{enclave_id}"
+
+
+def _size(payload: Any) -> int:
+    try:
+        return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        return 0

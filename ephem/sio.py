@@ -1,0 +1,34 @@
+"""The one Socket.IO server, shared by Reflex's state sync and the `/ephem` namespace.
+
+Reflex builds an equal one itself; building it here lets the app pick its
+client manager (Redis, across workers) while keeping what Reflex needs:
+ASGI mode, websocket-only transport and Reflex's JSON encoder.
+"""
+
+import json
+from types import SimpleNamespace
+
+import socketio
+from reflex_base.config import get_config
+from reflex_base.environment import environment
+from reflex_base.utils.format import json_dumps
+
+
+def build_server(client_manager: socketio.AsyncManager | None = None) -> socketio.AsyncServer:
+    config = get_config()
+    origins = config.cors_allowed_origins
+    return socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=client_manager,
+        cors_allowed_origins="*" if tuple(origins) == ("*",) else list(origins),
+        cors_credentials=True,
+        max_http_buffer_size=environment.REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE.get(),
+        ping_interval=environment.REFLEX_SOCKET_INTERVAL.get().total_seconds(),
+        ping_timeout=environment.REFLEX_SOCKET_TIMEOUT.get().total_seconds(),
+        json=SimpleNamespace(dumps=staticmethod(json_dumps), loads=staticmethod(json.loads)),
+        allow_upgrades=False,
+        transports=["websocket"],
+        # Each connection's events run in order on its own receive loop, so a
+        # flood on one socket queues behind itself, not behind the others.
+        async_handlers=False,
+    )

@@ -1,0 +1,104 @@
+"""A real Socket.IO server (uvicorn, the app's server factory, the `/ephem` hub
+and the REST API) on a free port, for python-socketio and Node client tests."""
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import socketio
+import uvicorn
+
+from ephem.accounts import Accounts
+from ephem.api import Limits, api, get_limits
+from ephem.enclaves import Enclaves
+from ephem.matchmaking import InMemoryMatchmaker
+from ephem.presence import Presence
+from ephem.services import get_accounts, get_enclaves, get_hub
+from ephem.signaling import Hub
+from ephem.sio import build_server
+from tests.live import free_port
+
+
+@dataclass
+class Server:
+    url: str
+    accounts: Accounts
+    enclaves: Enclaves
+    hub: Hub
+
+    def account(self, name: str = "Tester", remember: bool = True):
+        return self.accounts.create(name, remember)
+
+    async def client(self, token: str | None = None, name: str = "Tester") -> "Client":
+        if token is None:
+            token = self.account(name).session_token
+        client = Client()
+        await client.connect(self.url, token)
+        return client
+
+
+class Client:
+    """A python-socketio client that records every server event it receives."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: dict[str, asyncio.Queue] = {}
+        self.peer_id = ""
+        for name in ("matched", "peer_joined", "peer_left", "signal", "stats", "search_failed"):
+            self.sio.on(name, self._recorder(name), namespace="/ephem")
+
+    def _recorder(self, name: str):
+        queue = self.events.setdefault(name, asyncio.Queue())
+
+        async def record(data):
+            await queue.put(data)
+
+        return record
+
+    async def connect(self, url: str, token: str) -> None:
+        await self.sio.connect(
+            url, socketio_path="/_event", transports=["websocket"], namespaces=["/ephem"], auth={"token": token}
+        )
+        self.token = token
+        hello = await self.call("hello", {})
+        assert hello["ok"], hello
+        self.peer_id = hello["peer_id"]
+        self.account = hello["account"]
+
+    async def call(self, event: str, *data, timeout: float = 10):
+        return await self.sio.call(event, data[0] if data else None, namespace="/ephem", timeout=timeout)
+
+    async def next(self, event: str, timeout: float = 10):
+        return await asyncio.wait_for(self.events[event].get(), timeout)
+
+    def pending(self, event: str) -> int:
+        return self.events[event].qsize()
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+@contextlib.asynccontextmanager
+async def serve(engine, settings, **hub_kwargs):
+    accounts, enclaves = Accounts(engine, settings), Enclaves(engine, settings)
+    hub = Hub(accounts, enclaves, Presence(), InMemoryMatchmaker(), settings, **hub_kwargs)
+    sio = build_server()
+    sio.register_namespace(hub)
+    limits = Limits()
+    api.dependency_overrides.update(
+        {get_accounts: lambda: accounts, get_enclaves: lambda: enclaves, get_hub: lambda: hub, get_limits: lambda: limits}
+    )
+    app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="/_event")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    ticker = asyncio.create_task(hub.run_forever(stats_every=0.2))
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", accounts, enclaves, hub)
+    finally:
+        ticker.cancel()
+        server.should_exit = True
+        await task
+        api.dependency_overrides.clear()

@@ -1,0 +1,106 @@
+from dataclasses import replace
+
+import pytest
+
+from ephem.accounts import Accounts
+from ephem.enclaves import Enclaves
+from ephem.errors import EnclaveFull, NotFound
+from ephem.expiry import sweep_all
+
+
+@pytest.fixture
+def accounts(engine, db_settings, clock):
+    return Accounts(engine, db_settings, clock)
+
+
+@pytest.fixture
+def enclaves(engine, db_settings, clock):
+    return Enclaves(engine, db_settings, clock)
+
+
+def people(accounts, *names):
+    return [accounts.create(name, remember=True).account.id for name in names]
+
+
+def test_create_get_and_list(accounts, enclaves, clock):
+    a, b, c = people(accounts, "Ali", "Bea", "Cy")
+    first = enclaves.create([a, b])
+    assert first.name == "Ali & Bea"
+    assert [m.name for m in first.members] == ["Ali", "Bea"]
+    assert first.expires_at == first.last_active_at + enclaves.settings.enclave_ttl
+    clock.advance(minutes=5)
+    second = enclaves.create([a, c])
+    assert [e.id for e in enclaves.list_for(a)] == [second.id, first.id]
+    assert [e.id for e in enclaves.list_for(b)] == [first.id]
+    assert enclaves.get(first.id, b).id == first.id
+    with pytest.raises(NotFound):
+        enclaves.get(first.id, c)  # not a member: indistinguishable from missing
+    with pytest.raises(NotFound):
+        enclaves.get("missing", a)
+
+
+def test_invites_join_expire_and_revoke(accounts, enclaves, clock):
+    a, b, c, d = people(accounts, "A", "B", "C", "D")
+    room = enclaves.create([a, b])
+    with pytest.raises(NotFound):
+        enclaves.invite(room.id, c)  # members only
+    invitation = enclaves.invite(room.id, a)
+    assert len(invitation.code) >= 22
+    joined = enclaves.join(invitation.code, c)
+    assert [m.name for m in joined.members] == ["A", "B", "C"]
+    assert enclaves.join(invitation.code, c).members == joined.members  # idempotent
+    clock.advance(hours=25)
+    with pytest.raises(NotFound):
+        enclaves.join(invitation.code, d)  # expired
+    fresh = enclaves.invite(room.id, b)
+    assert enclaves.revoke_invites(room.id, b) == 2
+    with pytest.raises(NotFound):
+        enclaves.join(fresh.code, d)
+    for bad in ("", "nope", None, "x" * 500):
+        with pytest.raises(NotFound):
+            enclaves.join(bad, d)
+
+
+def test_enclaves_have_a_member_cap(accounts, enclaves, db_settings, engine, clock):
+    small = Enclaves(engine, replace(db_settings, max_members=3), clock)
+    a, b, c, d = people(accounts, "A", "B", "C", "D")
+    room = small.create([a, b])
+    code = small.invite(room.id, a).code
+    small.join(code, c)
+    with pytest.raises(EnclaveFull):
+        small.join(code, d)
+
+
+def test_leave_and_last_one_out(accounts, enclaves, engine, db_settings, clock):
+    a, b = people(accounts, "A", "B")
+    room = enclaves.create([a, b])
+    enclaves.leave(room.id, a)
+    assert not enclaves.is_member(room.id, a) and enclaves.is_member(room.id, b)
+    with pytest.raises(NotFound):
+        enclaves.leave(room.id, a)
+    enclaves.leave(room.id, b)
+    assert sweep_all(engine, db_settings, clock).enclaves == 1
+
+
+def test_activity_keeps_an_enclave(accounts, enclaves, engine, db_settings, clock):
+    sessions = [accounts.create(n, remember=True).session_token for n in ("A", "B")]
+    a, b = (accounts.authenticate(t).id for t in sessions)
+    room = enclaves.create([a, b])
+    clock.advance(days=20)
+    enclaves.touch(room.id)
+    for token in sessions:
+        accounts.authenticate(token)
+    clock.advance(days=20)
+    assert sweep_all(engine, db_settings, clock).enclaves == 0
+    assert enclaves.get(room.id, a).last_active_at < clock()
+
+
+def test_invites_of_a_swept_enclave_go_with_it(accounts, enclaves, engine, db_settings, clock):
+    (a,) = people(accounts, "A")
+    room = enclaves.create([a])
+    code = enclaves.invite(room.id, a).code
+    accounts.delete(a)
+    assert sweep_all(engine, db_settings, clock).enclaves == 1
+    (b,) = people(accounts, "B")
+    with pytest.raises(NotFound):
+        enclaves.join(code, b)

@@ -1,0 +1,263 @@
+"""The `/ephem` namespace with python-socketio clients against a real server."""
+
+import asyncio
+import httpx
+import pytest
+import socketio
+
+
+async def matched_pair(server, a_name="Ana", b_name="Bo"):
+    a, b = await server.client(name=a_name), await server.client(name=b_name)
+    assert await a.call("search", {}) == {"ok": True, "status": "searching"}
+    assert await b.call("search", {}) == {"ok": True, "status": "searching"}
+    ma, mb = await a.next("matched"), await b.next("matched")
+    assert ma["enclave_id"] == mb["enclave_id"]
+    return a, b, ma["enclave_id"]
+
+
+@pytest.mark.parametrize("auth", [{"token": "forged"}, {"token": 12}, {}, None])
+async def test_connect_is_refused_without_a_valid_token(server, auth):
+    client = socketio.AsyncClient(reconnection=False)
+    refused = asyncio.get_running_loop().create_future()
+
+    @client.on("connect_error", namespace="/ephem")
+    async def on_error(data):
+        refused.set_result(data)
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(
+            server.url, socketio_path="/_event", transports=["websocket"], namespaces=["/ephem"], auth=auth
+        )
+    data = await asyncio.wait_for(refused, 5)
+    assert data["data"]["code"] == "invalid_token" and data["data"]["message"]
+    assert await server.hub.stats() == {"online": 0, "searching": 0}
+
+
+async def test_hello_and_echo(server):
+    client = await server.client(name="Ελένη")
+    assert client.account["name"] == "Ελένη"
+    assert len(client.peer_id) >= 16
+    payload = {"nested": [1, "two", {"three": None}], "text": "سلام"}
+    assert await client.call("echo", payload) == {"ok": True, "echo": payload}
+    await client.close()
+
+
+async def test_each_connection_gets_its_own_peer_id(server):
+    created = server.account("Twin")
+    a = await server.client(created.session_token)
+    b = await server.client(created.session_token)
+    assert a.peer_id != b.peer_id
+    await a.close(), await b.close()
+
+
+async def test_two_searchers_are_matched_into_one_enclave(server, engine):
+    a, b, enclave_id = await matched_pair(server)
+    view = server.enclaves.get(enclave_id, a.account["id"])
+    assert {m.account_id for m in view.members} == {a.account["id"], b.account["id"]}
+    assert view.name == "Ana & Bo"
+    # each is told who the other is
+    assert await server.hub.stats() == {"online": 2, "searching": 0}
+    await a.close(), await b.close()
+
+
+async def test_matched_names_the_other_side(server):
+    a, b = await server.client(name="Ana"), await server.client(name="Bo")
+    await a.call("search", {})
+    await b.call("search", {})
+    ma, mb = await a.next("matched"), await b.next("matched")
+    assert ma["peer"] == {"account_id": b.account["id"], "name": "Bo"}
+    assert mb["peer"] == {"account_id": a.account["id"], "name": "Ana"}
+
+
+async def test_cancel_and_disconnect_leave_the_queue(server):
+    a = await server.client(name="Cancels")
+    await a.call("search", {})
+    assert (await server.hub.stats())["searching"] == 1
+    assert await a.call("cancel_search", {}) == {"ok": True}
+    assert (await server.hub.stats())["searching"] == 0
+
+    gone = await server.client(name="Leaves")
+    await gone.call("search", {})
+    await gone.close()
+    for _ in range(50):
+        if (await server.hub.stats())["searching"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert (await server.hub.stats())["searching"] == 0
+
+    b, c = await server.client(name="B"), await server.client(name="C")
+    await a.call("search", {})  # searched, cancelled, searches again: first in line now
+    await b.call("search", {})
+    assert (await a.next("matched"))["peer"]["name"] == "B"
+    await c.call("search", {})
+    await asyncio.sleep(0.3)
+    assert c.pending("matched") == 0  # nobody left for C
+
+
+async def test_never_matched_with_oneself_or_own_account(server):
+    created = server.account("Solo")
+    a = await server.client(created.session_token)
+    b = await server.client(created.session_token)
+    await a.call("search", {})
+    await a.call("search", {})  # searching twice changes nothing
+    await b.call("search", {})
+    await asyncio.sleep(0.3)
+    assert a.pending("matched") == 0 and b.pending("matched") == 0
+    assert (await server.hub.stats())["searching"] == 2
+    stranger = await server.client(name="Stranger")
+    await stranger.call("search", {})
+    assert (await a.next("matched"))["peer"]["name"] == "Stranger"  # a arrived first
+    await asyncio.sleep(0.2)
+    assert b.pending("matched") == 0
+
+
+async def test_two_hundred_searchers_are_each_matched_exactly_once(server):
+    clients = await asyncio.gather(*(server.client(name=f"s{i}") for i in range(200)))
+    acks = await asyncio.gather(*(c.call("search", {}) for c in clients))
+    assert all(ack == {"ok": True, "status": "searching"} for ack in acks)
+    matches = await asyncio.gather(*(c.next("matched", timeout=30) for c in clients))
+    by_enclave: dict[str, list[str]] = {}
+    for client, match in zip(clients, matches):
+        assert match["peer"]["account_id"] != client.account["id"]
+        by_enclave.setdefault(match["enclave_id"], []).append(client.account["id"])
+    assert len(by_enclave) == 100
+    assert all(len(set(members)) == 2 for members in by_enclave.values())
+    await asyncio.sleep(0.3)
+    assert sum(c.pending("matched") for c in clients) == 0  # nobody matched twice
+    await asyncio.gather(*(c.close() for c in clients))
+
+
+async def test_join_presence_and_signal_relay(server):
+    a, b, enclave_id = await matched_pair(server)
+    joined_a = await a.call("join", {"enclave_id": enclave_id})
+    assert joined_a == {"ok": True, "peers": []}
+    joined_b = await b.call("join", {"enclave_id": enclave_id})
+    assert [p["peer_id"] for p in joined_b["peers"]] == [a.peer_id]
+    announced = await a.next("peer_joined")
+    assert announced == {"enclave_id": enclave_id, "peer": {"peer_id": b.peer_id, "account_id": b.account["id"], "name": "Bo"}}
+
+    offer = {"type": "offer", "sdp": "v=0\r\n"}
+    assert await b.call("signal", {"enclave_id": enclave_id, "to": a.peer_id, "kind": "offer", "data": offer}) == {"ok": True}
+    relayed = await a.next("signal")
+    assert relayed == {"enclave_id": enclave_id, "from": b.peer_id, "kind": "offer", "data": offer}
+    candidate = {"candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
+    assert (await a.call("signal", {"enclave_id": enclave_id, "to": b.peer_id, "kind": "candidate", "data": candidate}))["ok"]
+    assert (await b.next("signal"))["data"] == candidate
+    assert (await a.call("signal", {"enclave_id": enclave_id, "to": b.peer_id, "kind": "candidate", "data": None}))["ok"]
+    assert (await b.next("signal"))["data"] is None
+
+    assert await b.call("leave", {"enclave_id": enclave_id}) == {"ok": True}
+    assert await a.next("peer_left") == {"enclave_id": enclave_id, "peer_id": b.peer_id, "account_id": b.account["id"]}
+    await b.call("join", {"enclave_id": enclave_id})
+    await a.next("peer_joined")
+    await b.close()
+    assert (await a.next("peer_left"))["peer_id"] == b.peer_id
+
+
+async def test_signal_authorization(server):
+    a, b, enclave_id = await matched_pair(server)
+    outsider = await server.client(name="Eve")
+    await a.call("join", {"enclave_id": enclave_id})
+    offer = {"type": "offer", "sdp": "v=0"}
+
+    assert (await outsider.call("join", {"enclave_id": enclave_id}))["error"]["code"] == "not_member"
+    sneaky = await outsider.call("signal", {"enclave_id": enclave_id, "to": a.peer_id, "kind": "offer", "data": offer})
+    assert sneaky["error"]["code"] == "not_member"
+    # b is a member but has not joined the room yet
+    early = await b.call("signal", {"enclave_id": enclave_id, "to": a.peer_id, "kind": "offer", "data": offer})
+    assert early["error"]["code"] == "not_member"
+    await b.call("join", {"enclave_id": enclave_id})
+    for to in ("nobody", outsider.peer_id, b.peer_id):
+        answer = await b.call("signal", {"enclave_id": enclave_id, "to": to, "kind": "offer", "data": offer})
+        assert answer["error"]["code"] == "unknown_peer", to
+    await asyncio.sleep(0.2)
+    assert outsider.pending("signal") == 0 and a.pending("signal") == 0
+
+
+BAD_PAYLOADS = {
+    "hello": [[1], "x", {"extra": 1}],
+    "search": [[], 3, {"x": 1}],
+    "cancel_search": ["no"],
+    "join": [{}, {"enclave_id": 5}, {"enclave_id": "x" * 500}, "id", None],
+    "leave": [{}, [], {"enclave_id": None}],
+    "signal": [
+        {},
+        {"enclave_id": "e", "to": "p", "kind": "shout", "data": {}},
+        {"enclave_id": "e", "to": "p", "kind": "offer", "data": None},
+        {"enclave_id": "e", "to": "p", "kind": "offer", "data": {"type": "bogus", "sdp": ""}},
+        {"enclave_id": "e", "to": "p", "kind": "candidate", "data": {"candidate": 5}},
+        {"enclave_id": "e", "to": "p", "kind": "candidate", "data": "text"},
+        "signal",
+        None,
+    ],
+}
+
+
+async def test_malformed_payloads_are_answered_with_errors(server):
+    client = await server.client(name="Fuzzy")
+    bystander = await server.client(name="Calm")
+    for event, payloads in BAD_PAYLOADS.items():
+        for payload in payloads:
+            answer = await client.call(event, payload)
+            assert answer["ok"] is False, (event, payload)
+            assert answer["error"]["code"] == "invalid_payload", (event, payload, answer)
+            assert answer["error"]["message"]
+    unknown = await client.call("format_disk", {})
+    assert unknown["error"]["code"] == "unknown_event"
+    assert (await bystander.call("echo", "still here"))["echo"] == "still here"
+    assert (await client.call("echo", "and me"))["echo"] == "and me"
+
+
+async def test_oversized_payloads_are_refused(server):
+    a, b, enclave_id = await matched_pair(server)
+    await a.call("join", {"enclave_id": enclave_id})
+    await b.call("join", {"enclave_id": enclave_id})
+    huge = "x" * (server.hub.settings.max_signal_bytes + 1)
+    assert (await a.call("echo", huge))["error"]["code"] == "payload_too_large"
+    big_offer = {"enclave_id": enclave_id, "to": b.peer_id, "kind": "offer", "data": {"type": "offer", "sdp": huge}}
+    assert (await a.call("signal", big_offer))["error"]["code"] == "payload_too_large"
+    await asyncio.sleep(0.2)
+    assert b.pending("signal") == 0
+    assert (await a.call("echo", "fine"))["ok"]
+
+
+async def test_a_flood_is_rate_limited_and_others_keep_being_served(server):
+    flooder = await server.client(name="Flood")
+    calm = await server.client(name="Calm")
+
+    async def flood():
+        return await asyncio.gather(*(flooder.call("echo", i, timeout=30) for i in range(400)))
+
+    flood_task = asyncio.create_task(flood())
+    calm_answers = [await calm.call("echo", i) for i in range(20)]
+    answers = await flood_task
+    assert all(answer["ok"] for answer in calm_answers)
+    codes = [a["error"]["code"] for a in answers if not a["ok"]]
+    assert codes and set(codes) == {"rate_limited"}
+    assert sum(1 for a in answers if a["ok"]) >= 100
+
+
+async def test_stats_are_pushed(server):
+    watcher = await server.client(name="Watcher")
+    searcher = await server.client(name="Searcher")
+    await searcher.call("search", {})
+    for _ in range(20):
+        stats = await watcher.next("stats")
+        if stats == {"online": 2, "searching": 1}:
+            break
+    assert stats == {"online": 2, "searching": 1}
+
+
+async def test_leaving_by_rest_removes_the_live_peer(server):
+    a, b, enclave_id = await matched_pair(server)
+    await a.call("join", {"enclave_id": enclave_id})
+    await b.call("join", {"enclave_id": enclave_id})
+    await a.next("peer_joined")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        left = await http.delete(f"/api/enclaves/{enclave_id}/membership", headers={"Authorization": f"Bearer {b.token}"})
+        assert left.status_code == 204
+        assert (await a.next("peer_left"))["peer_id"] == b.peer_id
+        assert (await b.call("join", {"enclave_id": enclave_id}))["error"]["code"] == "not_member"
+        view = await http.get(f"/api/enclaves/{enclave_id}", headers={"Authorization": f"Bearer {a.token}"})
+        assert [m["name"] for m in view.json()["members"]] == ["Ana"]
+        assert view.json()["members"][0]["online"] is True
