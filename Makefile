@@ -18,7 +18,7 @@ export REFLEX_TELEMETRY_ENABLED = false
 export REFLEX_CHECK_LATEST_VERSION = false
 export PYTHONUNBUFFERED = 1
 
-.PHONY: run test setup venv bun chromium migrate clean
+.PHONY: run test setup venv bun chromium node-client migrate clean
 
 setup: venv bun migrate
 
@@ -44,13 +44,20 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The reference socket.io-client, for the Node interop test.
+node-client: tests/node/node_modules/.installed
+
+tests/node/node_modules/.installed: tests/node/package.json
+	cd tests/node && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
 migrate: venv
 	$(PY) -m ephem.migrations
 
 run: setup
 	$(VENV)/bin/reflex run
 
-test: setup chromium
+test: setup chromium node-client
 	$(VENV)/bin/pytest
 
 clean:

@@ -3,31 +3,70 @@
 import reflex as rx
 
 from ephem.api import api
+from ephem.enclave_state import EnclaveState, JoinState
 from ephem.lifespan import sweep_forever
 from ephem.services import get_hub
 from ephem.sio import build_server
-from ephem.state import AuthState
-from ephem.views.home import header, search_panel
+from ephem.state import AuthState, LiveState
+from ephem.views.client import ephem_client
+from ephem.views.enclave import enclave_view, join_view
+from ephem.views.home import enclave_list, header, search_panel
 from ephem.views.layout import brand, page
 from ephem.views.login import recovery_panel, restore_form, sign_up_form
+
+
+def signed_in_only(content: rx.Component, signed_out: rx.Component | None = None) -> rx.Component:
+    """Spinner while the session is checked, the recovery token once, then the content."""
+    return rx.cond(
+        ~AuthState.checked,
+        rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
+        rx.cond(
+            AuthState.signed_in,
+            rx.cond(AuthState.recovery_token != "", recovery_panel(), content),
+            signed_out if signed_out is not None else login(),
+        ),
+    )
+
+
+def login() -> rx.Component:
+    return rx.vstack(sign_up_form(), restore_form(), spacing="4", width="100%")
 
 
 def index() -> rx.Component:
     return page(
         brand(),
-        # A minute's tick keeps a session-only account alive while its tab is open.
-        rx.moment(interval=60_000, on_change=AuthState.heartbeat, display="none"),
-        rx.cond(
-            ~AuthState.checked,
-            rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
-            rx.cond(
-                AuthState.signed_in,
-                rx.cond(
-                    AuthState.recovery_token != "",
-                    recovery_panel(),
-                    rx.vstack(header(), search_panel(), spacing="6", width="100%"),
+        signed_in_only(
+            rx.vstack(
+                ephem_client(
+                    token=LiveState.kept_token + LiveState.tab_token,
+                    enclave_id="",
+                    command=LiveState.command,
+                    on_event=LiveState.on_client,
                 ),
-                rx.vstack(sign_up_form(), restore_form(), spacing="4", width="100%"),
+                header(),
+                search_panel(),
+                enclave_list(),
+                spacing="6",
+                width="100%",
+            )
+        ),
+    )
+
+
+def enclave() -> rx.Component:
+    return page(signed_in_only(enclave_view()))
+
+
+def join() -> rx.Component:
+    return page(
+        brand(),
+        signed_in_only(
+            join_view(),
+            rx.vstack(
+                rx.callout("Pick a name (or restore your account) to join the enclave you were invited to.", icon="info"),
+                login(),
+                width="100%",
+                spacing="4",
             ),
         ),
     )
@@ -39,7 +78,9 @@ app = rx.App(
     api_transformer=api,
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
 )
-app.add_page(index, route="/", title="ephem", on_load=AuthState.load)
+app.add_page(index, route="/", title="ephem", on_load=LiveState.load_home)
+app.add_page(enclave, route="/enclave/[room]", title="ephem · enclave", on_load=EnclaveState.load_enclave)
+app.add_page(join, route="/join/[code]", title="ephem · invite", on_load=JoinState.load_join)
 app.sio.register_namespace(hub)
 app.register_lifespan_task(sweep_forever)
 app.register_lifespan_task(hub.run_forever)

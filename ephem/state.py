@@ -6,7 +6,8 @@ import reflex as rx
 
 from ephem.errors import EphemError, InvalidToken
 from ephem.models import Account
-from ephem.services import get_accounts
+from ephem.clock import iso, utcnow
+from ephem.services import get_accounts, get_enclaves, get_hub
 
 
 class AuthState(rx.State):
@@ -130,8 +131,93 @@ class AuthState(rx.State):
         self.confirm_delete = False
         return rx.toast.info("Your account and its tokens are deleted.")
 
+
+
+class LiveState(AuthState):
+    """What the `/ephem` connection tells the page, and the commands it sends there."""
+
+    connected: bool = False
+    peer_id: str = ""
+    online: int = 0
+    searching_count: int = 0
+    searching: bool = False
+    search_started: str = ""
+    command: dict = {}
+    enclaves: list[dict] = []
+    _seq: int = 0
+
+    def _send(self, op: str, **args) -> None:
+        self._seq += 1
+        self.command = {"seq": self._seq, "op": op, **args}
+
+    def _stats(self, stats: dict) -> None:
+        self.online = int(stats.get("online", 0))
+        self.searching_count = int(stats.get("searching", 0))
+
     @rx.event
-    async def heartbeat(self, _now=None):
-        """Called every minute while a page is open: an open tab keeps a session-only account."""
+    async def load_home(self):
+        await self.load()
         if self.account_id:
-            await self._me()
+            views = await asyncio.to_thread(get_enclaves().list_for, self.account_id)
+            online = get_hub().presence.online({m.account_id for v in views for m in v.members})
+            self.enclaves = [enclave_summary(v, self.account_id, online) for v in views]
+
+    @rx.event
+    def start_search(self):
+        if not self.searching:
+            self.searching = True
+            self.search_started = iso(utcnow())
+            self._send("search")
+
+    @rx.event
+    def cancel_search(self):
+        self.searching = False
+        self._send("cancel_search")
+
+    @rx.event
+    async def on_client(self, kind: str, data: dict):
+        """The single entry point for everything the browser module reports."""
+        return self._handle_client(kind, data)
+
+    def _handle_client(self, kind: str, data: dict):
+        if not isinstance(data, dict):
+            return None
+        if kind == "connected":
+            self.connected = True
+            if data.get("ok"):
+                self.peer_id = data.get("peer_id", "")
+                self._stats(data.get("stats") or {})
+        elif kind == "disconnected":
+            self.connected = False
+        elif kind == "connect_error":
+            self.connected = False
+            if data.get("code") == "invalid_token":
+                self._forget()
+                return rx.redirect("/")
+        elif kind == "stats":
+            self._stats(data)
+        elif kind == "matched":
+            self.searching = False
+            return rx.redirect(f"/enclave/{data.get('enclave_id', '')}")
+        elif kind == "search_failed":
+            self.searching = False
+            return rx.toast.error((data.get("error") or {}).get("message", "Matching failed. Search again."))
+        elif kind == "ack" and not data.get("ok"):
+            if data.get("op") == "search":
+                self.searching = False
+            return rx.toast.error((data.get("error") or {}).get("message", "Something went wrong."))
+        return None
+
+
+def enclave_summary(view, me: str, online: set[str]) -> dict:
+    """An enclave as the home list shows it."""
+    others = [m for m in view.members if m.account_id != me]
+    return {
+        "id": view.id,
+        "name": view.name,
+        "members": ", ".join(m.name for m in view.members),
+        "count": len(view.members),
+        "online": sum(1 for m in others if m.account_id in online),
+        "last_active_at": iso(view.last_active_at),
+        "expires_at": iso(view.expires_at),
+    }

@@ -104,3 +104,26 @@ async def server(engine, db_settings):
 
     async with serve(engine, db_settings) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory):
+    """The whole app, started once with `reflex run` for every browser test."""
+    from tests.live import running_app
+
+    with running_app(tmp_path_factory.mktemp("live")) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser():
+    # Module scope: Playwright's sync API holds an event loop on this thread
+    # while it runs, which the asyncio tests of other modules must not meet.
+    from playwright.sync_api import sync_playwright
+
+    from tests.live import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

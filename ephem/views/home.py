@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from ephem.state import AuthState
+from ephem.state import AuthState, LiveState
 
 
 def account_menu() -> rx.Component:
@@ -52,20 +52,115 @@ def header() -> rx.Component:
     )
 
 
+def stats_line() -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            LiveState.connected,
+            rx.badge(rx.icon("circle", size=8, fill="currentColor"), "connected", color_scheme="green", variant="soft"),
+            rx.badge(rx.spinner(size="1"), "connecting", color_scheme="gray", variant="soft"),
+        ),
+        rx.text(
+            LiveState.online.to_string() + " online · " + LiveState.searching_count.to_string() + " searching",
+            size="2",
+            color_scheme="gray",
+            custom_attrs={"data-testid": "stats"},
+        ),
+        spacing="3",
+        align="center",
+        justify="center",
+        wrap="wrap",
+    )
+
+
 def search_panel() -> rx.Component:
     return rx.vstack(
-        rx.button(
-            rx.icon("search", size=28),
-            "Search",
-            size="4",
-            width="100%",
-            height="5rem",
-            font_size="1.5rem",
-            on_click=rx.toast.info("Matchmaking opens in the next release."),
-            custom_attrs={"data-testid": "search-button"},
+        rx.cond(
+            LiveState.searching,
+            rx.card(
+                rx.vstack(
+                    rx.hstack(rx.spinner(size="3"), rx.heading("Searching…", size="5"), align="center", spacing="3"),
+                    rx.text(
+                        "Waiting for a stranger. Elapsed: ",
+                        rx.moment(
+                            LiveState.search_started, duration_from_now=True, format="mm:ss", interval=1000
+                        ),
+                        size="2",
+                        color_scheme="gray",
+                    ),
+                    rx.button(
+                        "Cancel",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=LiveState.cancel_search,
+                        custom_attrs={"data-testid": "search-cancel"},
+                    ),
+                    align="center",
+                    spacing="3",
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            rx.button(
+                rx.icon("search", size=28),
+                "Search",
+                size="4",
+                width="100%",
+                height="5rem",
+                font_size="1.5rem",
+                on_click=LiveState.start_search,
+                custom_attrs={"data-testid": "search-button"},
+            ),
         ),
-        rx.text("Meet one stranger who is searching right now.", color_scheme="gray", size="2"),
+        stats_line(),
         width="100%",
         align="center",
-        spacing="2",
+        spacing="3",
+    )
+
+
+def enclave_row(enclave: rx.Var) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.text(enclave["name"], weight="bold", dir="auto", trim="both"),
+                    rx.spacer(),
+                    rx.cond(
+                        enclave["online"].to(int) > 0,
+                        rx.badge(enclave["online"].to_string() + " online", color_scheme="green", variant="soft"),
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                rx.text(enclave["members"], size="1", color_scheme="gray", dir="auto"),
+                rx.text(
+                    "active ",
+                    rx.moment(enclave["last_active_at"], from_now=True),
+                    " · deleted ",
+                    rx.moment(enclave["expires_at"], from_now=True),
+                    " unless used",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        href="/enclave/" + enclave["id"].to(str),
+        underline="none",
+        width="100%",
+        custom_attrs={"data-testid": "enclave-link"},
+    )
+
+
+def enclave_list() -> rx.Component:
+    return rx.cond(
+        LiveState.enclaves.length() > 0,
+        rx.vstack(
+            rx.heading("Your enclaves", size="4"),
+            rx.foreach(LiveState.enclaves, enclave_row),
+            width="100%",
+            spacing="2",
+        ),
     )

@@ -1,0 +1,162 @@
+"""The enclave view: members with online dots, the invite link, leave, and the room's log."""
+
+import reflex as rx
+
+from ephem.enclave_state import EnclaveState, JoinState
+from ephem.views.client import ephem_client
+
+
+def member_row(member: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.box(
+            width="0.6rem",
+            height="0.6rem",
+            border_radius="50%",
+            background=rx.cond(member["online"], "var(--green-9)", "var(--gray-6)"),
+            aria_label=rx.cond(member["online"], "online", "offline"),
+        ),
+        rx.text(member["name"], dir="auto"),
+        rx.cond(member["me"], rx.text("(you)", size="1", color_scheme="gray")),
+        align="center",
+        spacing="2",
+        custom_attrs={"data-testid": "enclave-member", "data-online": member["online"].to_string()},
+    )
+
+
+def members_panel() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Members", size="3"),
+            rx.foreach(EnclaveState.members, member_row),
+            spacing="2",
+            custom_attrs={"data-testid": "enclave-members"},
+        ),
+        width="100%",
+    )
+
+
+def invite_panel() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Invite someone", size="3"),
+            rx.cond(
+                EnclaveState.invite_url != "",
+                rx.hstack(
+                    rx.input(
+                        value=EnclaveState.invite_url,
+                        read_only=True,
+                        width="100%",
+                        aria_label="Invite link",
+                        custom_attrs={"data-testid": "invite-link"},
+                    ),
+                    rx.button(rx.icon("copy", size=16), "Copy", variant="soft", on_click=EnclaveState.copy_invite),
+                    width="100%",
+                ),
+                rx.button(
+                    rx.icon("link", size=16),
+                    "Create invite link",
+                    variant="soft",
+                    on_click=EnclaveState.create_invite,
+                    custom_attrs={"data-testid": "invite-create"},
+                ),
+            ),
+            rx.text("Links work for 24 hours. Anyone with the link can join.", size="1", color_scheme="gray"),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def log_panel() -> rx.Component:
+    return rx.vstack(
+        rx.foreach(
+            EnclaveState.log,
+            lambda entry: rx.text(
+                rx.el.bdi(entry["who"]),
+                " ",
+                entry["what"],
+                size="1",
+                color_scheme="gray",
+                align="center",
+                width="100%",
+                custom_attrs={"data-testid": "system-message"},
+            ),
+        ),
+        width="100%",
+        spacing="1",
+        role="log",
+        aria_live="polite",
+    )
+
+
+def enclave_header() -> rx.Component:
+    return rx.hstack(
+        rx.link(rx.icon("arrow_left", size=18), href="/", aria_label="Back to home"),
+        rx.vstack(
+            rx.heading(EnclaveState.enclave_name, size="5", dir="auto"),
+            rx.text("deleted ", rx.moment(EnclaveState.expires_at, from_now=True), " if unused", size="1", color_scheme="gray"),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.button(
+            "Leave",
+            variant="soft",
+            color_scheme="red",
+            on_click=EnclaveState.leave_enclave,
+            custom_attrs={"data-testid": "enclave-leave"},
+        ),
+        width="100%",
+        align="center",
+        spacing="3",
+    )
+
+
+def enclave_view() -> rx.Component:
+    return rx.cond(
+        EnclaveState.missing,
+        rx.callout(
+            "This enclave does not exist any more, or you are not a member of it.",
+            icon="info",
+            custom_attrs={"data-testid": "enclave-missing"},
+        ),
+        rx.vstack(
+            ephem_client(
+                token=EnclaveState.kept_token + EnclaveState.tab_token,
+                enclave_id=EnclaveState.current_id,
+                command=EnclaveState.command,
+                on_event=EnclaveState.on_room_client,
+            ),
+            enclave_header(),
+            members_panel(),
+            invite_panel(),
+            log_panel(),
+            width="100%",
+            spacing="4",
+        ),
+    )
+
+
+def join_view() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("You are invited to an enclave", size="5"),
+            rx.text("Join to see who is there and talk with them.", size="2", color_scheme="gray"),
+            rx.cond(
+                JoinState.join_error != "",
+                rx.callout(JoinState.join_error, icon="triangle_alert", color_scheme="red", role="alert"),
+            ),
+            rx.hstack(
+                rx.button(
+                    "Join",
+                    on_click=JoinState.accept_invite,
+                    loading=JoinState.joining,
+                    custom_attrs={"data-testid": "join-accept"},
+                ),
+                rx.link(rx.button("Not now", variant="soft", color_scheme="gray"), href="/"),
+                spacing="3",
+            ),
+            spacing="3",
+        ),
+        width="100%",
+    )

@@ -1,0 +1,85 @@
+"""Search, match, enclave presence and invites in headless Chromium."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import sign_up
+
+pytestmark = pytest.mark.browser
+
+ENCLAVE_URL = re.compile(r"/enclave/[0-9a-f-]{36}$")
+
+
+def online_members(page):
+    return page.locator("[data-testid=enclave-member][data-online=true]")
+
+
+def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
+    first, second = (browser.new_context().new_page() for _ in range(2))
+    sign_up(first, live.frontend, "Alice")
+    sign_up(second, live.frontend, "بهرام")
+
+    first.get_by_test_id("search-button").click()
+    expect(first.get_by_test_id("search-cancel")).to_be_visible()
+    expect(first.get_by_test_id("stats")).to_contain_text("1 searching", timeout=10_000)
+    second.get_by_test_id("search-button").click()
+
+    for page in (first, second):
+        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+    assert first.url.rsplit("/", 1)[1] == second.url.rsplit("/", 1)[1]
+    for page in (first, second):
+        members = page.get_by_test_id("enclave-members")
+        expect(members).to_contain_text("Alice")
+        expect(members).to_contain_text("بهرام")
+        expect(online_members(page)).to_have_count(2, timeout=15_000)
+
+    first.get_by_test_id("invite-create").click()
+    link = first.get_by_test_id("invite-link")
+    expect(link).to_have_value(re.compile(r"/join/[A-Za-z0-9_-]{32}$"))
+    invite = link.input_value()
+
+    third = browser.new_context().new_page()
+    sign_up(third, invite, "Третий")
+    third.get_by_test_id("join-accept").click()
+    expect(third).to_have_url(ENCLAVE_URL, timeout=20_000)
+    assert third.url.rsplit("/", 1)[1] == first.url.rsplit("/", 1)[1]
+    for page in (first, second, third):
+        expect(page.get_by_test_id("enclave-member")).to_have_count(3, timeout=15_000)
+        expect(online_members(page)).to_have_count(3, timeout=15_000)
+    expect(first.get_by_test_id("system-message").last).to_contain_text("Третий joined")
+
+    third.get_by_test_id("enclave-leave").click()
+    expect(third).to_have_url(re.compile(r"/$"), timeout=15_000)
+    expect(first.get_by_test_id("system-message").last).to_contain_text("Третий left", timeout=15_000)
+    expect(online_members(first)).to_have_count(2)
+    for page in (first, second, third):
+        page.context.close()
+
+
+def test_cancelled_search_matches_nobody(live, browser):
+    page = browser.new_context().new_page()
+    sign_up(page, live.frontend, "Patient")
+    page.get_by_test_id("search-button").click()
+    expect(page.get_by_test_id("search-cancel")).to_be_visible()
+    page.get_by_test_id("search-cancel").click()
+    expect(page.get_by_test_id("search-button")).to_be_visible()
+    expect(page.get_by_test_id("stats")).to_contain_text("0 searching", timeout=10_000)
+
+    other = browser.new_context().new_page()
+    sign_up(other, live.frontend, "Late")
+    other.get_by_test_id("search-button").click()
+    expect(other.get_by_test_id("stats")).to_contain_text("1 searching", timeout=10_000)
+    expect(page).not_to_have_url(ENCLAVE_URL)
+    other.get_by_test_id("search-cancel").click()
+    page.context.close()
+    other.context.close()
+
+
+def test_an_unknown_enclave_says_so(live, browser):
+    page = browser.new_context().new_page()
+    sign_up(page, live.frontend, "Curious")
+    page.goto(f"{live.frontend}/enclave/00000000-0000-0000-0000-000000000000")
+    expect(page.get_by_test_id("enclave-missing")).to_be_visible(timeout=20_000)
+    page.context.close()
