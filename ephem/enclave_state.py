@@ -22,6 +22,13 @@ class EnclaveState(LiveState):
     log: list[dict] = []
     missing: bool = False
     joined: bool = False
+    # From the browser's mesh: connection state per member and who is typing.
+    peer_states: dict[str, dict] = {}
+    typing_names: list[str] = []
+    echo_ms: float = -1
+    testing: bool = False
+    # Message history stays in the browser; this only says whether the tab keeps it.
+    keep_history: str = rx.SessionStorage("", name="ephem_keep_history")
     # peer_id -> account_id of the connections in this enclave's room right now
     _room: dict[str, str] = {}
 
@@ -32,9 +39,14 @@ class EnclaveState(LiveState):
 
     def _refresh_online(self) -> None:
         present = set(self._room.values())
-        self.members = [
-            {**m, "online": m["account_id"] == self.account_id or m["account_id"] in present} for m in self.members
-        ]
+        members = []
+        for m in self.members:
+            online = m["account_id"] == self.account_id or m["account_id"] in present
+            peer = self.peer_states.get(m["account_id"], {})
+            state = "" if m["me"] else peer.get("state", "connecting" if online else "")
+            rtt = peer.get("rtt_ms", -1)
+            members.append({**m, "online": online, "conn": state, "rtt": f"{rtt:g} ms" if rtt >= 0 else ""})
+        self.members = members
 
     async def _reload_members(self) -> None:
         view = await asyncio.to_thread(get_enclaves().get, self.current_id, self.account_id)
@@ -51,9 +63,10 @@ class EnclaveState(LiveState):
         await self.load()
         if not self.account_id:
             return rx.redirect("/")
-        enclave_id = self.router.page.params.get("room", "")
+        enclave_id = self.room  # the dynamic route segment /enclave/[room]
         if enclave_id != self.current_id:
             self.current_id, self._room, self.log, self.invite_url, self.joined = enclave_id, {}, [], "", False
+            self.peer_states, self.typing_names, self.echo_ms = {}, [], -1
         try:
             await self._reload_members()
             self.missing = False
@@ -82,12 +95,21 @@ class EnclaveState(LiveState):
                     await self._reload_members()  # joined through an invite just now
                 self._note("joined", peer.get("name", "Someone"))
             else:
-                account_id = self._room.pop(data.get("peer_id", ""), data.get("account_id"))
-                self._room = dict(self._room)
-                name = next((m["name"] for m in self.members if m["account_id"] == account_id), "Someone")
-                if account_id not in self._room.values():
-                    self._note("left", name)
+                self._room = {p: a for p, a in self._room.items() if p != data.get("peer_id")}
             self._refresh_online()
+            return None
+        if kind == "mesh" and data.get("enclave_id") == self.current_id:
+            self.peer_states = {p["account_id"]: p for p in data.get("peers", []) if isinstance(p, dict) and "account_id" in p}
+            self.typing_names = [str(n) for n in data.get("typing", [])][:5]
+            self._refresh_online()
+            return None
+        if kind == "peer_gone" and data.get("enclave_id") == self.current_id:
+            # Sent by the mesh once a grace period passed without the peer coming back.
+            self._note("left", str(data.get("name", "Someone")))
+            return None
+        if kind == "selftest":
+            self.testing = False
+            self.echo_ms = float(data.get("echo_ms", -1))
             return None
         if kind == "disconnected":
             self.joined = False
@@ -95,12 +117,21 @@ class EnclaveState(LiveState):
         return self._handle_client(kind, data)
 
     @rx.event
+    def run_selftest(self):
+        self.testing = True
+        self._send("selftest")
+
+    @rx.event
+    def set_keep_history(self, keep: bool):
+        self.keep_history = "1" if keep else ""
+
+    @rx.event
     async def create_invite(self):
         try:
             invitation = await asyncio.to_thread(get_enclaves().invite, self.current_id, self.account_id)
         except EphemError as exc:
             return rx.toast.error(exc.message)
-        self.invite_url = f"{self.router.page.host.rstrip('/')}/join/{invitation.code}"
+        self.invite_url = f"{self.router.url.origin}/join/{invitation.code}"
         return None
 
     @rx.event
@@ -130,7 +161,7 @@ class JoinState(LiveState):
 
     @rx.event
     async def accept_invite(self):
-        code = self.router.page.params.get("code", "")
+        code = self.code  # the dynamic route segment /join/[code]
         self.joining = True
         yield
         try:

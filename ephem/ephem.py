@@ -41,6 +41,8 @@ def index() -> rx.Component:
                     token=LiveState.kept_token + LiveState.tab_token,
                     enclave_id="",
                     command=LiveState.command,
+                    show_chat=False,
+                    keep_history=False,
                     on_event=LiveState.on_client,
                 ),
                 header(),

@@ -118,7 +118,7 @@ class Hub(socketio.AsyncNamespace):
             return
         await self.matchmaker.cancel(peer.peer_id)
         for enclave_id in list(peer.enclaves):
-            await self._announce_left(enclave_id, peer)
+            await self._announce_left(enclave_id, peer, "disconnected")
         self.presence.disconnect(peer.peer_id)
         self._stats_dirty = True
         if not self.presence.peers_of(peer.account_id):
@@ -198,7 +198,7 @@ class Hub(socketio.AsyncNamespace):
         return {"ok": True, "peers": others}
 
     async def _leave(self, peer: Peer, body: EnclaveIn) -> dict:
-        await self._announce_left(body.enclave_id, peer)
+        await self._announce_left(body.enclave_id, peer, "closed")
         return {"ok": True}
 
     async def _signal(self, peer: Peer, body: SignalIn) -> dict:
@@ -222,7 +222,7 @@ class Hub(socketio.AsyncNamespace):
     async def evict(self, enclave_id: str, account_id: str) -> None:
         """An account left an enclave for good: its live connections leave the room too."""
         for peer in self.presence.peers_of(account_id):
-            await self._announce_left(enclave_id, peer)
+            await self._announce_left(enclave_id, peer, "left")
 
     async def run_forever(self, stats_every: float = 1.0) -> None:
         """Push `stats` when they changed, and keep connected accounts marked as seen."""
@@ -267,13 +267,15 @@ class Hub(socketio.AsyncNamespace):
         if peer is not None:
             await self.emit(event, data, to=peer.sid)
 
-    async def _announce_left(self, enclave_id: str, peer: Peer) -> None:
+    async def _announce_left(self, enclave_id: str, peer: Peer, reason: str) -> None:
+        """`reason` (an addition to the contract): "left" the enclave for good,
+        "closed" the room on this connection, or "disconnected"."""
         if not self.presence.leave(enclave_id, peer):
             return
         await self.leave_room(peer.sid, _room(enclave_id))
         await self.emit(
             "peer_left",
-            {"enclave_id": enclave_id, "peer_id": peer.peer_id, "account_id": peer.account_id},
+            {"enclave_id": enclave_id, "peer_id": peer.peer_id, "account_id": peer.account_id, "reason": reason},
             room=_room(enclave_id),
         )
 

@@ -1,6 +1,7 @@
 """Reflex state for the login and home views: pure Python over the domain."""
 
 import asyncio
+import uuid
 
 import reflex as rx
 
@@ -147,8 +148,9 @@ class LiveState(AuthState):
     _seq: int = 0
 
     def _send(self, op: str, **args) -> None:
+        """Ask the browser module to do something; it runs each nonce once."""
         self._seq += 1
-        self.command = {"seq": self._seq, "op": op, **args}
+        self.command = {"seq": self._seq, "nonce": str(uuid.uuid4()), "op": op, **args}
 
     def _stats(self, stats: dict) -> None:
         self.online = int(stats.get("online", 0))

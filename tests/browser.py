@@ -20,3 +20,49 @@ def sign_up(page, url: str, name: str, remember: bool = True) -> str:
     recovery = token.inner_text()
     page.get_by_role("button", name="I saved it, continue").click()
     return recovery
+
+
+ENCLAVE_URL = re.compile(r"/enclave/[0-9a-f-]{36}$")
+
+
+def meet(browser, url: str, first: str, second: str):
+    """Two new users press Search and land in one enclave; returns their pages."""
+    pages = []
+    for name in (first, second):
+        page = browser.new_context().new_page()
+        sign_up(page, url, name)
+        pages.append(page)
+    pages[0].get_by_test_id("search-button").click()
+    expect(pages[0].get_by_test_id("search-cancel")).to_be_visible()
+    pages[1].get_by_test_id("search-button").click()
+    for page in pages:
+        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+    return pages
+
+
+def join_by_invite(browser, inviter, name: str):
+    """A new user follows an invite link made by `inviter` and lands in the enclave."""
+    inviter.get_by_test_id("invite-create").click()
+    link = inviter.get_by_test_id("invite-link")
+    expect(link).to_have_value(re.compile(r"/join/"))
+    page = browser.new_context().new_page()
+    sign_up(page, link.input_value(), name)
+    page.get_by_test_id("join-accept").click()
+    expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+    return page
+
+
+def wait_direct(page, count: int) -> None:
+    """Until `count` peers are connected directly over WebRTC."""
+    expect(page.get_by_test_id("peer-state").filter(has_text="direct")).to_have_count(count, timeout=30_000)
+
+
+def say(page, text: str) -> None:
+    box = page.get_by_test_id("chat-input")
+    box.fill(text)
+    box.press("Enter")
+    expect(box).to_have_value("")
+
+
+def texts(page) -> list[str]:
+    return page.get_by_test_id("chat-message").locator("div[dir=auto]").all_inner_texts()

@@ -39,6 +39,7 @@ class LiveApp:
     frontend: str
     backend: str
     log: Path
+    db_path: Path
 
 
 def _wait(url: str, proc: subprocess.Popen, log: Path, deadline: float) -> None:
@@ -56,7 +57,8 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, deadline: float) -> None:
 
 @contextmanager
 def running_app(tmp: Path, extra_env: dict[str, str] | None = None):
-    db_url = f"sqlite:///{tmp / 'live.db'}"
+    db_path = tmp / "live.db"
+    db_url = f"sqlite:///{db_path}"
     upgrade(db_url)
     frontend_port, backend_port = free_port(), free_port()
     env = {
@@ -80,7 +82,7 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    app = LiveApp(f"http://localhost:{frontend_port}", f"http://localhost:{backend_port}", log)
+    app = LiveApp(f"http://localhost:{frontend_port}", f"http://localhost:{backend_port}", log, db_path)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         _wait(f"{app.backend}/api/health", proc, log, deadline)

@@ -147,11 +147,17 @@ async def test_join_presence_and_signal_relay(server):
     assert (await b.next("signal"))["data"] is None
 
     assert await b.call("leave", {"enclave_id": enclave_id}) == {"ok": True}
-    assert await a.next("peer_left") == {"enclave_id": enclave_id, "peer_id": b.peer_id, "account_id": b.account["id"]}
+    assert await a.next("peer_left") == {
+        "enclave_id": enclave_id,
+        "peer_id": b.peer_id,
+        "account_id": b.account["id"],
+        "reason": "closed",
+    }
     await b.call("join", {"enclave_id": enclave_id})
     await a.next("peer_joined")
     await b.close()
-    assert (await a.next("peer_left"))["peer_id"] == b.peer_id
+    gone = await a.next("peer_left")
+    assert (gone["peer_id"], gone["reason"]) == (b.peer_id, "disconnected")
 
 
 async def test_signal_authorization(server):
@@ -256,7 +262,8 @@ async def test_leaving_by_rest_removes_the_live_peer(server):
     async with httpx.AsyncClient(base_url=server.url) as http:
         left = await http.delete(f"/api/enclaves/{enclave_id}/membership", headers={"Authorization": f"Bearer {b.token}"})
         assert left.status_code == 204
-        assert (await a.next("peer_left"))["peer_id"] == b.peer_id
+        gone = await a.next("peer_left")
+        assert (gone["peer_id"], gone["reason"]) == (b.peer_id, "left")
         assert (await b.call("join", {"enclave_id": enclave_id}))["error"]["code"] == "not_member"
         view = await http.get(f"/api/enclaves/{enclave_id}", headers={"Authorization": f"Bearer {a.token}"})
         assert [m["name"] for m in view.json()["members"]] == ["Ana"]

@@ -10,6 +10,10 @@ class EphemClient(rx.Component):
     token: rx.Var[str]
     enclave_id: rx.Var[str]
     command: rx.Var[dict]
+    # Inside an enclave the component also renders the chat panel: message
+    # text is drawn in the browser and never enters Reflex state.
+    show_chat: rx.Var[bool]
+    keep_history: rx.Var[bool]
 
     on_event: rx.EventHandler[lambda kind, data: [kind, data]]
 

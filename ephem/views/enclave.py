@@ -17,6 +17,19 @@ def member_row(member: rx.Var) -> rx.Component:
         ),
         rx.text(member["name"], dir="auto"),
         rx.cond(member["me"], rx.text("(you)", size="1", color_scheme="gray")),
+        rx.cond(
+            member["conn"] != "",
+            rx.badge(
+                member["conn"],
+                color_scheme=rx.match(
+                    member["conn"], ("direct", "green"), ("relayed", "blue"), ("failed", "red"), "amber"
+                ),
+                variant="soft",
+                size="1",
+                custom_attrs={"data-testid": "peer-state"},
+            ),
+        ),
+        rx.text(member["rtt"], size="1", color_scheme="gray"),
         align="center",
         spacing="2",
         custom_attrs={"data-testid": "enclave-member", "data-online": member["online"].to_string()},
@@ -90,12 +103,98 @@ def log_panel() -> rx.Component:
     )
 
 
+def typing_indicator() -> rx.Component:
+    return rx.box(
+        rx.cond(
+            EnclaveState.typing_names.length() > 0,
+            rx.text(
+                rx.foreach(EnclaveState.typing_names, lambda name: rx.el.bdi(name, " ")),
+                rx.cond(EnclaveState.typing_names.length() > 1, "are typing…", "is typing…"),
+                size="1",
+                color_scheme="gray",
+                custom_attrs={"data-testid": "typing-indicator"},
+            ),
+        ),
+        min_height="1.25rem",
+    )
+
+
+def chat_panel() -> rx.Component:
+    return rx.vstack(
+        ephem_client(
+            token=EnclaveState.kept_token + EnclaveState.tab_token,
+            enclave_id=EnclaveState.current_id,
+            command=EnclaveState.command,
+            show_chat=True,
+            keep_history=EnclaveState.keep_history != "",
+            on_event=EnclaveState.on_room_client,
+        ),
+        typing_indicator(),
+        rx.text(
+            rx.hstack(
+                rx.switch(
+                    checked=EnclaveState.keep_history != "",
+                    on_change=EnclaveState.set_keep_history,
+                    size="1",
+                    custom_attrs={"data-testid": "keep-history"},
+                ),
+                "Keep messages in this tab after a reload (they never leave your browser)",
+                spacing="2",
+                align="center",
+            ),
+            as_="label",
+            size="1",
+            color_scheme="gray",
+        ),
+        width="100%",
+        spacing="1",
+    )
+
+
+def selftest_panel() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Connection test", size="3"),
+                rx.spacer(),
+                rx.button(
+                    "Run",
+                    size="1",
+                    variant="soft",
+                    loading=EnclaveState.testing,
+                    on_click=EnclaveState.run_selftest,
+                    custom_attrs={"data-testid": "selftest-run"},
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.text(
+                "Server round trip: ",
+                rx.cond(EnclaveState.echo_ms >= 0, EnclaveState.echo_ms.to_string() + " ms", "not measured yet"),
+                size="2",
+                custom_attrs={"data-testid": "selftest-echo"},
+            ),
+            rx.text(
+                "Peers: the state and round-trip time of each direct connection are shown in the member list.",
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def enclave_header() -> rx.Component:
     return rx.hstack(
         rx.link(rx.icon("arrow_left", size=18), href="/", aria_label="Back to home"),
         rx.vstack(
             rx.heading(EnclaveState.enclave_name, size="5", dir="auto"),
-            rx.text("deleted ", rx.moment(EnclaveState.expires_at, from_now=True), " if unused", size="1", color_scheme="gray"),
+            rx.cond(
+                EnclaveState.expires_at != "",
+                rx.text("deleted ", rx.moment(EnclaveState.expires_at, from_now=True), " if unused", size="1", color_scheme="gray"),
+            ),
             spacing="0",
         ),
         rx.spacer(),
@@ -121,16 +220,12 @@ def enclave_view() -> rx.Component:
             custom_attrs={"data-testid": "enclave-missing"},
         ),
         rx.vstack(
-            ephem_client(
-                token=EnclaveState.kept_token + EnclaveState.tab_token,
-                enclave_id=EnclaveState.current_id,
-                command=EnclaveState.command,
-                on_event=EnclaveState.on_room_client,
-            ),
             enclave_header(),
             members_panel(),
-            invite_panel(),
             log_panel(),
+            chat_panel(),
+            invite_panel(),
+            selftest_panel(),
             width="100%",
             spacing="4",
         ),

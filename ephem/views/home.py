@@ -81,8 +81,9 @@ def search_panel() -> rx.Component:
                     rx.hstack(rx.spinner(size="3"), rx.heading("Searching…", size="5"), align="center", spacing="3"),
                     rx.text(
                         "Waiting for a stranger. Elapsed: ",
-                        rx.moment(
-                            LiveState.search_started, duration_from_now=True, format="mm:ss", interval=1000
+                        rx.cond(
+                            LiveState.search_started != "",
+                            rx.moment(LiveState.search_started, duration_from_now=True, format="mm:ss", interval=1000),
                         ),
                         size="2",
                         color_scheme="gray",
