@@ -96,6 +96,8 @@ class EnclaveState(LiveState):
                 self._note("joined", peer.get("name", "Someone"))
             else:
                 self._room = {p: a for p, a in self._room.items() if p != data.get("peer_id")}
+                if data.get("reason") == "left":
+                    await self._reload_members()  # no longer a member at all
             self._refresh_online()
             return None
         if kind == "mesh" and data.get("enclave_id") == self.current_id:

@@ -1,0 +1,117 @@
+"""Chat in the terminal: `python -m ephem.peer --server URL --name NAME (--search | --invite LINK)`.
+
+Incoming messages are printed with their sender's name; each line typed is
+sent; your own messages get a mark when they are sent (✓) and delivered (✓✓).
+Ctrl-C or end of input (Ctrl-D) leaves cleanly.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from datetime import datetime
+
+from ephem.peer.client import EphemError, EphemPeer
+
+FLUSH_SECONDS = 5  # on EOF, how long to wait for what is still on its way
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m ephem.peer", description=__doc__.splitlines()[0])
+    parser.add_argument("--server", required=True, help="backend URL, e.g. http://localhost:8000")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--name", help="display name for a new account")
+    who.add_argument("--recovery-token", help="restore an existing account instead")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--search", action="store_true", help="meet a stranger who is searching")
+    where.add_argument("--invite", metavar="LINK", help="join an enclave through its invite link")
+    parser.add_argument("--remember", action="store_true", help="keep the account for 30 days")
+    return parser.parse_args(argv)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def stamp(iso_ts: str) -> str:
+    try:
+        return datetime.fromisoformat(iso_ts.replace("Z", "+00:00")).astimezone().strftime("%H:%M")
+    except ValueError:
+        return "--:--"
+
+
+async def stdin_lines():
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        yield line.decode(errors="replace").rstrip("\n")
+
+
+async def chat(args: argparse.Namespace) -> int:
+    try:
+        if args.recovery_token:
+            peer = await EphemPeer.restore(args.server, args.recovery_token)
+        else:
+            peer = await EphemPeer.sign_up(args.server, args.name, remember=args.remember)
+        await peer.connect()
+    except (EphemError, OSError, Exception) as exc:  # noqa: BLE001 - one clear line, not a traceback
+        print(f"Could not sign in: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if peer.recovery_token and not args.recovery_token:
+            print(f"Signed in as {peer.name}. Recovery token: {peer.recovery_token}", file=sys.stderr)
+        if args.search:
+            say("Searching for a stranger…")
+            await peer.search()
+        else:
+            await peer.join_invite(args.invite)
+        say(f"In enclave {peer.enclave_id}. Type a message and press Enter; Ctrl-D to leave.")
+
+        async def show_incoming():
+            async for message in peer.messages():
+                say(f"[{stamp(message.ts)}] {message.name}: {message.text}")
+
+        async def show_events():
+            async for kind, item in peer.events():
+                if kind == "status":
+                    mark = "✓✓" if item.status == "delivered" else "✓"
+                    say(f"  {mark} {item.status}: {item.text[:40]}")
+                elif kind in ("joined", "left"):
+                    say(f"* {item or 'someone'} {kind}")
+
+        watchers = [asyncio.ensure_future(show_incoming()), asyncio.ensure_future(show_events())]
+        sent = []
+        async for line in stdin_lines():
+            if line.strip():
+                try:
+                    sent.append(await peer.send(line))
+                except ValueError as exc:
+                    say(f"! {exc}")
+        # End of input: give what is still on its way a moment to arrive.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(peer.wait_status(m, "delivered", FLUSH_SECONDS) for m in sent)), FLUSH_SECONDS
+            )
+        for watcher in watchers:
+            watcher.cancel()
+        say("Bye.")
+        return 0
+    except EphemError as exc:
+        print(f"{exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await peer.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return asyncio.run(chat(args))
+    except KeyboardInterrupt:
+        say("Bye.")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

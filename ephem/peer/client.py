@@ -1,0 +1,313 @@
+"""EphemPeer: a Python client of ephem that speaks exactly the contract.
+
+REST for the account and invites, the `/ephem` namespace for matchmaking and
+signaling, aiortc DataChannels for messages. Lean enough to run many in one
+process (the load tests do): one HTTP client, one socket and one
+RTCPeerConnection per remote peer each, nothing else.
+"""
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import socketio
+
+from ephem.envelope import make
+from ephem.peer.conversation import Conversation, Message
+from ephem.peer.rtc import RtcLink
+
+log = logging.getLogger("ephem.peer")
+
+GRACE = 20.0  # seconds a vanished peer is "reconnecting" before "left"
+INVITE = re.compile(r"(?:/join/)?([A-Za-z0-9_-]{16,200})/?$")
+
+
+class EphemError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
+def _check(answer: dict) -> dict:
+    if not isinstance(answer, dict) or not answer.get("ok", True):
+        error = (answer or {}).get("error") or {}
+        raise EphemError(error.get("code", "error"), error.get("message", "The server refused."))
+    return answer
+
+
+class EphemPeer:
+    def __init__(self, server: str, session_token: str, *, recovery_token: str = ""):
+        self.server = server.rstrip("/")
+        self.session_token = session_token
+        self.recovery_token = recovery_token
+        self.http = httpx.AsyncClient(base_url=self.server, headers={"Authorization": f"Bearer {session_token}"})
+        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay_max=5)
+        self.account: dict = {}
+        self.peer_id = ""
+        self.enclave_id = ""
+        self.ice_servers: list[dict] = []
+        self.conversation: Conversation | None = None
+        self.links: dict[str, RtcLink] = {}
+        self._incoming: asyncio.Queue[Message] = asyncio.Queue()
+        self._events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
+        self._matched: asyncio.Future | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._wire_socket()
+
+    # --- construction ---------------------------------------------------------------
+
+    @classmethod
+    async def sign_up(cls, server: str, name: str, remember: bool = False) -> "EphemPeer":
+        async with httpx.AsyncClient(base_url=server.rstrip("/")) as http:
+            answer = await http.post("/api/accounts", json={"name": name, "remember": remember})
+        body = answer.json()
+        if answer.status_code != 201:
+            _check(body)
+        peer = cls(server, body["session_token"], recovery_token=body["recovery_token"])
+        peer.account = body["account"]
+        return peer
+
+    @classmethod
+    async def restore(cls, server: str, recovery_token: str) -> "EphemPeer":
+        async with httpx.AsyncClient(base_url=server.rstrip("/")) as http:
+            answer = await http.post("/api/accounts/restore", json={"recovery_token": recovery_token})
+        body = answer.json()
+        if answer.status_code != 200:
+            _check(body)
+        peer = cls(server, body["session_token"], recovery_token=recovery_token)
+        peer.account = body["account"]
+        return peer
+
+    async def connect(self) -> None:
+        await self.sio.connect(
+            self.server,
+            socketio_path="/_event",
+            transports=["websocket"],
+            namespaces=["/ephem"],
+            auth={"token": self.session_token},
+            wait_timeout=10,
+        )
+        await self._hello()
+        answer = await self.http.get("/api/ice-servers")
+        self.ice_servers = answer.json().get("ice_servers", []) if answer.status_code == 200 else []
+
+    async def _hello(self) -> None:
+        hello = _check(await self._call("hello", {}))
+        self.peer_id = hello["peer_id"]
+        self.account = hello["account"]
+
+    @property
+    def name(self) -> str:
+        return self.account.get("name", "")
+
+    # --- finding an enclave -------------------------------------------------------------
+
+    async def search(self, timeout: float | None = None) -> str:
+        """Wait for a stranger; returns the enclave id after joining it."""
+        self._matched = asyncio.get_running_loop().create_future()
+        _check(await self._call("search", {}))
+        matched = await asyncio.wait_for(self._matched, timeout)
+        await self.enter(matched["enclave_id"])
+        return self.enclave_id
+
+    async def join_invite(self, link: str) -> str:
+        """Join through an invite link (or bare code); returns the enclave id."""
+        match = INVITE.search(link.strip())
+        if not match:
+            raise EphemError("not_found", "That does not look like an invite link.")
+        answer = await self.http.post(f"/api/invites/{match.group(1)}/join")
+        body = answer.json()
+        if answer.status_code != 200:
+            _check(body)
+        await self.enter(body["id"])
+        return self.enclave_id
+
+    async def invite(self) -> str:
+        answer = await self.http.post(f"/api/enclaves/{self.enclave_id}/invites")
+        body = answer.json()
+        if answer.status_code != 201:
+            _check(body)
+        return body["url"]
+
+    async def enter(self, enclave_id: str) -> None:
+        """Join the enclave's room and connect to everyone already there."""
+        if self.conversation is None or self.enclave_id != enclave_id:
+            self.conversation = Conversation(self.account["id"], self.name, self._on_change)
+        self.enclave_id = enclave_id
+        joined = _check(await self._call("join", {"enclave_id": enclave_id}))
+        for peer in joined.get("peers", []):
+            link = self._add_link(peer)
+            self._spawn(link.start())  # the newcomer offers
+
+    # --- messages -----------------------------------------------------------------
+
+    async def send(self, text: str) -> Message:
+        if self.conversation is None:
+            raise EphemError("not_in_enclave", "Search or join an enclave first.")
+        return self.conversation.send(text)
+
+    async def typing(self, active: bool) -> None:
+        if self.conversation is not None:
+            self.conversation.broadcast(self.conversation.typing_frame(active))
+
+    async def messages(self) -> AsyncIterator[Message]:
+        """Incoming chat messages, each once, in arrival order."""
+        while True:
+            yield await self._incoming.get()
+
+    async def events(self) -> AsyncIterator[tuple[str, object]]:
+        """("status", Message) for own messages, ("joined"|"left", name), ("typing", account_id)."""
+        while True:
+            yield await self._events.get()
+
+    async def wait_status(self, message: Message, status: str, timeout: float = 10) -> None:
+        async def reached():
+            while message.status != status:
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(reached(), timeout)
+
+    async def leave(self) -> None:
+        """Leave the enclave for good (the others see "left" at once)."""
+        answer = await self.http.delete(f"/api/enclaves/{self.enclave_id}/membership")
+        if answer.status_code != 204:
+            _check(answer.json())
+        for link in list(self.links.values()):
+            await link.close()
+        self.links.clear()
+        self.enclave_id, self.conversation = "", None
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for link in list(self.links.values()):
+            await link.close()
+        self.links.clear()
+        if self.sio.connected:
+            await self.sio.disconnect()
+        await self.http.aclose()
+
+    # --- socket wiring -------------------------------------------------------------
+
+    def _wire_socket(self) -> None:
+        ns = "/ephem"
+        self.sio.on("matched", self._on_matched, namespace=ns)
+        self.sio.on("peer_joined", self._on_peer_joined, namespace=ns)
+        self.sio.on("peer_left", self._on_peer_left, namespace=ns)
+        self.sio.on("signal", self._on_signal, namespace=ns)
+        self.sio.on("connect", self._on_reconnect, namespace=ns)
+        self.sio.on("disconnect", self._on_disconnect, namespace=ns)
+
+    async def _call(self, event: str, payload: dict) -> dict:
+        return await self.sio.call(event, payload, namespace="/ephem", timeout=10)
+
+    async def _on_matched(self, data: dict) -> None:
+        if self._matched is not None and not self._matched.done():
+            self._matched.set_result(data)
+
+    async def _on_peer_joined(self, data: dict) -> None:
+        if data.get("enclave_id") == self.enclave_id and isinstance(data.get("peer"), dict):
+            self._add_link(data["peer"])  # the newcomer will offer
+            self._events.put_nowait(("joined", data["peer"].get("name", "")))
+
+    async def _on_peer_left(self, data: dict) -> None:
+        link = self.links.pop(data.get("peer_id", ""), None)
+        if link is None or self.conversation is None:
+            return
+        await link.close()
+        self.conversation.link_closed(link)
+        if data.get("reason") == "left":
+            self.conversation.leave(link.account_id)
+            self._events.put_nowait(("left", self.conversation.member(link.account_id).name))
+        else:
+            self._spawn(self._expire_later())
+
+    async def _on_signal(self, data: dict) -> None:
+        if data.get("enclave_id") != self.enclave_id:
+            return
+        link = self.links.get(data.get("from", ""))
+        if link is not None:
+            link.signal(data.get("kind", ""), data.get("data"))
+
+    async def _on_disconnect(self, *_args) -> None:
+        # Our peer_id dies with the socket; the links are rebuilt on reconnect.
+        for link in list(self.links.values()):
+            await link.close()
+            if self.conversation is not None:
+                self.conversation.link_closed(link)
+        self.links.clear()
+
+    async def _on_reconnect(self) -> None:
+        if not self.peer_id:
+            return  # the first connect: `connect()` says hello itself
+        self._spawn(self._rejoin())
+
+    async def _rejoin(self) -> None:
+        await self._hello()
+        if self.enclave_id:
+            await self.enter(self.enclave_id)
+
+    # --- links and the conversation ------------------------------------------------
+
+    def _add_link(self, peer: dict) -> RtcLink:
+        existing = self.links.get(peer["peer_id"])
+        if existing is not None:
+            return existing
+        link = RtcLink(
+            peer["peer_id"],
+            peer["account_id"],
+            polite=self.peer_id < peer["peer_id"],
+            ice_servers=self.ice_servers,
+            send_signal=lambda kind, data, to=peer["peer_id"]: self._signal(to, kind, data),
+            on_open=self._on_link_open,
+            on_message=self._on_link_message,
+            on_closed=self._on_link_closed,
+        )
+        self.links[link.peer_id] = link
+        self.conversation.member(link.account_id, peer.get("name", ""))
+        self.conversation.link_added(link)
+        return link
+
+    async def _signal(self, to: str, kind: str, data: dict | None) -> None:
+        answer = await self._call("signal", {"enclave_id": self.enclave_id, "to": to, "kind": kind, "data": data})
+        if not answer.get("ok"):
+            log.info("signal to %s refused: %s", to, answer.get("error"))
+
+    def _on_link_open(self, link: RtcLink) -> None:
+        """A channel opened (say hello, send what waits) or drained (send more)."""
+        if self.conversation is None or not link.open:
+            return
+        if not link.greeted:
+            link.greeted = True
+            link.send_frame(make("hello", self.account["id"], {"name": self.name}).frame())
+            self.conversation.link_open(link)
+        else:
+            self.conversation.flush(link.account_id)
+
+    def _on_link_message(self, link: RtcLink, data: object) -> None:
+        if self.conversation is not None:
+            self.conversation.receive(link, data)
+
+    def _on_link_closed(self, link: RtcLink) -> None:
+        if self.conversation is not None and self.links.get(link.peer_id) is link:
+            self.conversation.link_closed(link)
+            self._spawn(self._expire_later())
+
+    async def _expire_later(self) -> None:
+        await asyncio.sleep(GRACE)
+        if self.conversation is not None:
+            for name in self.conversation.expire(GRACE):
+                self._events.put_nowait(("left", name))
+
+    def _on_change(self, kind: str, item: object) -> None:
+        if kind == "message":
+            self._incoming.put_nowait(item)
+        else:
+            self._events.put_nowait((kind, item))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

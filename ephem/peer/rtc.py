@@ -1,0 +1,167 @@
+"""One aiortc RTCPeerConnection to one remote peer, with the contract's negotiation.
+
+aiortc gathers all its candidates before `setLocalDescription` returns, so
+our offers and answers carry them inline (no trickle out); remote candidates
+trickled in by browsers are added as they come. Signals are applied one at a
+time, in order, so a candidate never races ahead of its description.
+aiortc cannot roll back a local offer, so where the perfect-negotiation
+pattern would have the polite side roll back, this side starts over with a
+fresh connection and answers the remote offer.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+
+log = logging.getLogger("ephem.peer")
+
+HIGH_WATER = 1024 * 1024
+
+SendSignal = Callable[[str, dict | None], Awaitable[None]]
+
+
+def ice_configuration(servers: list[dict]) -> RTCConfiguration:
+    ice = []
+    for server in servers:
+        urls = server.get("urls")
+        if urls:
+            ice.append(RTCIceServer(urls=urls, username=server.get("username"), credential=server.get("credential")))
+    return RTCConfiguration(iceServers=ice)
+
+
+class RtcLink:
+    def __init__(
+        self,
+        peer_id: str,
+        account_id: str,
+        polite: bool,
+        ice_servers: list[dict],
+        send_signal: SendSignal,
+        on_open: Callable[["RtcLink"], None],
+        on_message: Callable[["RtcLink", object], None],
+        on_closed: Callable[["RtcLink"], None],
+    ):
+        self.peer_id = peer_id
+        self.account_id = account_id
+        self.polite = polite
+        self.ice_servers = ice_servers
+        self.send_signal = send_signal
+        self.on_open, self.on_message, self.on_closed = on_open, on_message, on_closed
+        self.channel = None
+        self.greeted = False  # our hello went out on the current channel
+        self.closed = False
+        self.making_offer = False
+        self._signals: asyncio.Queue = asyncio.Queue()
+        self._worker = asyncio.ensure_future(self._apply_signals())
+        self.pc = self._new_pc()
+
+    def _new_pc(self) -> RTCPeerConnection:
+        pc = RTCPeerConnection(ice_configuration(self.ice_servers))
+
+        @pc.on("datachannel")
+        def on_datachannel(channel):
+            if channel.label == "ephem":
+                self._attach(channel)
+
+        @pc.on("connectionstatechange")
+        async def on_state():
+            if pc is self.pc and pc.connectionState in ("failed", "closed") and not self.closed:
+                self.on_closed(self)
+
+        return pc
+
+    def _attach(self, channel) -> None:
+        self.channel, self.greeted = channel, False
+
+        @channel.on("open")
+        def on_open():
+            self.on_open(self)
+
+        @channel.on("message")
+        def on_message(data):
+            self.on_message(self, data)
+
+        @channel.on("close")
+        def on_close():
+            if not self.closed:
+                self.on_closed(self)
+
+        @channel.on("bufferedamountlow")
+        def on_low():
+            self.on_open(self)  # resume flushing
+
+        if channel.readyState == "open":
+            self.on_open(self)
+
+    @property
+    def open(self) -> bool:
+        return not self.closed and self.channel is not None and self.channel.readyState == "open"
+
+    @property
+    def writable(self) -> bool:
+        return self.open and self.channel.bufferedAmount < HIGH_WATER
+
+    def send_frame(self, frame: str) -> bool:
+        if not self.open:
+            return False
+        try:
+            self.channel.send(frame)
+        except Exception:  # noqa: BLE001 - a closing channel: the outbox keeps the message
+            return False
+        return True
+
+    async def start(self) -> None:
+        """As the newcomer: create the channel and offer (contract)."""
+        self._attach(self.pc.createDataChannel("ephem", ordered=True))
+        await self._offer()
+
+    async def _offer(self) -> None:
+        self.making_offer = True
+        try:
+            await self.pc.setLocalDescription(await self.pc.createOffer())
+            description = self.pc.localDescription
+            await self.send_signal("offer", {"type": description.type, "sdp": description.sdp})
+        finally:
+            self.making_offer = False
+
+    def signal(self, kind: str, data: dict | None) -> None:
+        self._signals.put_nowait((kind, data))
+
+    async def _apply_signals(self) -> None:
+        while True:
+            kind, data = await self._signals.get()
+            try:
+                await self._apply(kind, data)
+            except Exception:  # noqa: BLE001 - one bad signal must not end the link
+                log.warning("signal %s from %s failed", kind, self.peer_id, exc_info=True)
+
+    async def _apply(self, kind: str, data: dict | None) -> None:
+        if self.closed:
+            return
+        if kind in ("offer", "answer") and isinstance(data, dict):
+            collision = data.get("type") == "offer" and (self.making_offer or self.pc.signalingState != "stable")
+            if collision and not self.polite:
+                return  # the impolite side ignores a colliding offer
+            if collision:
+                # No rollback in aiortc: start over with a fresh connection.
+                await self.pc.close()
+                self.pc, self.channel = self._new_pc(), None
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type=data["type"]))
+            if data["type"] == "offer":
+                await self.pc.setLocalDescription(await self.pc.createAnswer())
+                description = self.pc.localDescription
+                await self.send_signal("answer", {"type": description.type, "sdp": description.sdp})
+        elif kind == "candidate" and isinstance(data, dict) and data.get("candidate"):
+            line = data["candidate"]
+            candidate = candidate_from_sdp(line.split(":", 1)[1] if line.startswith("candidate:") else line)
+            candidate.sdpMid = data.get("sdpMid")
+            candidate.sdpMLineIndex = data.get("sdpMLineIndex")
+            await self.pc.addIceCandidate(candidate)
+
+    async def close(self) -> None:
+        self.closed = True
+        self._worker.cancel()
+        await self.pc.close()

@@ -1,0 +1,147 @@
+"""The Python peer (aiortc) against the real server: two peers chat over a real DataChannel."""
+
+import asyncio
+
+import pytest
+
+from ephem.peer import EphemError, EphemPeer
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request):
+    return request.getfixturevalue("sqlite_url")
+
+
+async def next_message(peer, timeout=20):
+    return await asyncio.wait_for(anext(peer.messages()), timeout)
+
+
+async def matched_peers(server, *names):
+    peers = [await EphemPeer.sign_up(server.url, name) for name in names]
+    for peer in peers:
+        await peer.connect()
+    first = asyncio.ensure_future(peers[0].search(timeout=20))
+    await asyncio.sleep(0.1)
+    second = await peers[1].search(timeout=20)
+    assert await first == second
+    return peers
+
+
+async def test_two_python_peers_chat_over_a_datachannel(server):
+    alice, bob = await matched_peers(server, "Alice", "Боб")
+    try:
+        sent = await alice.send("hello over SCTP")
+        received = await next_message(bob)
+        assert (received.text, received.name, received.sender) == ("hello over SCTP", "Alice", alice.account["id"])
+        await alice.wait_status(sent, "delivered")
+
+        reply = await bob.send("سلام")
+        assert (await next_message(alice)).text == "سلام"
+        await bob.wait_status(reply, "delivered")
+
+        burst = [await alice.send(f"n{i}") for i in range(50)]
+        texts = [(await next_message(bob)).text for _ in burst]
+        assert texts == [f"n{i}" for i in range(50)]  # reliable and ordered
+        for message in burst:
+            await alice.wait_status(message, "delivered")
+        await asyncio.sleep(0.3)
+        assert bob._incoming.empty()  # nothing twice
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_third_peer_joins_by_invite_and_leaves(server):
+    alice, bob = await matched_peers(server, "A", "B")
+    link = await alice.invite()
+    carol = await EphemPeer.sign_up(server.url, "C")
+    await carol.connect()
+    try:
+        await carol.join_invite(link)
+        message = await carol.send("hi both")
+        assert (await next_message(alice)).text == "hi both"
+        assert (await next_message(bob)).text == "hi both"
+        await carol.wait_status(message, "delivered")
+        with pytest.raises(EphemError) as refused:
+            await carol.join_invite("https://example.invalid/join/not-a-real-code-at-all")
+        assert refused.value.code == "not_found"
+    finally:
+        await carol.close()
+        await alice.close()
+        await bob.close()
+
+
+async def test_messages_wait_for_a_peer_that_is_still_connecting(server):
+    alice, bob = await matched_peers(server, "Early", "Late")
+    try:
+        # Bob's page is not there yet: Alice's message waits and goes out once he is.
+        await bob.close()
+        await asyncio.sleep(0.3)
+        queued = await alice.send("are you there?")
+        assert queued.status == "sending"
+        bob_again = await EphemPeer.restore(server.url, bob.recovery_token)
+        await bob_again.connect()
+        await bob_again.enter(alice.enclave_id)
+        assert (await next_message(bob_again)).text == "are you there?"
+        await alice.wait_status(queued, "delivered")
+        await bob_again.close()
+    finally:
+        await alice.close()
+
+
+async def test_sign_up_errors_are_clear(server):
+    with pytest.raises(EphemError) as refused:
+        await EphemPeer.sign_up(server.url, "   ")
+    assert refused.value.code == "invalid_name"
+    with pytest.raises(EphemError) as refused:
+        await EphemPeer.restore(server.url, "nope")
+    assert refused.value.code == "invalid_token"
+
+
+async def test_the_command_line_chats_with_another_peer(server):
+    import sys
+
+    host = await EphemPeer.sign_up(server.url, "Host")
+    await host.connect()
+    searching = asyncio.ensure_future(host.search(timeout=30))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ephem.peer", "--server", server.url, "--name", "Terminal", "--search",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await searching
+        out = proc.stdout
+
+        async def line_with(text):
+            while True:
+                line = (await asyncio.wait_for(out.readline(), 20)).decode()
+                assert line, "the CLI ended early"
+                if text in line:
+                    return line
+
+        await line_with("In enclave")
+        await host.send("hello terminal")
+        assert "Host: hello terminal" in await line_with("hello terminal")
+        proc.stdin.write("hello host\n".encode())
+        await proc.stdin.drain()
+        assert (await next_message(host)).text == "hello host"
+        assert "✓✓ delivered: hello host" in await line_with("delivered")
+        proc.stdin.close()  # EOF: a clean exit
+        await line_with("Bye.")
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await host.close()
+
+
+async def test_the_command_line_explains_a_bad_server():
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ephem.peer", "--server", "http://127.0.0.1:9", "--name", "X", "--search",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert b"Could not sign in" in err and b"Traceback" not in err
