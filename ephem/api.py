@@ -105,7 +105,8 @@ class Limits:
     flooding; both are limited per client address."""
 
     def __init__(self, signup: RateLimiter | None = None, restore: RateLimiter | None = None):
-        self.signup = signup or RateLimiter(rate=0.5, burst=10)
+        settings = get_settings()
+        self.signup = signup or RateLimiter(rate=settings.signup_rate, burst=settings.signup_burst)
         self.restore = restore or RateLimiter(rate=0.2, burst=10)
 
 

@@ -84,6 +84,9 @@ class Settings:
     turn_urls: tuple = ()
     turn_secret: str = ""
     turn_ttl: timedelta = timedelta(hours=1)
+    # Sign-ups per client address: a burst, then this many per second.
+    signup_burst: int = 10
+    signup_rate: float = 0.5
 
 
 @functools.cache
@@ -102,4 +105,6 @@ def get_settings() -> Settings:
         ice_servers=tuple(json.loads(os.environ.get("EPHEM_ICE_SERVERS") or "[]")),
         turn_urls=tuple(u for u in os.environ.get("EPHEM_TURN_URLS", "").split(",") if u),
         turn_secret=os.environ.get("EPHEM_TURN_SECRET", ""),
+        signup_burst=int(_number("EPHEM_SIGNUP_BURST", 10)),
+        signup_rate=_number("EPHEM_SIGNUP_RATE", 0.5),
     )
