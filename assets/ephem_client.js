@@ -22,6 +22,35 @@ const GRACE_MS = 20000; // a vanished peer shows "reconnecting" this long before
 const TYPING_MS = 6000; // a typing flag without refresh expires after this
 const SEEN_MAX = 5000; // received ids remembered for duplicate detection
 const HISTORY_MAX = 500; // messages kept in the tab when history is on
+const CONNECT_TIMEOUT_MS = 30000; // a link not open by then is rebuilt
+const ICE_REFRESH_MS = 20 * 60 * 1000; // TURN credentials are short-lived: refetch well before expiry
+
+// Characters, not UTF-16 units, so an emoji counts once here as in Python.
+export const textLength = (text) => [...text].length;
+
+const storage = {
+  get(key) {
+    try {
+      return sessionStorage.getItem(key);
+    } catch (err) {
+      return null;
+    }
+  },
+  set(key, value) {
+    try {
+      sessionStorage.setItem(key, value);
+    } catch (err) {
+      /* blocked or full: best effort */
+    }
+  },
+  remove(key) {
+    try {
+      sessionStorage.removeItem(key);
+    } catch (err) {
+      /* blocked */
+    }
+  },
+};
 
 // The backend origin in dev, prod and static export alike.
 export function backendOrigin() {
@@ -54,7 +83,7 @@ export function parseEnvelope(raw) {
   if (!env || typeof env !== "object" || env.v !== 1) return null;
   if (typeof env.type !== "string" || typeof env.id !== "string" || typeof env.from !== "string") return null;
   if (typeof env.ts !== "string" || !env.payload || typeof env.payload !== "object") return null;
-  if (env.type === "chat" && (typeof env.payload.text !== "string" || env.payload.text.length > MAX_TEXT)) return null;
+  if (env.type === "chat" && (typeof env.payload.text !== "string" || textLength(env.payload.text) > MAX_TEXT)) return null;
   if (env.type === "ack" && typeof env.payload.of !== "string") return null;
   if (env.type === "hello" && typeof env.payload.name !== "string") return null;
   return env;
@@ -76,21 +105,33 @@ class PeerLink {
     this.closed = false;
     this.restarts = 0;
     this.signals = Promise.resolve(); // signals are applied one at a time, in order
-    this.pc = new RTCPeerConnection({ iceServers: mesh.iceServers });
-    this.pc.onicecandidate = ({ candidate }) =>
-      this.send("candidate", candidate ? candidate.toJSON() : null);
+    this.pc = new RTCPeerConnection({ iceServers: mesh.session.iceServers });
+    this.pc.onicecandidate = ({ candidate }) => this.send("candidate", candidate ? candidate.toJSON() : null);
     this.pc.onnegotiationneeded = () => this.offer();
     this.pc.onconnectionstatechange = () => this.onConnectionState();
     this.pc.ondatachannel = ({ channel }) => {
       if (channel.label === "ephem") this.attach(channel);
     };
+    // A link that never opens is rebuilt rather than left hanging.
+    this.openTimer = setTimeout(() => {
+      if (!this.open) this.mesh.relink(this);
+    }, CONNECT_TIMEOUT_MS);
     // Contract: the newcomer creates the channel, which makes it offer.
     if (initiator) this.attach(this.pc.createDataChannel("ephem", { ordered: true }));
   }
 
-  send(kind, data) {
+  async send(kind, data, attempt = 0) {
     if (this.closed) return;
-    this.mesh.socket.call("signal", { enclave_id: this.mesh.enclaveId, to: this.peer.peer_id, kind, data });
+    const ack = await this.mesh.session.call("signal", {
+      enclave_id: this.mesh.enclaveId,
+      to: this.peer.peer_id,
+      kind,
+      data,
+    });
+    // A refused signal would leave negotiation half done: retry what is worth it.
+    if (!ack.ok && !this.closed && ack.error && ["rate_limited", "timeout"].includes(ack.error.code) && attempt < 5) {
+      setTimeout(() => this.send(kind, data, attempt + 1), 500 * 2 ** attempt);
+    }
   }
 
   async offer() {
@@ -109,6 +150,9 @@ class PeerLink {
   onSignal(kind, data) {
     this.signals = this.signals.then(() => this.applySignal(kind, data)).catch((err) => {
       console.warn("ephem: signal failed", kind, err);
+      // An offer this connection cannot take (the other side started over):
+      // start over too, and answer it on a fresh connection.
+      if (kind === "offer" && !this.closed) this.mesh.relink(this, { kind, data });
     });
   }
 
@@ -122,8 +166,11 @@ class PeerLink {
       this.ignoreOffer = !this.polite && collision;
       if (this.ignoreOffer) return;
       this.answerPending = data.type === "answer";
-      await this.pc.setRemoteDescription(data);
-      this.answerPending = false;
+      try {
+        await this.pc.setRemoteDescription(data);
+      } finally {
+        this.answerPending = false;
+      }
       if (data.type === "offer") {
         await this.pc.setLocalDescription();
         const { type, sdp } = this.pc.localDescription;
@@ -142,13 +189,16 @@ class PeerLink {
     this.channel = channel;
     channel.bufferedAmountLowThreshold = LOW_WATER;
     channel.onopen = () => {
-      this.restarts = 0;
+      clearTimeout(this.openTimer);
       this.sendFrame(JSON.stringify(envelope("hello", this.mesh.me.account_id, { name: this.mesh.me.name })));
       this.mesh.onLinkOpen(this);
     };
     channel.onmessage = ({ data }) => this.mesh.onFrame(this, data);
     channel.onbufferedamountlow = () => this.mesh.flush(this.peer.account_id);
-    channel.onclose = () => this.mesh.changed();
+    // The channel is the conversation: if it closes under a live link, start over.
+    channel.onclose = () => {
+      if (!this.closed) this.mesh.relink(this);
+    };
     if (channel.readyState === "open") channel.onopen();
   }
 
@@ -173,10 +223,11 @@ class PeerLink {
   onConnectionState() {
     const state = this.pc.connectionState;
     if (state === "connected") {
+      this.restarts = 0;
       this.refreshStats();
     } else if (state === "failed" || state === "disconnected") {
       this.state = "reconnecting";
-      // A dropped path is restored with an ICE restart; give up after a few tries.
+      // A dropped path is restored with an ICE restart; after a few tries, start over.
       clearTimeout(this.restartTimer);
       this.restartTimer = setTimeout(() => this.restart(), state === "failed" ? 0 : 2500);
     } else if (state === "connecting" || state === "new") {
@@ -185,14 +236,16 @@ class PeerLink {
     this.mesh.changed();
   }
 
-  restart() {
+  async restart() {
     if (this.closed || this.pc.connectionState === "connected") return;
     if (this.restarts >= 5) {
-      this.state = "failed";
-      this.mesh.changed();
+      this.mesh.relink(this);
       return;
     }
     this.restarts += 1;
+    await this.mesh.session.freshIceServers();
+    if (this.closed) return;
+    this.pc.setConfiguration({ iceServers: this.mesh.session.iceServers });
     this.pc.restartIce();
   }
 
@@ -223,6 +276,7 @@ class PeerLink {
   close() {
     this.closed = true;
     clearTimeout(this.restartTimer);
+    clearTimeout(this.openTimer);
     try {
       if (this.channel) this.channel.close();
       this.pc.close();
@@ -234,14 +288,14 @@ class PeerLink {
 
 // --- the mesh of one enclave ----------------------------------------------------------
 
+const PLACEHOLDER = "peer:"; // account id of a peer known only by its peer_id so far
+
 class Mesh {
   constructor(session, enclaveId) {
     this.session = session;
-    this.socket = session;
     this.enclaveId = enclaveId;
     this.me = session.me;
     this.peerId = session.peerId;
-    this.iceServers = session.iceServers;
     this.links = new Map(); // peer_id -> PeerLink
     this.accounts = new Map(); // account_id -> {name, outbox: [id], state, grace}
     this.messages = []; // in display order
@@ -253,6 +307,8 @@ class Mesh {
     this.lastTyping = 0;
     this.closed = false;
     this.statsTimer = setInterval(() => this.links.forEach((link) => link.refreshStats()), 3000);
+    this.onPageHide = () => this.saveNow();
+    window.addEventListener("pagehide", this.onPageHide);
   }
 
   subscribe(listener) {
@@ -273,13 +329,13 @@ class Mesh {
     const previous = this.lastReport;
     const peers = [];
     this.accounts.forEach((account, accountId) => {
-      if (accountId === this.me.account_id) return;
+      if (accountId === this.me.account_id || accountId.startsWith(PLACEHOLDER)) return;
       const links = [...this.links.values()].filter((l) => l.peer.account_id === accountId);
       const best = links.find((l) => l.state === "direct" || l.state === "relayed") || links[0];
       peers.push({
         account_id: accountId,
         name: account.name,
-        state: account.state === "reconnecting" ? "reconnecting" : best ? best.state : account.state,
+        state: account.state === "reconnecting" || account.state === "left" ? account.state : best ? best.state : account.state,
         rtt_ms: best && best.rtt !== null ? Math.round(best.rtt * 10) / 10 : -1,
       });
     });
@@ -302,74 +358,100 @@ class Mesh {
   }
 
   addPeer(peer, initiator) {
-    if (peer.peer_id === this.peerId || this.links.has(peer.peer_id)) return this.links.get(peer.peer_id);
+    if (peer.peer_id === this.peerId) return null;
+    const existing = this.links.get(peer.peer_id);
+    if (existing) {
+      // Known only from its offer so far: the server's word on who it is wins.
+      if (existing.peer.account_id.startsWith(PLACEHOLDER)) this.identify(existing, peer.account_id, peer.name);
+      return existing;
+    }
     const account = this.account(peer.account_id, peer.name);
     clearTimeout(account.grace);
     account.grace = null;
-    if (account.state === "left") account.state = "connecting";
+    if (account.state === "left" || account.state === "reconnecting") account.state = "connecting";
     const link = new PeerLink(this, peer, initiator);
     this.links.set(peer.peer_id, link);
     this.changed();
     return link;
   }
 
-  removePeer(peerId, gone = false) {
+  identify(link, accountId, name) {
+    const placeholder = link.peer.account_id;
+    link.peer = { ...link.peer, account_id: accountId, name: name || link.peer.name };
+    this.accounts.delete(placeholder);
+    this.account(accountId, name);
+    if (link.open) this.onLinkOpen(link);
+  }
+
+  removePeer(peerId, forGood = false) {
     const link = this.links.get(peerId);
     if (!link) return;
     link.close();
     this.links.delete(peerId);
-    this.startGrace(link.peer.account_id, gone ? 0 : GRACE_MS);
+    this.startGrace(link.peer.account_id, forGood);
     this.changed();
   }
 
-  // Gone without a trace yet: "reconnecting" for a while, then "left".
-  startGrace(accountId, graceMs = GRACE_MS) {
+  // A link died but its peer is still in the room: build a fresh one. The
+  // impolite side (larger peer_id) offers; the polite side waits for it, or
+  // answers the offer that made it start over.
+  relink(link, pendingOffer = null) {
+    if (this.closed || link.closed || this.links.get(link.peer.peer_id) !== link) return;
+    link.close();
+    this.links.delete(link.peer.peer_id);
+    const fresh = this.addPeer(link.peer, !link.polite && !pendingOffer);
+    if (fresh && pendingOffer) fresh.onSignal(pendingOffer.kind, pendingOffer.data);
+  }
+
+  // Gone without a trace: "reconnecting" for a while, then "left". Only a
+  // member who left the enclave for good stops being owed messages; one who
+  // merely vanished gets them when they come back.
+  startGrace(accountId, forGood = false) {
     const stillHere = [...this.links.values()].some((l) => l.peer.account_id === accountId);
     const account = this.accounts.get(accountId);
-    if (stillHere || !account || (account.grace && graceMs > 0)) return;
+    if (stillHere || !account || account.state === "left") return;
+    if (account.grace && !forGood) return;
     clearTimeout(account.grace);
     account.state = "reconnecting";
     account.grace = setTimeout(() => {
       account.grace = null;
       if ([...this.links.values()].some((l) => l.peer.account_id === accountId)) return;
       account.state = "left";
-      account.outbox = [];
       this.typing.delete(accountId);
-      // Nobody can ack for them any more.
-      this.messages.forEach((m) => {
-        if (m.mine && m.pending.delete(accountId)) this.settle(m);
-      });
+      if (forGood) {
+        account.outbox = [];
+        this.messages.forEach((m) => {
+          if (m.mine && m.pending.delete(accountId)) this.settle(m);
+        });
+      }
       this.session.emitUp("peer_gone", { enclave_id: this.enclaveId, account_id: accountId, name: account.name });
       this.changed();
-    }, graceMs);
+    }, forGood ? 0 : GRACE_MS);
+    this.changed();
   }
 
   onSignal(from, kind, data) {
     let link = this.links.get(from);
     if (!link && kind === "offer") {
-      // An offer can beat its peer_joined; who it is arrives in its hello.
-      link = this.addPeer({ peer_id: from, account_id: `peer:${from}`, name: "" }, false);
+      // An offer can beat its peer_joined; who it is arrives with that, or its hello.
+      link = this.addPeer({ peer_id: from, account_id: `${PLACEHOLDER}${from}`, name: "" }, false);
     }
     if (link) link.onSignal(kind, data);
   }
 
   onLinkOpen(link) {
-    const account = this.account(link.peer.account_id);
+    const accountId = link.peer.account_id;
+    if (accountId.startsWith(PLACEHOLDER)) return; // wait until we know who it is
+    const account = this.account(accountId);
     account.state = "open";
-    // Whatever this account has not acknowledged goes (again) on the new channel;
-    // receivers drop duplicates by id.
-    const queued = new Set(account.outbox);
+    // Everything this account has not acked goes (again) on the new channel, in
+    // the order it was written; receivers drop duplicates by id. A message
+    // written while nobody was there goes to everyone who arrives.
     this.messages.forEach((m) => {
-      if (m.mine && m.pending.has(link.peer.account_id) && !queued.has(m.id)) account.outbox.push(m.id);
+      if (m.mine && m.unaddressed && !m.sentTo.has(accountId)) m.pending.add(accountId);
     });
-    this.messages.forEach((m) => {
-      if (m.mine && m.orphan) {
-        m.orphan = false;
-        m.pending.add(link.peer.account_id);
-        account.outbox.push(m.id);
-      }
-    });
-    this.flush(link.peer.account_id);
+    account.outbox = this.messages.filter((m) => m.mine && m.pending.has(accountId)).map((m) => m.id);
+    this.flush(accountId);
     link.refreshStats();
     this.changed();
   }
@@ -382,31 +464,31 @@ class Mesh {
     if (!links.length) return;
     while (account.outbox.length && links.every((l) => l.writable)) {
       const message = this.byId.get(account.outbox[0]);
-      if (message) {
+      if (message && message.envelope) {
         const frame = JSON.stringify(message.envelope);
         if (!links.map((l) => l.sendFrame(frame)).some(Boolean)) break;
+        message.sentTo.add(accountId);
         if (message.status === "sending") message.status = "sent";
       }
       account.outbox.shift();
     }
+    this.save();
     this.changed();
   }
 
   onFrame(link, raw) {
     const env = parseEnvelope(raw);
     if (!env) return;
-    // Until the hello arrives, a peer that offered first is known by peer_id only.
-    if (link.peer.account_id.startsWith("peer:") && env.type === "hello") {
-      const placeholder = link.peer.account_id;
-      link.peer = { ...link.peer, account_id: env.from, name: env.payload.name };
-      this.accounts.delete(placeholder);
-      this.onLinkOpen(link);
+    if (link.peer.account_id.startsWith(PLACEHOLDER)) {
+      if (env.type !== "hello") return;
+      this.identify(link, env.from, env.payload.name.slice(0, 64));
     }
     const sender = link.peer.account_id;
     if (env.from !== sender) return; // a peer speaks only for its own account
     if (env.type === "hello") {
-      this.account(sender, env.payload.name.slice(0, 64));
-      link.peer.name = env.payload.name.slice(0, 64);
+      const name = env.payload.name.slice(0, 64);
+      this.account(sender, name);
+      link.peer.name = name;
       this.changed();
     } else if (env.type === "chat") {
       link.sendFrame(JSON.stringify(envelope("ack", this.me.account_id, { of: env.id })));
@@ -421,6 +503,8 @@ class Mesh {
         text: env.payload.text,
         mine: false,
         status: "delivered",
+        pending: new Set(),
+        sentTo: new Set(),
       });
     } else if (env.type === "ack") {
       const message = this.byId.get(env.payload.of);
@@ -440,11 +524,7 @@ class Mesh {
   }
 
   settle(message) {
-    if (message.pending.size === 0) {
-      // Never sent and its recipients are gone: it waits for whoever comes next.
-      if (message.status === "sending") message.orphan = true;
-      else message.status = "delivered";
-    }
+    if (message.pending.size === 0 && message.sentTo.size > 0) message.status = "delivered";
     this.save();
     this.changed();
   }
@@ -459,10 +539,10 @@ class Mesh {
   send(text) {
     const clean = (text || "").trim();
     if (!clean) return { ok: false, error: "empty" };
-    if (clean.length > MAX_TEXT) return { ok: false, error: `Messages are limited to ${MAX_TEXT} characters.` };
+    if (textLength(clean) > MAX_TEXT) return { ok: false, error: `Messages are limited to ${MAX_TEXT} characters.` };
     const env = envelope("chat", this.me.account_id, { text: clean });
     const recipients = [...this.accounts.entries()]
-      .filter(([id, a]) => id !== this.me.account_id && !id.startsWith("peer:") && a.state !== "left")
+      .filter(([id, a]) => id !== this.me.account_id && !id.startsWith(PLACEHOLDER) && a.state !== "left")
       .map(([id]) => id);
     const message = {
       id: env.id,
@@ -473,7 +553,8 @@ class Mesh {
       mine: true,
       status: "sending",
       pending: new Set(recipients),
-      orphan: recipients.length === 0, // goes to whoever connects next
+      sentTo: new Set(),
+      unaddressed: recipients.length === 0, // written while alone: for whoever arrives
       envelope: env,
     };
     this.remember(env.id);
@@ -495,48 +576,69 @@ class Mesh {
 
   // History stays in the browser: in this tab's sessionStorage, and only when asked.
   setHistory(keep) {
-    this.history = keep;
     const key = `ephem.history.${this.enclaveId}`;
+    const wasOn = this.history;
+    this.history = keep;
     if (!keep) {
-      sessionStorage.removeItem(key);
+      if (wasOn) storage.remove(key); // only an explicit switch-off forgets
       return;
     }
-    if (this.messages.length === 0) {
-      try {
-        const stored = JSON.parse(sessionStorage.getItem(key) || "[]");
-        stored.forEach((m) => {
-          if (!this.byId.has(m.id)) {
-            const message = { ...m, pending: new Set(), orphan: false, restored: true };
-            if (message.status === "sending") message.status = "sent";
-            this.messages.push(message);
-            this.byId.set(m.id, message);
-            this.remember(m.id);
-          }
-        });
-      } catch (err) {
-        sessionStorage.removeItem(key);
-      }
-    }
+    if (this.messages.length === 0) this.restore(key);
     this.save();
     this.changed();
   }
 
+  restore(key) {
+    let stored = [];
+    try {
+      stored = JSON.parse(storage.get(key) || "[]");
+    } catch (err) {
+      storage.remove(key);
+    }
+    stored.forEach((m) => {
+      if (!m || typeof m.id !== "string" || this.byId.has(m.id)) return;
+      // Unacked messages of ours keep their envelope and go out again.
+      const message = { ...m, pending: new Set(m.pending || []), sentTo: new Set(m.sentTo || []) };
+      this.messages.push(message);
+      this.byId.set(m.id, message);
+      this.remember(m.id);
+    });
+  }
+
+  // Debounced: saving 500 messages on every ack would be slow. A page being
+  // left saves at once.
   save() {
     if (!this.history) return;
-    const keep = this.messages.slice(-HISTORY_MAX).map(({ id, ts, from, name, text, mine, status }) => ({
-      id, ts, from, name, text, mine, status,
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => this.saveNow(), 200);
+  }
+
+  saveNow() {
+    clearTimeout(this.saveTimer);
+    if (!this.history || this.closed) return;
+    const keep = this.messages.slice(-HISTORY_MAX).map((m) => ({
+      id: m.id,
+      ts: m.ts,
+      from: m.from,
+      name: m.name,
+      text: m.text,
+      mine: m.mine,
+      status: m.status,
+      pending: [...m.pending],
+      sentTo: [...m.sentTo],
+      unaddressed: Boolean(m.unaddressed),
+      envelope: m.mine && m.pending.size ? m.envelope : undefined,
     }));
-    try {
-      sessionStorage.setItem(`ephem.history.${this.enclaveId}`, JSON.stringify(keep));
-    } catch (err) {
-      /* storage full: history is best effort */
-    }
+    storage.set(`ephem.history.${this.enclaveId}`, JSON.stringify(keep));
   }
 
   close() {
+    this.saveNow();
     this.closed = true;
+    window.removeEventListener("pagehide", this.onPageHide);
     clearInterval(this.statsTimer);
     clearTimeout(this.reportTimer);
+    clearTimeout(this.typingTimer);
     this.links.forEach((link) => link.close());
     this.accounts.forEach((account) => clearTimeout(account.grace));
     this.links.clear();
@@ -548,25 +650,29 @@ class Mesh {
 export class EphemSession {
   constructor(token, emitUp) {
     this.token = token;
-    this.emitUp = emitUp;
+    this.up = emitUp;
     this.enclaveId = "";
     this.mesh = null;
     this.peerId = "";
     this.me = null;
     this.iceServers = [];
+    this.iceFetchedAt = 0;
     this.closed = false;
     this.meshListeners = new Set();
+    this.ready = null; // resolves once hello (and the ICE servers) are in, per connection
     this.socket = io(`${backendOrigin()}/ephem`, {
       path: "/_event",
       transports: ["websocket"],
       auth: { token },
       reconnectionDelayMax: 5000,
     });
-    this.socket.on("connect", () => this.onConnect());
+    this.socket.on("connect", () => {
+      this.ready = this.onConnect();
+    });
     this.socket.on("disconnect", (reason) => {
       this.emitUp("disconnected", { reason });
       // Our peer_id dies with the socket; peers go to "reconnecting".
-      if (this.mesh) this.mesh.links.forEach((link, peerId) => this.mesh.removePeer(peerId));
+      if (this.mesh) [...this.mesh.links.keys()].forEach((peerId) => this.mesh.removePeer(peerId));
     });
     this.socket.on("connect_error", (err) => {
       const data = err && err.data ? err.data : { code: "unreachable", message: String(err && err.message) };
@@ -581,26 +687,35 @@ export class EphemSession {
     });
   }
 
+  emitUp(kind, data) {
+    if (!this.closed) this.up(kind, data);
+  }
+
   async onConnect() {
     const hello = await this.call("hello", {});
+    if (this.closed) return;
     if (hello.ok) {
       this.peerId = hello.peer_id;
       this.me = { account_id: hello.account.id, name: hello.account.name };
-      await this.loadIceServers();
+      await this.freshIceServers(true);
     }
     this.emitUp("connected", hello);
     // A new connection has a new peer_id: (re)build the mesh from the join.
-    if (this.enclaveId) await this.join(this.enclaveId);
+    if (this.enclaveId && this.me) await this.join(this.enclaveId);
   }
 
-  async loadIceServers() {
+  async freshIceServers(force = false) {
+    if (!force && Date.now() - this.iceFetchedAt < ICE_REFRESH_MS) return;
     try {
       const response = await fetch(`${backendOrigin()}/api/ice-servers`, {
         headers: { Authorization: `Bearer ${this.token}` },
       });
-      if (response.ok) this.iceServers = (await response.json()).ice_servers || [];
+      if (response.ok) {
+        this.iceServers = (await response.json()).ice_servers || [];
+        this.iceFetchedAt = Date.now();
+      }
     } catch (err) {
-      this.iceServers = [];
+      /* keep what we had */
     }
   }
 
@@ -631,7 +746,7 @@ export class EphemSession {
       ["messages", "byId", "seen", "accounts", "history"].forEach((k) => (this.mesh[k] = previous[k]));
       this.mesh.accounts.forEach((account, id) => {
         account.grace = null;
-        this.mesh.startGrace(id);
+        if (account.state !== "left" && id !== this.me.account_id) this.mesh.startGrace(id);
       });
     }
     this.meshListeners.forEach((listener) => listener(this.mesh));
@@ -639,8 +754,14 @@ export class EphemSession {
   }
 
   async join(enclaveId) {
+    await this.freshIceServers();
     const ack = await this.call("join", { enclave_id: enclaveId });
-    if (ack.ok && enclaveId === this.enclaveId) {
+    if (this.closed) return ack;
+    if (ack.ok && enclaveId !== this.enclaveId) {
+      this.call("leave", { enclave_id: enclaveId }); // moved on meanwhile
+      return ack;
+    }
+    if (ack.ok) {
       const mesh = this.openMesh(enclaveId);
       // The newcomer offers to everyone already there.
       (ack.peers || []).forEach((peer) => mesh.addPeer(peer, true));
@@ -659,7 +780,9 @@ export class EphemSession {
       this.mesh = null;
       this.meshListeners.forEach((listener) => listener(null));
     }
-    if (!this.socket.connected) return; // onConnect joins
+    if (!this.socket.connected || !this.ready) return; // onConnect joins
+    await this.ready;
+    if (this.closed || !this.me || this.enclaveId !== enclaveId) return;
     if (previous) await this.call("leave", { enclave_id: previous });
     if (enclaveId) await this.join(enclaveId);
   }
@@ -873,8 +996,8 @@ export function EphemClient({ token, enclaveId, command, showChat, keepHistory, 
   // same state: its nonce is remembered in sessionStorage.
   useEffect(() => {
     if (!session || !command || !command.nonce) return;
-    if (sessionStorage.getItem("ephem.command") === command.nonce) return;
-    sessionStorage.setItem("ephem.command", command.nonce);
+    if (storage.get("ephem.command") === command.nonce) return;
+    storage.set("ephem.command", command.nonce);
     session.run(command);
   }, [session, command && command.nonce]);
 

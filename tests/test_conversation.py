@@ -83,31 +83,37 @@ def test_received_chats_are_acked_every_time_and_shown_once():
     assert len(shown) == 1
 
 
-def test_outbox_survives_a_reconnect_and_orphans_find_a_home():
+def test_outbox_survives_a_reconnect_in_order_and_lonely_messages_reach_everyone():
     me = Conversation("me", "Me")
     lonely = me.send("anyone?")
-    assert lonely.orphan and lonely.status == "sending"
+    assert lonely.unaddressed and lonely.status == "sending"
     first = FakeLink("a", open=False)
     me.link_added(first)
     queued = me.send("while connecting")
     assert queued.status == "sending"
     first.is_open = True
     me.link_open(first)
-    assert [f["payload"]["text"] for f in first.sent("chat")] == ["while connecting", "anyone?"]
+    assert [f["payload"]["text"] for f in first.sent("chat")] == ["anyone?", "while connecting"]  # written order
     assert queued.status == lonely.status == "sent"
 
     me.link_closed(first, now=0)
     assert me.members["a"].state == "reconnecting"
     again = FakeLink("a")
     me.link_added(again)
-    me.link_open(again)  # unacked messages go out again; the receiver drops duplicates
-    assert sorted(f["payload"]["text"] for f in again.sent("chat")) == ["anyone?", "while connecting"]
+    me.link_open(again)  # unacked messages go out again, in order; the receiver drops duplicates
+    assert [f["payload"]["text"] for f in again.sent("chat")] == ["anyone?", "while connecting"]
     for message in (lonely, queued):
         me.receive(again, make("ack", "a", {"of": message.id}).frame())
     assert lonely.status == queued.status == "delivered"
 
+    later = FakeLink("b")
+    me.link_added(later)
+    me.link_open(later)
+    assert [f["payload"]["text"] for f in later.sent("chat")] == ["anyone?"]  # written to whoever arrives
+    assert lonely.pending == {"b"}
 
-def test_a_member_gone_past_the_grace_period_has_left():
+
+def test_a_member_gone_past_the_grace_period_is_shown_as_left_but_still_owed():
     me = Conversation("me", "Me")
     a, b = FakeLink("a"), FakeLink("b")
     for link in (a, b):
@@ -119,5 +125,11 @@ def test_a_member_gone_past_the_grace_period_has_left():
     me.link_closed(b, now=100)
     assert me.expire(grace=20, now=110) == []
     assert me.expire(grace=20, now=121) == ["Bo"]
-    assert message.status == "delivered"  # nobody else owes an ack
+    assert message.status == "sent"  # Bo never acked: not delivered
     assert me.send("after").pending == {"a"}
+    back = FakeLink("b")
+    me.link_added(back)
+    me.link_open(back)
+    assert [f["payload"]["text"] for f in back.sent("chat")] == ["hello"]
+    me.leave("b")  # gone for good: nobody waits for Bo
+    assert message.status == "delivered"

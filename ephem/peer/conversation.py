@@ -40,9 +40,10 @@ class Message:
     text: str
     mine: bool
     status: str = "sending"  # sending | sent | delivered
-    pending: set[str] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)  # accounts that still owe an ack
+    sent_to: set[str] = field(default_factory=set)
     envelope: Envelope | None = None
-    orphan: bool = False  # sent while nobody was there: goes to whoever comes next
+    unaddressed: bool = False  # written while nobody was there: goes to everyone who arrives
 
 
 @dataclass
@@ -81,18 +82,15 @@ class Conversation:
             member.state = "connecting"
 
     def link_open(self, link: Link) -> None:
-        """A channel opened: resend what that account has not acked, adopt orphans."""
-        member = self.member(link.account_id)
+        """A channel opened: everything that account has not acked goes (again), in order."""
+        account_id = link.account_id
+        member = self.member(account_id)
         member.state = "open"
-        queued = set(member.outbox)
         for message in self.messages.values():
-            if message.mine and message.orphan:
-                message.orphan = False
-                message.pending.add(link.account_id)
-            if message.mine and link.account_id in message.pending and message.id not in queued:
-                member.outbox.append(message.id)
-                queued.add(message.id)
-        self.flush(link.account_id)
+            if message.mine and message.unaddressed and account_id not in message.sent_to:
+                message.pending.add(account_id)
+        member.outbox = [m.id for m in self.messages.values() if m.mine and account_id in m.pending]
+        self.flush(account_id)
 
     def link_closed(self, link: Link, now: float | None = None) -> None:
         if link in self.links:
@@ -103,16 +101,21 @@ class Conversation:
             member.gone_at = now if now is not None else time.monotonic()
 
     def expire(self, grace: float, now: float | None = None) -> list[str]:
-        """Members reconnecting for longer than `grace` have left; returns their names."""
+        """Members reconnecting for longer than `grace` are shown as left; returns their names.
+
+        They stay owed what they have not acked: should they come back, it goes out again.
+        """
         now = now if now is not None else time.monotonic()
         left = []
         for account_id, member in self.members.items():
             if member.state == "reconnecting" and member.gone_at is not None and now - member.gone_at >= grace:
-                self.leave(account_id)
+                member.state, member.gone_at = "left", None
+                self.typing.pop(account_id, None)
                 left.append(member.name or account_id)
         return left
 
     def leave(self, account_id: str) -> None:
+        """The member left the enclave for good: nobody waits for their acks any more."""
         member = self.member(account_id)
         member.state, member.outbox, member.gone_at = "left", [], None
         self.typing.pop(account_id, None)
@@ -133,7 +136,7 @@ class Conversation:
         recipients = {a for a, m in self.members.items() if a != self.account_id and m.state != "left"}
         message = Message(
             envelope.id, envelope.ts, self.account_id, self.name, clean, True,
-            pending=set(recipients), envelope=envelope, orphan=not recipients,
+            pending=set(recipients), envelope=envelope, unaddressed=not recipients,
         )
         self._remember(message.id)
         self._keep(message)
@@ -153,6 +156,7 @@ class Conversation:
             if message is not None and message.envelope is not None:
                 if not any([link.send_frame(message.envelope.frame()) for link in links]):
                     break
+                message.sent_to.add(account_id)
                 if message.status == "sending":
                     message.status = "sent"
                     self.on_change("status", message)
@@ -198,11 +202,7 @@ class Conversation:
             self.on_change("typing", sender)
 
     def _settle(self, message: Message) -> None:
-        if message.pending:
-            return
-        if message.status == "sending":
-            message.orphan = True
-        elif message.status != "delivered":
+        if not message.pending and message.sent_to and message.status != "delivered":
             message.status = "delivered"
             self.on_change("status", message)
 
