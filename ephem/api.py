@@ -23,7 +23,7 @@ from ephem.ice import ice_servers_for
 from ephem.models import Account
 from ephem.ratelimit import RateLimiter
 from ephem.schemas import AccountOut, EnclaveOut, ErrorOut, error
-from ephem.services import get_accounts, get_enclaves, get_hub
+from ephem.services import get_accounts, get_enclaves, get_hub, rate_limiter
 from ephem.settings import get_settings
 from ephem.signaling import Hub
 
@@ -106,8 +106,8 @@ class Limits:
 
     def __init__(self, signup: RateLimiter | None = None, restore: RateLimiter | None = None):
         settings = get_settings()
-        self.signup = signup or RateLimiter(rate=settings.signup_rate, burst=settings.signup_burst)
-        self.restore = restore or RateLimiter(rate=0.2, burst=10)
+        self.signup = signup or rate_limiter("signup", settings.signup_rate, settings.signup_burst)
+        self.restore = restore or rate_limiter("restore", 0.2, 10)
 
 
 @functools.cache
@@ -116,9 +116,9 @@ def get_limits() -> Limits:
 
 
 def limited(kind: str):
-    def check(request: Request, limits: Annotated[Limits, Depends(get_limits)]) -> None:
+    async def check(request: Request, limits: Annotated[Limits, Depends(get_limits)]) -> None:
         client = request.client.host if request.client else "unknown"
-        if not getattr(limits, kind).allow(client):
+        if not await getattr(limits, kind).allow(client):
             raise ApiError(429, "rate_limited", "Too many attempts. Wait a minute and try again.")
 
     return Depends(check)
@@ -235,8 +235,8 @@ class IceServersOut(BaseModel):
     ice_servers: list[dict]
 
 
-def enclave_out(view: EnclaveView, hub: Hub) -> EnclaveOut:
-    return EnclaveOut.of(view, hub.presence.online(m.account_id for m in view.members))
+async def enclave_out(view: EnclaveView, hub: Hub) -> EnclaveOut:
+    return EnclaveOut.of(view, await hub.online(m.account_id for m in view.members))
 
 
 def public_url(request: Request) -> str:
@@ -257,13 +257,13 @@ async def stats(hub: HubDep) -> StatsOut:
 
 
 @api.get("/api/enclaves", response_model=list[EnclaveOut])
-def list_enclaves(me: Me, enclaves: EnclavesDep, hub: HubDep) -> list[EnclaveOut]:
-    return [enclave_out(view, hub) for view in enclaves.list_for(me.id)]
+async def list_enclaves(me: Me, enclaves: EnclavesDep, hub: HubDep) -> list[EnclaveOut]:
+    return [await enclave_out(view, hub) for view in await asyncio.to_thread(enclaves.list_for, me.id)]
 
 
 @api.get("/api/enclaves/{enclave_id}", response_model=EnclaveOut)
-def get_enclave(enclave_id: str, me: Me, enclaves: EnclavesDep, hub: HubDep) -> EnclaveOut:
-    return enclave_out(enclaves.get(enclave_id, me.id), hub)
+async def get_enclave(enclave_id: str, me: Me, enclaves: EnclavesDep, hub: HubDep) -> EnclaveOut:
+    return await enclave_out(await asyncio.to_thread(enclaves.get, enclave_id, me.id), hub)
 
 
 @api.post("/api/enclaves/{enclave_id}/invites", status_code=201, response_model=InviteOut)
@@ -284,8 +284,8 @@ def revoke_invites(enclave_id: str, me: Me, enclaves: EnclavesDep) -> Response:
 
 
 @api.post("/api/invites/{code}/join", response_model=EnclaveOut)
-def join_by_invite(code: str, me: Me, enclaves: EnclavesDep, hub: HubDep) -> EnclaveOut:
-    return enclave_out(enclaves.join(code, me.id), hub)
+async def join_by_invite(code: str, me: Me, enclaves: EnclavesDep, hub: HubDep) -> EnclaveOut:
+    return await enclave_out(await asyncio.to_thread(enclaves.join, code, me.id), hub)
 
 
 @api.delete("/api/enclaves/{enclave_id}/membership", status_code=204, response_class=Response)

@@ -6,7 +6,8 @@ from ephem.api import api
 from ephem.enclave_state import EnclaveState, JoinState
 from ephem.lifespan import sweep_forever
 from ephem.services import get_hub
-from ephem.sio import build_server
+from ephem.settings import get_settings
+from ephem.sio import build_server, fresh_host_id
 from ephem.state import AuthState, LiveState
 from ephem.views.client import ephem_client
 from ephem.views.enclave import enclave_view, join_view
@@ -76,7 +77,7 @@ def join() -> rx.Component:
 
 hub = get_hub()
 app = rx.App(
-    sio=build_server(),
+    sio=build_server(get_settings().redis_url),
     api_transformer=api,
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
 )
@@ -84,5 +85,12 @@ app.add_page(index, route="/", title="ephem", on_load=LiveState.load_home)
 app.add_page(enclave, route="/enclave/[room]", title="ephem · enclave", on_load=EnclaveState.load_enclave)
 app.add_page(join, route="/join/[code]", title="ephem · invite", on_load=JoinState.load_join)
 app.sio.register_namespace(hub)
+
+
+@app.register_lifespan_task
+async def worker_identity() -> None:
+    fresh_host_id(app.sio)
+
+
 app.register_lifespan_task(sweep_forever)
 app.register_lifespan_task(hub.run_forever)

@@ -32,6 +32,9 @@ class Matchmaker(Protocol):
     async def searching(self) -> int:
         """How many are waiting now."""
 
+    async def renew(self, peer_ids: list[str]) -> list[str]:
+        """Keep this worker's searchers waiting; returns those that were lost, to enqueue again."""
+
 
 def compatible(a: Searcher, b: Searcher) -> bool:
     # Never oneself, and never another tab or device of one's own account.
@@ -59,3 +62,6 @@ class InMemoryMatchmaker:
 
     async def searching(self) -> int:
         return len(self._queue)
+
+    async def renew(self, peer_ids: list[str]) -> list[str]:
+        return []  # one process: a searcher is never lost

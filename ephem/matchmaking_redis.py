@@ -5,6 +5,8 @@ Keys, under `{prefix}:mm:`:
 - `seq`: arrival counter (INCR)
 - `data`: hash peer_id -> searcher JSON `{peer_id, account_id, name}`
 - `lease:{peer_id}`: exists while the worker holding that searcher renews it
+- `matched:{peer_id}`: set for both sides of a match, for a while, so a
+  worker can tell a searcher that was matched from one that was lost
 
 Each call is one Lua script, so pairing is atomic across workers. A searcher
 whose lease lapsed (its worker died) counts as gone; whichever call meets it
@@ -19,7 +21,8 @@ from redis.asyncio import Redis
 from ephem.matchmaking import Match, Searcher
 
 # KEYS: queue, data, seq, own lease. ARGV: lease key prefix, peer_id,
-# account_id, searcher JSON, lease ms. Returns the partner's JSON or nil.
+# account_id, searcher JSON, lease ms, matched key prefix. Returns the
+# partner's JSON or nil.
 #
 # Live waiting searchers always share one account (any two compatible ones
 # would have been paired), so a scan skips only the newcomer's own other tabs
@@ -52,6 +55,8 @@ while true do
         redis.call('ZREM', queue, other)
         redis.call('HDEL', data, other)
         redis.call('DEL', lease_prefix .. other)
+        redis.call('SET', ARGV[6] .. other, '1', 'PX', 600000)
+        redis.call('SET', ARGV[6] .. peer_id, '1', 'PX', 600000)
         return raw
       end
       -- Removals above shift ranks, so the next batch starts after the kept ones.
@@ -105,6 +110,7 @@ class RedisMatchmaker:
         self._data = f"{prefix}:mm:data"
         self._seq = f"{prefix}:mm:seq"
         self._lease_prefix = f"{prefix}:mm:lease:"
+        self._matched_prefix = f"{prefix}:mm:matched:"
         self._lease_ms = max(1, round(lease * 1000))
         self._enqueue = redis.register_script(_ENQUEUE)
         self._cancel = redis.register_script(_CANCEL)
@@ -119,6 +125,7 @@ class RedisMatchmaker:
                 searcher.account_id,
                 json.dumps(asdict(searcher)),
                 self._lease_ms,
+                self._matched_prefix,
             ],
         )
         if partner is None:
@@ -132,12 +139,23 @@ class RedisMatchmaker:
     async def searching(self) -> int:
         return int(await self._searching(keys=[self._queue, self._data], args=[self._lease_prefix]))
 
-    async def renew(self, peer_ids: list[str]) -> None:
-        """Extend the leases of these waiting searchers; matched or lapsed ones stay gone."""
+    async def renew(self, peer_ids: list[str]) -> list[str]:
+        """Extend the leases of these waiting searchers; returns the ones that were lost.
+
+        A searcher with no lease was either matched (its worker hears `matched`
+        from whichever worker paired it) or lost (Redis restarted, or the lease
+        lapsed): only the lost ones are returned, for their worker to enqueue again.
+        PEXPIRE on a missing key is a no-op, so this never revives a searcher.
+        """
         if not peer_ids:
-            return
+            return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for peer_id in peer_ids:
-                # PEXPIRE on a missing key is a no-op, so this never revives a searcher.
                 pipe.pexpire(self._lease_prefix + peer_id, self._lease_ms)
-            await pipe.execute()
+                pipe.exists(self._matched_prefix + peer_id)
+            results = await pipe.execute()
+        return [
+            peer_id
+            for peer_id, alive, matched in zip(peer_ids, results[::2], results[1::2])
+            if not alive and not matched
+        ]

@@ -8,8 +8,9 @@ from collections import OrderedDict
 class RateLimiter:
     """`rate` events per second on average, bursts up to `burst`.
 
-    In-process for now; the buckets are bounded (least recently used go first)
-    so a flood of distinct keys cannot grow memory without end.
+    In one process; `RedisRateLimiter` (ephem.ratelimit_redis) shares the
+    buckets between workers. The buckets are bounded (least recently used go
+    first) so a flood of distinct keys cannot grow memory without end.
     """
 
     def __init__(self, rate: float, burst: int, max_keys: int = 100_000, clock=time.monotonic):
@@ -20,7 +21,7 @@ class RateLimiter:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
+    async def allow(self, key: str) -> bool:
         now = self.clock()
         with self._lock:
             tokens, last = self._buckets.pop(key, (float(self.burst), now))
@@ -31,6 +32,6 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
             return allowed
 
-    def forget(self, key: str) -> None:
+    async def forget(self, key: str) -> None:
         with self._lock:
             self._buckets.pop(key, None)

@@ -1,14 +1,40 @@
-"""The process-wide domain services, built once from the settings."""
+"""The process-wide domain services, built once from the settings.
+
+With `REFLEX_REDIS_URL` set, matchmaking, presence and rate limits live in
+Redis and every worker shares them; without it they live in this process.
+"""
 
 import functools
+
+from redis.asyncio import Redis
 
 from ephem.accounts import Accounts
 from ephem.db import get_engine
 from ephem.enclaves import Enclaves
 from ephem.matchmaking import InMemoryMatchmaker
-from ephem.presence import Presence
+from ephem.matchmaking_redis import RedisMatchmaker
+from ephem.presence import InMemoryPresence
+from ephem.presence_redis import RedisPresence
+from ephem.ratelimit import RateLimiter
+from ephem.ratelimit_redis import RedisRateLimiter
 from ephem.settings import get_settings
 from ephem.signaling import Hub
+
+# Per connection: enough for a burst of ICE candidates, not for a flood.
+SOCKET_RATE, SOCKET_BURST = 30, 120
+
+
+@functools.cache
+def get_redis() -> Redis | None:
+    url = get_settings().redis_url
+    return Redis.from_url(url, health_check_interval=30) if url else None
+
+
+def rate_limiter(name: str, rate: float, burst: int):
+    redis = get_redis()
+    if redis is None:
+        return RateLimiter(rate=rate, burst=burst)
+    return RedisRateLimiter(redis, rate=rate, burst=burst, prefix=f"{get_settings().redis_prefix}:rl:{name}")
 
 
 @functools.cache
@@ -23,4 +49,11 @@ def get_enclaves() -> Enclaves:
 
 @functools.cache
 def get_hub() -> Hub:
-    return Hub(get_accounts(), get_enclaves(), Presence(), InMemoryMatchmaker(), get_settings())
+    settings, redis = get_settings(), get_redis()
+    if redis is None:
+        presence, matchmaker = InMemoryPresence(), InMemoryMatchmaker()
+    else:
+        presence = RedisPresence(redis, settings.redis_prefix, lease=settings.presence_lease)
+        matchmaker = RedisMatchmaker(redis, settings.redis_prefix)
+    limiter = rate_limiter("socket", SOCKET_RATE, SOCKET_BURST)
+    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings, limiter)

@@ -84,6 +84,12 @@ class Settings:
     turn_urls: tuple = ()
     turn_secret: str = ""
     turn_ttl: timedelta = timedelta(hours=1)
+    # Several workers share matchmaking, presence and rate limits through Redis
+    # when this is set (Reflex's own REFLEX_REDIS_URL); else one process holds them.
+    redis_url: str = ""
+    redis_prefix: str = "ephem"
+    # A worker renews its connections this often over; a dead worker's lapse after it.
+    presence_lease: float = 15.0
     # Sign-ups per client address: a burst, then this many per second.
     signup_burst: int = 10
     signup_rate: float = 0.5
@@ -105,6 +111,9 @@ def get_settings() -> Settings:
         ice_servers=tuple(json.loads(os.environ.get("EPHEM_ICE_SERVERS") or "[]")),
         turn_urls=tuple(u for u in os.environ.get("EPHEM_TURN_URLS", "").split(",") if u),
         turn_secret=os.environ.get("EPHEM_TURN_SECRET", ""),
+        redis_url=os.environ.get("REFLEX_REDIS_URL", ""),
+        redis_prefix=os.environ.get("EPHEM_REDIS_PREFIX", "ephem"),
+        presence_lease=_number("EPHEM_PRESENCE_LEASE_SECONDS", 15),
         signup_burst=int(_number("EPHEM_SIGNUP_BURST", 10)),
         signup_rate=_number("EPHEM_SIGNUP_RATE", 0.5),
     )

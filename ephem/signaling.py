@@ -20,7 +20,7 @@ from ephem.accounts import Accounts
 from ephem.enclaves import Enclaves
 from ephem.errors import EphemError, InvalidToken
 from ephem.matchmaking import Matchmaker, Searcher
-from ephem.presence import Peer, Presence
+from ephem.presence import Peer, PeerInfo, Presence
 from ephem.ratelimit import RateLimiter
 from ephem.schemas import AccountOut, error
 from ephem.settings import Settings
@@ -84,7 +84,8 @@ class Hub(socketio.AsyncNamespace):
         # flood is answered with `rate_limited` instead of work.
         self.limiter = limiter or RateLimiter(rate=30, burst=120)
         self._by_sid: dict[str, Peer] = {}
-        self._stats_dirty = True
+        self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
+        self._last_stats: dict | None = None
         self._tasks: set[asyncio.Task] = set()
         self._handlers: dict[str, tuple[type[BaseModel] | None, Callable[[Peer, Any], Awaitable[dict]]]] = {
             "hello": (Empty, self._hello),
@@ -108,20 +109,19 @@ class Hub(socketio.AsyncNamespace):
             ) from None
         peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account.id, name=account.name, sid=sid)
         self._by_sid[sid] = peer
-        self.presence.connect(peer)
-        self._stats_dirty = True
+        await self.presence.connect(peer)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         peer = self._by_sid.pop(sid, None)
-        self.limiter.forget(sid)
+        await self.limiter.forget(sid)
         if peer is None:
             return
+        self._searching.pop(peer.peer_id, None)
         await self.matchmaker.cancel(peer.peer_id)
         for enclave_id in list(peer.enclaves):
-            await self._announce_left(enclave_id, peer, "disconnected")
-        self.presence.disconnect(peer.peer_id)
-        self._stats_dirty = True
-        if not self.presence.peers_of(peer.account_id):
+            await self._announce_left(enclave_id, peer.info(), "disconnected", local=peer)
+        await self.presence.disconnect(peer.peer_id)
+        if not await self.presence.peers_of(peer.account_id):
             # The session-only grace period starts when the last connection closes.
             self._spawn(asyncio.to_thread(self._touch_account, peer.account_id))
 
@@ -132,7 +132,7 @@ class Hub(socketio.AsyncNamespace):
         peer = self._by_sid.get(sid)
         if peer is None:
             return error("invalid_token", "This connection is not signed in.")
-        if not self.limiter.allow(sid):
+        if not await self.limiter.allow(sid):
             return error("rate_limited", "Too many events. Slow down.")
         entry = self._handlers.get(event)
         if entry is None or len(args) > 2:
@@ -169,24 +169,30 @@ class Hub(socketio.AsyncNamespace):
         return {"ok": True, "echo": payload}
 
     async def _search(self, peer: Peer, _body: Empty) -> dict:
-        match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name))
-        self._stats_dirty = True
-        if match is not None:
-            # After the ack: a client sees "searching" before "matched", never the reverse.
-            self._spawn(self._complete_match(match.first, match.second))
+        await self._enqueue(peer)
         return {"ok": True, "status": "searching"}
 
+    async def _enqueue(self, peer: Peer) -> None:
+        self._searching[peer.peer_id] = peer
+        match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name))
+        if match is not None:
+            self._searching.pop(match.first.peer_id, None)
+            self._searching.pop(match.second.peer_id, None)
+            # After the ack: a client sees "searching" before "matched", never the reverse.
+            self._spawn(self._complete_match(match.first, match.second))
+
     async def _cancel_search(self, peer: Peer, _body: Empty) -> dict:
+        self._searching.pop(peer.peer_id, None)
         await self.matchmaker.cancel(peer.peer_id)
-        self._stats_dirty = True
         return {"ok": True}
 
     async def _join(self, peer: Peer, body: EnclaveIn) -> dict:
         if not await asyncio.to_thread(self.enclaves.is_member, body.enclave_id, peer.account_id):
             return error("not_member", "You are not a member of this enclave.")
-        others = [p.public() for p in self.presence.peers_in(body.enclave_id) if p.peer_id != peer.peer_id]
+        others = [p.public() for p in await self.presence.peers_in(body.enclave_id) if p.peer_id != peer.peer_id]
         if body.enclave_id not in peer.enclaves:
-            self.presence.join(body.enclave_id, peer)
+            peer.enclaves.add(body.enclave_id)
+            await self.presence.join(body.enclave_id, peer)
             await self.enter_room(peer.sid, _room(body.enclave_id))
             await self.emit(
                 "peer_joined",
@@ -198,49 +204,78 @@ class Hub(socketio.AsyncNamespace):
         return {"ok": True, "peers": others}
 
     async def _leave(self, peer: Peer, body: EnclaveIn) -> dict:
-        await self._announce_left(body.enclave_id, peer, "closed")
+        await self._announce_left(body.enclave_id, peer.info(), "closed", local=peer)
         return {"ok": True}
 
     async def _signal(self, peer: Peer, body: SignalIn) -> dict:
-        if body.enclave_id not in peer.enclaves:
+        if body.enclave_id not in peer.enclaves or not await self.presence.in_room(body.enclave_id, peer.peer_id):
             return error("not_member", "Join this enclave before signaling in it.")
-        target = self.presence.get(body.to)
-        if target is None or body.enclave_id not in target.enclaves or target.peer_id == peer.peer_id:
+        target = await self.presence.get(body.to)
+        if target is None or target.peer_id == peer.peer_id or not await self.presence.in_room(body.enclave_id, body.to):
             return error("unknown_peer", "That peer is not connected to this enclave.")
-        await self.emit(
+        await self._emit_to(
+            target.sid,
             "signal",
             {"enclave_id": body.enclave_id, "from": peer.peer_id, "kind": body.kind, "data": body.data},
-            to=target.sid,
         )
         return {"ok": True}
 
     # --- helpers used by the REST layer and the lifespan tasks -----------------
 
     async def stats(self) -> dict:
-        return {"online": self.presence.online_accounts(), "searching": await self.matchmaker.searching()}
+        return {"online": await self.presence.online_accounts(), "searching": await self.matchmaker.searching()}
+
+    async def online(self, account_ids) -> set[str]:
+        return await self.presence.online(account_ids)
 
     async def evict(self, enclave_id: str, account_id: str) -> None:
         """An account left an enclave for good: its live connections leave the room too."""
-        for peer in self.presence.peers_of(account_id):
-            await self._announce_left(enclave_id, peer, "left")
+        for info in await self.presence.peers_of(account_id):
+            await self._announce_left(enclave_id, info, "left", local=self._by_sid.get(info.sid))
 
-    async def run_forever(self, stats_every: float = 1.0) -> None:
-        """Push `stats` when they changed, and keep connected accounts marked as seen."""
+    async def run_forever(self, tick: float = 1.0) -> None:
+        """This worker's upkeep, once a `tick`:
+
+        - push `stats` to its own clients when they changed;
+        - renew its connections and searchers in the shared stores (and put
+          back whatever a restarted Redis forgot);
+        - retire connections whose worker died, telling their rooms;
+        - about once a minute, mark its connected accounts as seen.
+        """
         seen_every = self.settings.seen_interval.total_seconds()
         since_seen = 0.0
         while True:
-            await asyncio.sleep(stats_every)
-            since_seen += stats_every
+            await asyncio.sleep(tick)
+            since_seen += tick
             try:
-                if self._stats_dirty:
-                    self._stats_dirty = False
-                    await self.emit("stats", await self.stats())
+                await self._push_stats()
+                await self._renew()
+                for departure in await self.presence.lapsed():
+                    for enclave_id in departure.enclaves:
+                        await self._emit_left(enclave_id, departure.info, "disconnected")
                 if since_seen >= seen_every:
                     since_seen = 0.0
                     online = list({p.account_id for p in self._by_sid.values()})
                     await asyncio.to_thread(self.accounts.touch_many, online)
             except Exception:  # noqa: BLE001 - retried at the next tick
                 log.exception("presence tick failed")
+
+    async def _push_stats(self) -> None:
+        stats = await self.stats()
+        if stats != self._last_stats:
+            self._last_stats = stats
+            # Each worker tells its own clients: no fan-out through Redis.
+            await self.emit("stats", stats, ignore_queue=True)
+
+    async def _renew(self) -> None:
+        for peer in await self.presence.renew(list(self._by_sid.values())):
+            await self.presence.connect(peer)
+            for enclave_id in peer.enclaves:
+                await self.presence.join(enclave_id, peer)
+        for peer_id in await self.matchmaker.renew(list(self._searching)):
+            peer = self._searching.get(peer_id)
+            if peer is not None and peer.sid in self._by_sid:
+                await self._enqueue(peer)
 
     # --- internals -------------------------------------------------------------
 
@@ -263,19 +298,28 @@ class Hub(socketio.AsyncNamespace):
             )
 
     async def _emit_to_peer(self, peer_id: str, event: str, data: dict) -> None:
-        peer = self.presence.get(peer_id)
+        peer = await self.presence.get(peer_id)
         if peer is not None:
-            await self.emit(event, data, to=peer.sid)
+            await self._emit_to(peer.sid, event, data)
 
-    async def _announce_left(self, enclave_id: str, peer: Peer, reason: str) -> None:
+    async def _emit_to(self, sid: str, event: str, data: dict) -> None:
+        # A connection of this worker is reached directly, not through Redis.
+        await self.emit(event, data, to=sid, ignore_queue=sid in self._by_sid)
+
+    async def _announce_left(self, enclave_id: str, info: PeerInfo, reason: str, local: Peer | None = None) -> None:
         """`reason` (an addition to the contract): "left" the enclave for good,
         "closed" the room on this connection, or "disconnected"."""
-        if not self.presence.leave(enclave_id, peer):
+        if local is not None:
+            local.enclaves.discard(enclave_id)
+        if not await self.presence.leave(enclave_id, info.peer_id):
             return
-        await self.leave_room(peer.sid, _room(enclave_id))
+        await self.leave_room(info.sid, _room(enclave_id))
+        await self._emit_left(enclave_id, info, reason)
+
+    async def _emit_left(self, enclave_id: str, info: PeerInfo, reason: str) -> None:
         await self.emit(
             "peer_left",
-            {"enclave_id": enclave_id, "peer_id": peer.peer_id, "account_id": peer.account_id, "reason": reason},
+            {"enclave_id": enclave_id, "peer_id": info.peer_id, "account_id": info.account_id, "reason": reason},
             room=_room(enclave_id),
         )
 

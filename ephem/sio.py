@@ -6,6 +6,7 @@ ASGI mode, websocket-only transport and Reflex's JSON encoder.
 """
 
 import json
+import uuid
 from types import SimpleNamespace
 
 import socketio
@@ -14,8 +15,10 @@ from reflex_base.environment import environment
 from reflex_base.utils.format import json_dumps
 
 
-def build_server(client_manager: socketio.AsyncManager | None = None) -> socketio.AsyncServer:
+def build_server(redis_url: str = "") -> socketio.AsyncServer:
+    """With a Redis URL, emits reach clients of every worker (see `fresh_host_id`)."""
     config = get_config()
+    client_manager = socketio.AsyncRedisManager(redis_url, channel="ephem-socketio") if redis_url else None
     origins = config.cors_allowed_origins
     return socketio.AsyncServer(
         async_mode="asgi",
@@ -32,3 +35,11 @@ def build_server(client_manager: socketio.AsyncManager | None = None) -> socketi
         # flood on one socket queues behind itself, not behind the others.
         async_handlers=False,
     )
+
+
+def fresh_host_id(server: socketio.AsyncServer) -> None:
+    """Forked workers inherit one manager `host_id`, and a pub/sub manager drops
+    messages that carry its own id: each worker must get its own at start-up."""
+    manager = server.manager
+    if hasattr(manager, "host_id"):
+        manager.host_id = uuid.uuid4().hex

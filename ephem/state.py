@@ -161,7 +161,7 @@ class LiveState(AuthState):
         await self.load()
         if self.account_id:
             views = await asyncio.to_thread(get_enclaves().list_for, self.account_id)
-            online = get_hub().presence.online({m.account_id for v in views for m in v.members})
+            online = await get_hub().online({m.account_id for v in views for m in v.members})
             self.enclaves = [enclave_summary(v, self.account_id, online) for v in views]
 
     @rx.event

@@ -12,7 +12,7 @@ from ephem.accounts import Accounts
 from ephem.api import Limits, api, get_limits
 from ephem.enclaves import Enclaves
 from ephem.matchmaking import InMemoryMatchmaker
-from ephem.presence import Presence
+from ephem.presence import InMemoryPresence
 from ephem.services import get_accounts, get_enclaves, get_hub
 from ephem.signaling import Hub
 from ephem.sio import build_server
@@ -57,7 +57,12 @@ class Client:
 
     async def connect(self, url: str, token: str) -> None:
         await self.sio.connect(
-            url, socketio_path="/_event", transports=["websocket"], namespaces=["/ephem"], auth={"token": token}
+            url,
+            socketio_path="/_event",
+            transports=["websocket"],
+            namespaces=["/ephem"],
+            auth={"token": token},
+            wait_timeout=15,  # 200 clients connecting at once on 2 busy cores
         )
         self.token = token
         hello = await self.call("hello", {})
@@ -81,7 +86,7 @@ class Client:
 @contextlib.asynccontextmanager
 async def serve(engine, settings, **hub_kwargs):
     accounts, enclaves = Accounts(engine, settings), Enclaves(engine, settings)
-    hub = Hub(accounts, enclaves, Presence(), InMemoryMatchmaker(), settings, **hub_kwargs)
+    hub = Hub(accounts, enclaves, InMemoryPresence(), InMemoryMatchmaker(), settings, **hub_kwargs)
     sio = build_server()
     sio.register_namespace(hub)
     limits = Limits()
@@ -92,7 +97,7 @@ async def serve(engine, settings, **hub_kwargs):
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    ticker = asyncio.create_task(hub.run_forever(stats_every=0.2))
+    ticker = asyncio.create_task(hub.run_forever(tick=0.2))
     while not server.started:
         await asyncio.sleep(0.02)
     try:

@@ -159,3 +159,18 @@ async def test_two_workers_never_pair_an_account_with_itself(redis_connect, redi
     assert len({searcher.account_id for searcher in left}) <= 1
     for searcher in left:
         assert await workers[0].cancel(searcher.peer_id) is True
+
+
+async def test_renew_tells_lost_searchers_from_matched_ones(redis, redis_prefix):
+    mm = RedisMatchmaker(redis, redis_prefix, lease=LEASE)
+    await mm.enqueue(s("matched-a"))
+    await mm.enqueue(s("matched-b"))  # pairs with matched-a
+    await mm.enqueue(s("waiting"))
+    await mm.enqueue(s("lost"))  # pairs with waiting? no: waiting is first in line
+    await mm.enqueue(s("alone", "solo"))
+    # Simulate Redis forgetting one searcher (a restart): its keys vanish.
+    await redis.delete(f"{redis_prefix}:mm:lease:alone")
+    lost = await mm.renew(["matched-a", "matched-b", "waiting", "lost", "alone"])
+    assert lost == ["alone"]  # the matched ones are not lost, the one Redis forgot is
+    assert await mm.enqueue(s("alone", "solo")) is None  # and can be enqueued again
+    assert await mm.searching() == 1
