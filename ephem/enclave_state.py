@@ -137,6 +137,15 @@ class EnclaveState(LiveState):
         return None
 
     @rx.event
+    async def revoke_invites(self):
+        try:
+            await asyncio.to_thread(get_enclaves().revoke_invites, self.current_id, self.account_id)
+        except EphemError as exc:
+            return rx.toast.error(exc.message)
+        self.invite_url = ""
+        return rx.toast.success("Every invite link of this enclave has stopped working.")
+
+    @rx.event
     def copy_invite(self):
         return [rx.set_clipboard(self.invite_url), rx.toast.success("Invite link copied")]
 

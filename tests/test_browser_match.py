@@ -50,6 +50,15 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
         expect(online_members(page)).to_have_count(3, timeout=15_000)
     expect(first.get_by_test_id("system-message").last).to_contain_text("Третий joined")
 
+    # Revoking stops the link from working for anyone else.
+    first.get_by_test_id("invite-revoke").click()
+    expect(first.get_by_test_id("invite-link")).to_have_count(0)
+    fourth = browser.new_context().new_page()
+    sign_up(fourth, invite, "Late")
+    fourth.get_by_test_id("join-accept").click()
+    expect(fourth.get_by_role("alert")).to_contain_text("not valid", timeout=15_000)
+    fourth.context.close()
+
     third.get_by_test_id("enclave-leave").click()
     expect(third).to_have_url(re.compile(r"/$"), timeout=15_000)
     expect(first.get_by_test_id("system-message").last).to_contain_text("Третий left", timeout=15_000)

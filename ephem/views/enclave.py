@@ -63,7 +63,15 @@ def invite_panel() -> rx.Component:
                         custom_attrs={"data-testid": "invite-link"},
                     ),
                     rx.button(rx.icon("copy", size=16), "Copy", variant="soft", on_click=EnclaveState.copy_invite),
+                    rx.button(
+                        "Revoke",
+                        variant="ghost",
+                        color_scheme="red",
+                        on_click=EnclaveState.revoke_invites,
+                        custom_attrs={"data-testid": "invite-revoke"},
+                    ),
                     width="100%",
+                    wrap="wrap",
                 ),
                 rx.button(
                     rx.icon("link", size=16),
