@@ -9,6 +9,8 @@ BUN_VERSION := 1.4.4
 TOOLS := .tools
 BUN_DIR := $(TOOLS)/bun
 CHROMIUM := /usr/bin/chromium
+# Where the statically exported frontend sends its requests (`make export`).
+API_URL ?= http://localhost:8000
 
 # Reflex downloads bun from the internet, which is closed here; the npm
 # registry has it, so we install it into the repo and point Reflex at it.
@@ -18,7 +20,7 @@ export REFLEX_TELEMETRY_ENABLED = false
 export REFLEX_CHECK_LATEST_VERSION = false
 export PYTHONUNBUFFERED = 1
 
-.PHONY: run test setup venv bun chromium node-client migrate clean
+.PHONY: run test export setup venv bun chromium node-client migrate clean
 
 setup: venv bun migrate
 
@@ -59,6 +61,12 @@ run: setup
 
 test: setup chromium node-client
 	$(VENV)/bin/pytest
+
+# The frontend as static files for any file server; the backend URL is baked
+# in, so export once per deployment. It rewrites .web: restart `make run` after.
+export: setup
+	REFLEX_API_URL=$(API_URL) $(VENV)/bin/reflex export --frontend-only --no-zip
+	@echo "Static site for $(API_URL): $(CURDIR)/.web/build/client/"
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .web .states

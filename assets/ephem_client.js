@@ -66,6 +66,14 @@ const uuid = () =>
 
 // --- envelopes -----------------------------------------------------------------
 
+// What a user typed, trimmed and within the contract's limit, or why not.
+function checkText(text) {
+  const clean = (text || "").trim();
+  if (!clean) return { ok: false, error: "empty" };
+  if (textLength(clean) > MAX_TEXT) return { ok: false, error: `Messages are limited to ${MAX_TEXT} characters.` };
+  return { ok: true, text: clean };
+}
+
 export function envelope(type, from, payload) {
   return { v: 1, type, id: uuid(), ts: new Date().toISOString(), from, payload };
 }
@@ -363,6 +371,8 @@ class Mesh {
     if (existing) {
       // Known only from its offer so far: the server's word on who it is wins.
       if (existing.peer.account_id.startsWith(PLACEHOLDER)) this.identify(existing, peer.account_id, peer.name);
+      // Heard of through peer_joined, but our join says it was there first: we offer.
+      if (initiator && !existing.channel) existing.attach(existing.pc.createDataChannel("ephem", { ordered: true }));
       return existing;
     }
     const account = this.account(peer.account_id, peer.name);
@@ -537,9 +547,9 @@ class Mesh {
   }
 
   send(text) {
-    const clean = (text || "").trim();
-    if (!clean) return { ok: false, error: "empty" };
-    if (textLength(clean) > MAX_TEXT) return { ok: false, error: `Messages are limited to ${MAX_TEXT} characters.` };
+    const checked = checkText(text);
+    if (!checked.ok) return checked;
+    const clean = checked.text;
     const env = envelope("chat", this.me.account_id, { text: clean });
     const recipients = [...this.accounts.entries()]
       .filter(([id, a]) => id !== this.me.account_id && !id.startsWith(PLACEHOLDER) && a.state !== "left")
@@ -659,6 +669,7 @@ export class EphemSession {
     this.iceFetchedAt = 0;
     this.closed = false;
     this.meshListeners = new Set();
+    this.early = []; // texts written before the mesh opened
     this.ready = null; // resolves once hello (and the ICE servers) are in, per connection
     this.socket = io(`${backendOrigin()}/ephem`, {
       path: "/_event",
@@ -749,6 +760,8 @@ export class EphemSession {
         if (account.state !== "left" && id !== this.me.account_id) this.mesh.startGrace(id);
       });
     }
+    const early = this.early.splice(0);
+    early.forEach((text) => this.mesh.send(text));
     this.meshListeners.forEach((listener) => listener(this.mesh));
     return this.mesh;
   }
@@ -785,6 +798,15 @@ export class EphemSession {
     if (this.closed || !this.me || this.enclaveId !== enclaveId) return;
     if (previous) await this.call("leave", { enclave_id: previous });
     if (enclaveId) await this.join(enclaveId);
+  }
+
+  send(text) {
+    if (this.mesh) return this.mesh.send(text);
+    const checked = checkText(text);
+    if (!checked.ok) return checked;
+    this.early.push(checked.text);
+    this.meshListeners.forEach((listener) => listener(this.mesh));
+    return { ok: true };
   }
 
   async run(command) {
@@ -893,9 +915,13 @@ function ChatPanel({ session, keepHistory }) {
   const list = useRef(null);
 
   useEffect(() => {
-    session.meshListeners.add(setMesh);
+    const listener = (next) => {
+      setMesh(next);
+      setVersion((v) => v + 1);
+    };
+    session.meshListeners.add(listener);
     setMesh(session.mesh);
-    return () => session.meshListeners.delete(setMesh);
+    return () => session.meshListeners.delete(listener);
   }, [session]);
 
   useEffect(() => {
@@ -910,11 +936,7 @@ function ChatPanel({ session, keepHistory }) {
   }, [count]);
 
   const submit = () => {
-    if (!mesh) {
-      setError("Still connecting…");
-      return;
-    }
-    const result = mesh.send(draft);
+    const result = session.send(draft);
     if (result.ok) {
       setDraft("");
       setError("");
@@ -923,7 +945,12 @@ function ChatPanel({ session, keepHistory }) {
     }
   };
 
-  const messages = mesh ? mesh.messages : [];
+  // Written before the enclave's mesh exists (right after a load): shown as
+  // sending, handed to the mesh as soon as it opens.
+  const early = session.early.map((text, i) => ({
+    id: `early-${i}`, ts: new Date().toISOString(), name: "You", text, mine: true, status: "sending",
+  }));
+  const messages = [...(mesh ? mesh.messages : []), ...early];
   return h(
     "div",
     { style: styles.panel },

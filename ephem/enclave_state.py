@@ -65,8 +65,9 @@ class EnclaveState(LiveState):
             return rx.redirect("/")
         enclave_id = self.room  # the dynamic route segment /enclave/[room]
         if enclave_id != self.current_id:
-            self.current_id, self._room, self.log, self.invite_url, self.joined = enclave_id, {}, [], "", False
-            self.peer_states, self.typing_names, self.echo_ms = {}, [], -1
+            self.current_id, self.log, self.invite_url = enclave_id, [], ""
+        # A (re)loaded page starts with no connections: nothing of the last one holds.
+        self._room, self.joined, self.peer_states, self.typing_names, self.echo_ms = {}, False, {}, [], -1
         try:
             await self._reload_members()
             self.missing = False

@@ -7,7 +7,7 @@ from ephem.enclave_state import EnclaveState, JoinState
 from ephem.lifespan import sweep_forever
 from ephem.services import get_hub
 from ephem.settings import get_settings
-from ephem.sio import build_server, fresh_host_id
+from ephem.sio import build_server, start_worker
 from ephem.state import AuthState, LiveState
 from ephem.views.client import ephem_client
 from ephem.views.enclave import enclave_view, join_view
@@ -88,8 +88,8 @@ app.sio.register_namespace(hub)
 
 
 @app.register_lifespan_task
-async def worker_identity() -> None:
-    fresh_host_id(app.sio)
+async def worker_start() -> None:
+    start_worker(app.sio)
 
 
 app.register_lifespan_task(sweep_forever)

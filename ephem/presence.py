@@ -50,7 +50,9 @@ class Departure:
 class Presence(Protocol):
     async def connect(self, peer: Peer) -> None: ...
     async def disconnect(self, peer_id: str) -> Departure | None: ...
-    async def join(self, enclave_id: str, peer: Peer) -> None: ...
+    async def join(self, enclave_id: str, peer: Peer) -> list[PeerInfo]:
+        """Enter the room; returns who was there before, atomically, so of two
+        peers joining at once exactly one sees the other (and offers to it)."""
     async def leave(self, enclave_id: str, peer_id: str) -> bool: ...
     async def get(self, peer_id: str) -> PeerInfo | None: ...
     async def in_room(self, enclave_id: str, peer_id: str) -> bool: ...
@@ -87,9 +89,11 @@ class InMemoryPresence:
         _discard(self._by_account, info.account_id, peer_id)
         return Departure(info, rooms)
 
-    async def join(self, enclave_id: str, peer: Peer) -> None:
+    async def join(self, enclave_id: str, peer: Peer) -> list[PeerInfo]:
+        before = [info for info in await self.peers_in(enclave_id) if info.peer_id != peer.peer_id]
         self._rooms[enclave_id].add(peer.peer_id)
         self._rooms_of[peer.peer_id].add(enclave_id)
+        return before
 
     async def leave(self, enclave_id: str, peer_id: str) -> bool:
         if peer_id not in self._rooms.get(enclave_id, ()):

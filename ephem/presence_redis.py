@@ -71,12 +71,14 @@ return lost
 """
 
 # ARGV: prefix, enclave_id, peer_id. Only a live connection can join.
+# Returns who was in the room before, in the same step as joining.
 _JOIN = """
 local p, e, id = ARGV[1], ARGV[2], ARGV[3]
-if not redis.call('ZSCORE', p .. 'peers', id) then return 0 end
+if not redis.call('ZSCORE', p .. 'peers', id) then return {} end
+local before = redis.call('SMEMBERS', p .. 'room:' .. e)
 redis.call('SADD', p .. 'room:' .. e, id)
 redis.call('SADD', p .. 'rooms:' .. id, e)
-return 1
+return before
 """
 
 # ARGV: prefix, enclave_id, peer_id
@@ -111,8 +113,9 @@ class RedisPresence:
         row = await self._disconnect(args=[self._p, peer_id])
         return _departure(row) if row else None
 
-    async def join(self, enclave_id: str, peer: Peer) -> None:
-        await self._join(args=[self._p, enclave_id, peer.peer_id])
+    async def join(self, enclave_id: str, peer: Peer) -> list[PeerInfo]:
+        before = await self._join(args=[self._p, enclave_id, peer.peer_id])
+        return await self._infos(sorted(p for p in map(_text, before) if p != peer.peer_id))
 
     async def leave(self, enclave_id: str, peer_id: str) -> bool:
         return bool(await self._leave(args=[self._p, enclave_id, peer_id]))

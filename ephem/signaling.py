@@ -189,11 +189,14 @@ class Hub(socketio.AsyncNamespace):
     async def _join(self, peer: Peer, body: EnclaveIn) -> dict:
         if not await asyncio.to_thread(self.enclaves.is_member, body.enclave_id, peer.account_id):
             return error("not_member", "You are not a member of this enclave.")
-        others = [p.public() for p in await self.presence.peers_in(body.enclave_id) if p.peer_id != peer.peer_id]
-        if body.enclave_id not in peer.enclaves:
+        if body.enclave_id in peer.enclaves:  # joining twice: just say who is there
+            others = [p.public() for p in await self.presence.peers_in(body.enclave_id) if p.peer_id != peer.peer_id]
+        else:
             peer.enclaves.add(body.enclave_id)
-            await self.presence.join(body.enclave_id, peer)
+            # In the room first, so a peer_joined sent by someone who joins
+            # right after us cannot pass us by.
             await self.enter_room(peer.sid, _room(body.enclave_id))
+            others = [p.public() for p in await self.presence.join(body.enclave_id, peer)]
             await self.emit(
                 "peer_joined",
                 {"enclave_id": body.enclave_id, "peer": peer.public()},
@@ -303,8 +306,10 @@ class Hub(socketio.AsyncNamespace):
             await self._emit_to(peer.sid, event, data)
 
     async def _emit_to(self, sid: str, event: str, data: dict) -> None:
-        # A connection of this worker is reached directly, not through Redis.
-        await self.emit(event, data, to=sid, ignore_queue=sid in self._by_sid)
+        # Through the manager even when the connection is this worker's own:
+        # room events (peer_joined) take that path, and a signal must not
+        # overtake the peer_joined that announces its sender.
+        await self.emit(event, data, to=sid)
 
     async def _announce_left(self, enclave_id: str, info: PeerInfo, reason: str, local: Peer | None = None) -> None:
         """`reason` (an addition to the contract): "left" the enclave for good,

@@ -16,7 +16,7 @@ from reflex_base.utils.format import json_dumps
 
 
 def build_server(redis_url: str = "") -> socketio.AsyncServer:
-    """With a Redis URL, emits reach clients of every worker (see `fresh_host_id`)."""
+    """With a Redis URL, emits reach clients of every worker (see `start_worker`)."""
     config = get_config()
     client_manager = socketio.AsyncRedisManager(redis_url, channel="ephem-socketio") if redis_url else None
     origins = config.cors_allowed_origins
@@ -37,9 +37,18 @@ def build_server(redis_url: str = "") -> socketio.AsyncServer:
     )
 
 
-def fresh_host_id(server: socketio.AsyncServer) -> None:
-    """Forked workers inherit one manager `host_id`, and a pub/sub manager drops
-    messages that carry its own id: each worker must get its own at start-up."""
+def start_worker(server: socketio.AsyncServer) -> None:
+    """Run once in every worker process at start-up (a lifespan task).
+
+    Forked workers inherit one manager `host_id`, and a pub/sub manager drops
+    messages that carry its own id: each worker gets a fresh one. And the
+    manager would only subscribe to Redis at its first client connection, so
+    an emit meant for that client could arrive before anyone listens: start
+    listening now.
+    """
     manager = server.manager
     if hasattr(manager, "host_id"):
         manager.host_id = uuid.uuid4().hex
+    if not server.manager_initialized:
+        server.manager_initialized = True
+        manager.initialize()

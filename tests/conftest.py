@@ -10,6 +10,9 @@ from ephem.db import make_engine
 from ephem.migrations import upgrade
 from ephem.settings import Settings
 
+# Redis fixtures (`redis`, `redis_connect`, `redis_prefix`) for every test module.
+pytest_plugins = ["tests.redis_fixtures"]
+
 PG_ADMIN_URL = os.environ.get("EPHEM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 

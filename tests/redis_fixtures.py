@@ -1,4 +1,4 @@
-"""Fixtures on the machine's Redis; import them into a test module to use them.
+"""Fixtures on the machine's Redis, loaded for every test module by conftest.py.
 
 Every test gets its own random key prefix, deleted afterwards, so tests never
 see each other's keys. Only an unreachable server skips: a reachable one that

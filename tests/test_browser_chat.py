@@ -149,3 +149,18 @@ def test_the_server_never_sees_message_text(live, browser):
         assert marker.encode() not in path.read_bytes()
     for page in (alice, bob):
         page.context.close()
+
+
+def test_a_message_written_right_after_a_reload_is_not_lost(live, browser):
+    alice, bob = meet(browser, live.frontend, "Quick", "Typist")
+    wait_direct(alice, 1)
+    bob.reload()
+    box = bob.get_by_test_id("chat-input")
+    box.fill("typed at once")  # before the page has rejoined the enclave
+    box.press("Enter")
+    expect(box).to_have_value("")
+    expect(alice.get_by_test_id("chat-message")).to_have_count(1, timeout=20_000)
+    assert texts(alice) == ["typed at once"]
+    expect(bob.get_by_test_id("chat-message")).to_have_attribute("data-status", "delivered", timeout=20_000)
+    for page in (alice, bob):
+        page.context.close()

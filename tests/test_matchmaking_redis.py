@@ -3,7 +3,6 @@ import random
 
 from ephem.matchmaking import Match, Searcher
 from ephem.matchmaking_redis import RedisMatchmaker
-from tests.redis_fixtures import redis, redis_connect, redis_prefix  # noqa: F401 - fixtures
 
 LEASE = 0.3
 

@@ -4,7 +4,6 @@ import pytest
 
 from ephem.presence import InMemoryPresence, Peer
 from ephem.presence_redis import RedisPresence
-from tests.redis_fixtures import redis, redis_connect, redis_prefix  # noqa: F401 - fixtures
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -3,7 +3,6 @@ import asyncio
 import pytest
 
 from ephem.ratelimit_redis import RedisRateLimiter
-from tests.redis_fixtures import redis, redis_connect, redis_prefix  # noqa: F401 - fixtures
 
 
 async def test_burst_then_refused(redis, redis_prefix):

@@ -175,31 +175,6 @@ async def test_many_searchers_across_backends_are_matched_exactly_once(cluster):
         await asyncio.gather(*(c.close() for c in clients))
 
 
-async def test_matchmaking_resumes_after_redis_restarts(cluster):
-    redis, (one, two) = cluster
-    a, b = await connected(one.url, "Before"), await connected(two.url, "Restart")
-    try:
-        await a.call("search", {})
-        await asyncio.sleep(0.3)
-        redis.stop()
-        redis.start()  # empty: Redis here keeps nothing on disk
-        # The waiting searcher is put back by its backend; a new one meets it.
-        assert await eventually(lambda: _searching(one.url, 1), timeout=20)
-        # Socket.IO's pub/sub listeners resubscribe about a second after Redis is back.
-        await asyncio.sleep(3)
-        await b.call("search", {})
-        ma, mb = await a.next("matched", timeout=20), await b.next("matched", timeout=20)
-        assert ma["enclave_id"] == mb["enclave_id"]
-        # Both connections were put back into presence too: they can signal.
-        enclave = ma["enclave_id"]
-        await a.call("join", {"enclave_id": enclave})
-        joined = await b.call("join", {"enclave_id": enclave})
-        assert [p["peer_id"] for p in joined["peers"]] == [a.peer_id]
-    finally:
-        await a.close()
-        await b.close()
-
-
 async def _searching(url: str, count: int) -> bool:
     try:
         async with httpx.AsyncClient() as http:
@@ -247,3 +222,30 @@ async def test_a_killed_backend_s_users_carry_on_through_the_other(cluster):
         await bob_again.close()
     finally:
         await alice.close()
+
+
+async def test_matchmaking_resumes_after_redis_restarts(cluster):
+    # Last: the previous test killed backend two; backend one's own forked
+    # workers still share everything through Redis.
+    redis, (one, _) = cluster
+    a, b = await connected(one.url, "Before"), await connected(one.url, "Restart")
+    try:
+        await a.call("search", {})
+        await asyncio.sleep(0.3)
+        redis.stop()
+        redis.start()  # empty: Redis here keeps nothing on disk
+        # The waiting searcher is put back by its backend; a new one meets it.
+        assert await eventually(lambda: _searching(one.url, 1), timeout=20)
+        # Socket.IO's pub/sub listeners resubscribe about a second after Redis is back.
+        await asyncio.sleep(3)
+        await b.call("search", {})
+        ma, mb = await a.next("matched", timeout=20), await b.next("matched", timeout=20)
+        assert ma["enclave_id"] == mb["enclave_id"]
+        # Both connections were put back into presence too: they can signal.
+        enclave = ma["enclave_id"]
+        await a.call("join", {"enclave_id": enclave})
+        joined = await b.call("join", {"enclave_id": enclave})
+        assert [p["peer_id"] for p in joined["peers"]] == [a.peer_id]
+    finally:
+        await a.close()
+        await b.close()

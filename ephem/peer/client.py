@@ -53,6 +53,8 @@ class EphemPeer:
         self._incoming: asyncio.Queue[Message] = asyncio.Queue()
         self._events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
         self._matched: asyncio.Future | None = None
+        # Signals from a peer we have not heard `peer_joined` for yet, kept for when we do.
+        self._early_signals: dict[str, list[tuple[str, object]]] = {}
         self._tasks: set[asyncio.Task] = set()
         self._wire_socket()
 
@@ -227,9 +229,12 @@ class EphemPeer:
     async def _on_signal(self, data: dict) -> None:
         if data.get("enclave_id") != self.enclave_id:
             return
-        link = self.links.get(data.get("from", ""))
+        sender, signal = data.get("from", ""), (data.get("kind", ""), data.get("data"))
+        link = self.links.get(sender)
         if link is not None:
-            link.signal(data.get("kind", ""), data.get("data"))
+            link.signal(*signal)
+        elif len(self._early_signals) < 100:
+            self._early_signals.setdefault(sender, []).append(signal)
 
     async def _on_disconnect(self, *_args) -> None:
         # Our peer_id dies with the socket; the links are rebuilt on reconnect.
@@ -266,6 +271,8 @@ class EphemPeer:
             on_closed=self._on_link_closed,
         )
         self.links[link.peer_id] = link
+        for signal in self._early_signals.pop(link.peer_id, []):
+            link.signal(*signal)
         self.conversation.member(link.account_id, peer.get("name", ""))
         self.conversation.link_added(link)
         return link

@@ -115,6 +115,8 @@ class RtcLink:
 
     async def start(self) -> None:
         """As the newcomer: create the channel and offer (contract)."""
+        if self.channel is not None:
+            return  # already offered, or answered the other side's offer
         self._attach(self.pc.createDataChannel("ephem", ordered=True))
         await self._offer()
 
