@@ -4,6 +4,7 @@ import reflex as rx
 
 from ephem.enclave_state import EnclaveState, JoinState
 from ephem.views.client import ephem_client
+from ephem.views.layout import labelled_switch
 
 
 def member_row(member: rx.Var) -> rx.Component:
@@ -138,19 +139,11 @@ def chat_panel() -> rx.Component:
             on_event=EnclaveState.on_room_client,
         ),
         typing_indicator(),
-        rx.text(
-            rx.hstack(
-                rx.switch(
-                    checked=EnclaveState.keep_history != "",
-                    on_change=EnclaveState.set_keep_history,
-                    size="1",
-                    custom_attrs={"data-testid": "keep-history"},
-                ),
-                "Keep messages in this tab after a reload (they never leave your browser)",
-                spacing="2",
-                align="center",
-            ),
-            as_="label",
+        labelled_switch(
+            "Keep messages in this tab after a reload (they never leave your browser)",
+            EnclaveState.keep_history != "",
+            EnclaveState.set_keep_history,
+            "keep-history",
             size="1",
             color_scheme="gray",
         ),

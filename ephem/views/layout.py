@@ -24,3 +24,18 @@ def brand() -> rx.Component:
 
 def error_text(message: rx.Var) -> rx.Component:
     return rx.cond(message != "", rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert", size="1"))
+
+
+def labelled_switch(label: str, checked, on_change, testid: str, size: str = "2", **text_props) -> rx.Component:
+    """A switch whose whole label is clickable (a <label> around both)."""
+    return rx.text(
+        rx.hstack(
+            rx.switch(checked=checked, on_change=on_change, size=size, custom_attrs={"data-testid": testid}),
+            label,
+            spacing="2",
+            align="center",
+        ),
+        as_="label",
+        size=size,
+        **text_props,
+    )

@@ -4,7 +4,7 @@ import reflex as rx
 
 from ephem.accounts import NAME_MAX
 from ephem.state import AuthState
-from ephem.views.layout import error_text
+from ephem.views.layout import error_text, labelled_switch
 
 
 def sign_up_form() -> rx.Component:
@@ -24,19 +24,11 @@ def sign_up_form() -> rx.Component:
                     width="100%",
                     custom_attrs={"data-testid": "login-name", "aria-label": "Display name"},
                 ),
-                rx.text(
-                    rx.hstack(
-                        rx.switch(
-                            checked=AuthState.remember_choice,
-                            on_change=AuthState.set_remember_choice,
-                            custom_attrs={"data-testid": "login-remember"},
-                        ),
-                        "Remember me on this device",
-                        spacing="2",
-                        align="center",
-                    ),
-                    as_="label",
-                    size="2",
+                labelled_switch(
+                    "Remember me on this device",
+                    AuthState.remember_choice,
+                    AuthState.set_remember_choice,
+                    "login-remember",
                 ),
                 rx.text(
                     rx.cond(
