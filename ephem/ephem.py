@@ -9,7 +9,7 @@ from ephem.services import get_hub
 from ephem.settings import get_settings
 from ephem.sio import build_server, start_worker
 from ephem.state import AuthState, LiveState
-from ephem.views.client import ephem_client
+from ephem.views.client import presence_client
 from ephem.views.enclave import enclave_view, join_view
 from ephem.views.home import enclave_list, header, search_panel
 from ephem.views.layout import brand, page
@@ -23,7 +23,8 @@ def signed_in_only(content: rx.Component, signed_out: rx.Component | None = None
         rx.center(rx.spinner(size="3"), width="100%", padding="3rem"),
         rx.cond(
             AuthState.signed_in,
-            rx.cond(AuthState.recovery_token != "", recovery_panel(), content),
+            # Connected while the token is read too: a session-only account lives while its tab is open.
+            rx.cond(AuthState.recovery_token != "", rx.fragment(presence_client(), recovery_panel()), content),
             signed_out if signed_out is not None else login(),
         ),
     )
@@ -38,14 +39,7 @@ def index() -> rx.Component:
         brand(),
         signed_in_only(
             rx.vstack(
-                ephem_client(
-                    token=LiveState.kept_token + LiveState.tab_token,
-                    enclave_id="",
-                    command=LiveState.command,
-                    show_chat=False,
-                    keep_history=False,
-                    on_event=LiveState.on_client,
-                ),
+                presence_client(),
                 header(),
                 search_panel(),
                 enclave_list(),
@@ -64,7 +58,7 @@ def join() -> rx.Component:
     return page(
         brand(),
         signed_in_only(
-            join_view(),
+            rx.fragment(presence_client(), join_view()),
             rx.vstack(
                 rx.callout("Pick a name (or restore your account) to join the enclave you were invited to.", icon="info"),
                 login(),

@@ -61,3 +61,28 @@ def test_bad_inputs_show_clear_errors(live, browser):
     expect(page.get_by_role("alert").filter(has_text="Please enter a name.")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("me-name")).to_have_count(0)
     context.close()
+
+
+def test_the_page_stays_connected_while_the_recovery_token_is_shown(live, browser):
+    """A session-only account lives while its tab is open: even on the token panel."""
+    import httpx
+
+    def online():
+        return httpx.get(f"{live.backend}/api/stats").json()["online"]
+
+    context = browser.new_context()
+    page = context.new_page()
+    before = online()
+    page.goto(live.frontend)
+    page.get_by_test_id("login-name").fill("Reader")
+    switch = page.get_by_test_id("login-remember")
+    if switch.get_attribute("data-state") == "checked":
+        switch.click()
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("recovery-token")).to_be_visible(timeout=30_000)
+    for _ in range(50):
+        if online() == before + 1:
+            break
+        page.wait_for_timeout(200)
+    assert online() == before + 1
+    context.close()

@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from ephem.state import LiveState
+
 
 class EphemClient(rx.Component):
     library = "$/public/ephem_client.js"
@@ -19,3 +21,17 @@ class EphemClient(rx.Component):
 
 
 ephem_client = EphemClient.create
+
+
+def presence_client() -> rx.Component:
+    """The `/ephem` connection of a page outside any enclave: it keeps a
+    session-only account alive while the page is open, carries searches and
+    brings the online counts."""
+    return ephem_client(
+        token=LiveState.kept_token + LiveState.tab_token,
+        enclave_id="",
+        command=LiveState.command,
+        show_chat=False,
+        keep_history=False,
+        on_event=LiveState.on_client,
+    )
