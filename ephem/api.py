@@ -203,8 +203,9 @@ def get_me(me: Me, accounts: AccountsDep) -> AccountOut:
 
 
 @api.delete("/api/me", status_code=204, response_class=Response)
-def delete_me(me: Me, accounts: AccountsDep) -> Response:
-    accounts.delete(me.id)
+async def delete_me(me: Me, accounts: AccountsDep, hub: HubDep) -> Response:
+    await asyncio.to_thread(accounts.delete, me.id)
+    await hub.drop_account(me.id)
     return Response(status_code=204)
 
 

@@ -4,6 +4,7 @@ Plain Python over SQLModel. Who is online is not stored here: the caller
 asks its presence registry and passes the answer in.
 """
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,13 @@ from ephem.tokens import TokenHasher, new_token
 
 INVITE = "invite"
 NAME_MAX = 64
+# Enclave ids are UUIDs; anything else is answered as not found before a query.
+ENCLAVE_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_ENCLAVE_ID = re.compile(ENCLAVE_ID)
+
+
+def valid_id(value: object) -> bool:
+    return isinstance(value, str) and _ENCLAVE_ID.match(value) is not None
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,8 @@ class Enclaves:
             return self._view(db, self._member_enclave(db, enclave_id, account_id))
 
     def is_member(self, enclave_id: str, account_id: str) -> bool:
+        if not valid_id(enclave_id):
+            return False
         with Session(self.engine) as db:
             return db.get(Membership, (enclave_id, account_id)) is not None
 
@@ -132,8 +142,13 @@ class Enclaves:
             invite = db.exec(select(Invite).where(Invite.code_hash == self.hasher.digest(INVITE, code))).first()
             if invite is None or invite.expires_at <= now:
                 raise NotFound("This invite link is not valid or has expired.")
+            # Write to the enclave row first: that locks it (PostgreSQL) or takes
+            # the write lock (SQLite), so concurrent joins count members one at a time.
+            touched = db.execute(
+                update(Enclave).where(col(Enclave.id) == invite.enclave_id).values(last_active_at=now)
+            )
             enclave = db.get(Enclave, invite.enclave_id)
-            if enclave is None:
+            if enclave is None or not touched.rowcount:
                 raise NotFound("This enclave no longer exists.")
             if db.get(Membership, (enclave.id, account_id)) is None:
                 count = db.exec(
@@ -142,8 +157,6 @@ class Enclaves:
                 if count >= self.settings.max_members:
                     raise EnclaveFull(f"This enclave is full ({self.settings.max_members} members).")
                 db.add(Membership(enclave_id=enclave.id, account_id=account_id, joined_at=now))
-            enclave.last_active_at = now
-            db.add(enclave)
             db.flush()
             return self._view(db, enclave)
 
@@ -169,7 +182,7 @@ class Enclaves:
     # --- helpers --------------------------------------------------------------
 
     def _member_enclave(self, db: Session, enclave_id: object, account_id: str) -> Enclave:
-        if not isinstance(enclave_id, str) or len(enclave_id) > 36:
+        if not valid_id(enclave_id):
             raise _not_found()
         enclave = db.get(Enclave, enclave_id)
         if enclave is None or db.get(Membership, (enclave_id, account_id)) is None:

@@ -32,8 +32,10 @@ class Matchmaker(Protocol):
     async def searching(self) -> int:
         """How many are waiting now."""
 
-    async def renew(self, peer_ids: list[str]) -> list[str]:
-        """Keep this worker's searchers waiting; returns those that were lost, to enqueue again."""
+    async def renew(self, peer_ids: list[str]) -> tuple[list[str], list[str]]:
+        """Keep this worker's searchers waiting. Returns (gone, lost): those no
+        longer waiting (matched, by any worker, or lost), and of them those that
+        were lost (e.g. Redis restarted), for their worker to enqueue again."""
 
 
 def compatible(a: Searcher, b: Searcher) -> bool:
@@ -63,5 +65,6 @@ class InMemoryMatchmaker:
     async def searching(self) -> int:
         return len(self._queue)
 
-    async def renew(self, peer_ids: list[str]) -> list[str]:
-        return []  # one process: a searcher is never lost
+    async def renew(self, peer_ids: list[str]) -> tuple[list[str], list[str]]:
+        # One process: a searcher is never lost, only matched or cancelled.
+        return [p for p in peer_ids if p not in self._queue], []

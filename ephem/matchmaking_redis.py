@@ -139,23 +139,21 @@ class RedisMatchmaker:
     async def searching(self) -> int:
         return int(await self._searching(keys=[self._queue, self._data], args=[self._lease_prefix]))
 
-    async def renew(self, peer_ids: list[str]) -> list[str]:
-        """Extend the leases of these waiting searchers; returns the ones that were lost.
+    async def renew(self, peer_ids: list[str]) -> tuple[list[str], list[str]]:
+        """Extend the leases of these waiting searchers; returns (gone, lost).
 
         A searcher with no lease was either matched (its worker hears `matched`
         from whichever worker paired it) or lost (Redis restarted, or the lease
-        lapsed): only the lost ones are returned, for their worker to enqueue again.
-        PEXPIRE on a missing key is a no-op, so this never revives a searcher.
+        lapsed): all of them are gone, and the lost ones are for their worker to
+        enqueue again. PEXPIRE on a missing key is a no-op, so this never
+        revives a searcher.
         """
         if not peer_ids:
-            return []
+            return [], []
         async with self._redis.pipeline(transaction=False) as pipe:
             for peer_id in peer_ids:
                 pipe.pexpire(self._lease_prefix + peer_id, self._lease_ms)
                 pipe.exists(self._matched_prefix + peer_id)
             results = await pipe.execute()
-        return [
-            peer_id
-            for peer_id, alive, matched in zip(peer_ids, results[::2], results[1::2])
-            if not alive and not matched
-        ]
+        gone = [(p, bool(m)) for p, alive, m in zip(peer_ids, results[::2], results[1::2]) if not alive]
+        return [p for p, _ in gone], [p for p, matched in gone if not matched]

@@ -54,6 +54,6 @@ def get_hub() -> Hub:
         presence, matchmaker = InMemoryPresence(), InMemoryMatchmaker()
     else:
         presence = RedisPresence(redis, settings.redis_prefix, lease=settings.presence_lease)
-        matchmaker = RedisMatchmaker(redis, settings.redis_prefix)
+        matchmaker = RedisMatchmaker(redis, settings.redis_prefix, lease=settings.presence_lease)
     limiter = rate_limiter("socket", SOCKET_RATE, SOCKET_BURST)
     return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings, limiter)

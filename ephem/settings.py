@@ -4,6 +4,7 @@
 the `EPHEM_*` variables are the contract's knobs.
 """
 
+import dataclasses
 import functools
 import json
 import os
@@ -97,7 +98,7 @@ class Settings:
 
 @functools.cache
 def get_settings() -> Settings:
-    return Settings(
+    settings = Settings(
         db_url=default_db_url(),
         secret=_secret(),
         account_ttl=timedelta(days=_number("EPHEM_ACCOUNT_TTL_DAYS", 30)),
@@ -117,3 +118,7 @@ def get_settings() -> Settings:
         signup_burst=int(_number("EPHEM_SIGNUP_BURST", 10)),
         signup_rate=_number("EPHEM_SIGNUP_RATE", 0.5),
     )
+    # "Seen" must be written well within the shortest lifetime it protects, or
+    # short settings (tests, demos) would sweep what is in use.
+    seen = min(settings.seen_interval, settings.session_grace / 3, settings.enclave_ttl / 3)
+    return dataclasses.replace(settings, seen_interval=max(seen, timedelta(seconds=1)))

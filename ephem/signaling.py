@@ -17,7 +17,7 @@ import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ephem.accounts import Accounts
-from ephem.enclaves import Enclaves
+from ephem.enclaves import ENCLAVE_ID, Enclaves
 from ephem.errors import EphemError, InvalidToken
 from ephem.matchmaking import Matchmaker, Searcher
 from ephem.presence import Peer, PeerInfo, Presence
@@ -37,7 +37,7 @@ class Empty(BaseModel):
 
 class EnclaveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    enclave_id: str = ID
+    enclave_id: str = Field(pattern=ENCLAVE_ID)
 
 
 class SessionDescription(BaseModel):
@@ -47,7 +47,7 @@ class SessionDescription(BaseModel):
 
 class SignalIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    enclave_id: str = ID
+    enclave_id: str = Field(pattern=ENCLAVE_ID)
     to: str = ID
     kind: Literal["offer", "answer", "candidate"]
     data: dict[str, Any] | None
@@ -86,6 +86,7 @@ class Hub(socketio.AsyncNamespace):
         self._by_sid: dict[str, Peer] = {}
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
         self._last_stats: dict | None = None
+        self._touching: asyncio.Future | None = None
         self._tasks: set[asyncio.Task] = set()
         self._handlers: dict[str, tuple[type[BaseModel] | None, Callable[[Peer, Any], Awaitable[dict]]]] = {
             "hello": (Empty, self._hello),
@@ -103,25 +104,33 @@ class Hub(socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             account = await asyncio.to_thread(self.accounts.authenticate, token)
+            peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account.id, name=account.name, sid=sid)
+            await self.presence.connect(peer)
         except InvalidToken as exc:
-            raise socketio.exceptions.ConnectionRefusedError(
-                exc.message, {"code": exc.code, "message": exc.message}
-            ) from None
-        peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account.id, name=account.name, sid=sid)
+            raise _refused(exc.code, exc.message) from None
+        except Exception:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
+            log.exception("connect failed")
+            raise _refused("unavailable", "The server cannot take connections right now. Try again soon.") from None
+        # Only now: a connection that failed halfway never gets a disconnect to clean it up.
         self._by_sid[sid] = peer
-        await self.presence.connect(peer)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        # Local state first: whatever fails below, this worker stops renewing the peer.
         peer = self._by_sid.pop(sid, None)
-        await self.limiter.forget(sid)
         if peer is None:
             return
         self._searching.pop(peer.peer_id, None)
-        await self.matchmaker.cancel(peer.peer_id)
-        for enclave_id in list(peer.enclaves):
-            await self._announce_left(enclave_id, peer.info(), "disconnected", local=peer)
-        await self.presence.disconnect(peer.peer_id)
-        if not await self.presence.peers_of(peer.account_id):
+        try:
+            await self.limiter.forget(sid)
+            await self.matchmaker.cancel(peer.peer_id)
+            for enclave_id in list(peer.enclaves):
+                await self._announce_left(enclave_id, peer.info(), "disconnected", local=peer)
+            await self.presence.disconnect(peer.peer_id)
+            still_here = await self.presence.peers_of(peer.account_id)
+        except Exception:  # noqa: BLE001 - the shared store lets it lapse instead
+            log.exception("disconnect cleanup failed")
+            still_here = []
+        if not still_here:
             # The session-only grace period starts when the last connection closes.
             self._spawn(asyncio.to_thread(self._touch_account, peer.account_id))
 
@@ -132,7 +141,12 @@ class Hub(socketio.AsyncNamespace):
         peer = self._by_sid.get(sid)
         if peer is None:
             return error("invalid_token", "This connection is not signed in.")
-        if not await self.limiter.allow(sid):
+        try:
+            allowed = await self.limiter.allow(sid)
+        except Exception:  # noqa: BLE001 - e.g. Redis away: answer, do not hang
+            log.exception("rate limiter failed")
+            return error("unavailable", "Something went wrong on our side. Please try again.")
+        if not allowed:
             return error("rate_limited", "Too many events. Slow down.")
         entry = self._handlers.get(event)
         if entry is None or len(args) > 2:
@@ -231,6 +245,11 @@ class Hub(socketio.AsyncNamespace):
     async def online(self, account_ids) -> set[str]:
         return await self.presence.online(account_ids)
 
+    async def drop_account(self, account_id: str) -> None:
+        """A deleted account: its connections, on any worker, are closed."""
+        for info in await self.presence.peers_of(account_id):
+            await self.disconnect(info.sid)
+
     async def evict(self, enclave_id: str, account_id: str) -> None:
         """An account left an enclave for good: its live connections leave the room too."""
         for info in await self.presence.peers_of(account_id):
@@ -254,12 +273,14 @@ class Hub(socketio.AsyncNamespace):
                 await self._push_stats()
                 await self._renew()
                 for departure in await self.presence.lapsed():
+                    await self.matchmaker.cancel(departure.info.peer_id)
                     for enclave_id in departure.enclaves:
                         await self._emit_left(enclave_id, departure.info, "disconnected")
-                if since_seen >= seen_every:
+                if since_seen >= seen_every and (self._touching is None or self._touching.done()):
+                    # In the background: a slow database must not delay the renewals above.
                     since_seen = 0.0
                     online = list({p.account_id for p in self._by_sid.values()})
-                    await asyncio.to_thread(self.accounts.touch_many, online)
+                    self._touching = asyncio.ensure_future(asyncio.to_thread(self.accounts.touch_many, online))
             except Exception:  # noqa: BLE001 - retried at the next tick
                 log.exception("presence tick failed")
 
@@ -275,9 +296,10 @@ class Hub(socketio.AsyncNamespace):
             await self.presence.connect(peer)
             for enclave_id in peer.enclaves:
                 await self.presence.join(enclave_id, peer)
-        for peer_id in await self.matchmaker.renew(list(self._searching)):
-            peer = self._searching.get(peer_id)
-            if peer is not None and peer.sid in self._by_sid:
+        gone, lost = await self.matchmaker.renew(list(self._searching))
+        for peer_id in gone:  # matched (maybe by another worker), or lost
+            peer = self._searching.pop(peer_id, None)
+            if peer_id in lost and peer is not None and peer.sid in self._by_sid:
                 await self._enqueue(peer)
 
     # --- internals -------------------------------------------------------------
@@ -341,8 +363,13 @@ def _room(enclave_id: str) -> str:
     return f"enclave:{enclave_id}"
 
 
-def _size(payload: Any) -> int:
+def _size(payload: Any) -> float:
+    """Bytes as JSON; anything that is not JSON (binary attachments) counts as too large."""
     try:
         return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
     except (TypeError, ValueError):
-        return 0
+        return float("inf")
+
+
+def _refused(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})

@@ -128,6 +128,7 @@ class AuthState(rx.State):
         account = await self._me()
         if account is not None:
             await asyncio.to_thread(get_accounts().delete, account.id)
+            await get_hub().drop_account(account.id)
         self._forget()
         self.confirm_delete = False
         return rx.toast.info("Your account and its tokens are deleted.")

@@ -24,7 +24,8 @@ class TokenHasher:
         self._secret = secret
 
     def digest(self, kind: str, token: str) -> str:
-        message = f"{kind}:{token}".encode()
+        # surrogatepass: a malformed token must fail to match, not raise.
+        message = f"{kind}:{token}".encode(errors="surrogatepass")
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     def matches(self, kind: str, token: str, stored: str) -> bool:

@@ -104,3 +104,32 @@ def test_invites_of_a_swept_enclave_go_with_it(accounts, enclaves, engine, db_se
     (b,) = people(accounts, "B")
     with pytest.raises(NotFound):
         enclaves.join(code, b)
+
+
+def test_concurrent_joins_respect_the_cap_and_double_clicks(accounts, engine, db_settings, clock):
+    from concurrent.futures import ThreadPoolExecutor
+
+    small = Enclaves(engine, replace(db_settings, max_members=3), clock)
+    a, b, *others = people(accounts, "A", "B", *(f"J{i}" for i in range(8)))
+    room = small.create([a, b])
+    code = small.invite(room.id, a).code
+
+    def join(account_id):
+        try:
+            small.join(code, account_id)
+            return "joined"
+        except EnclaveFull:
+            return "full"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(join, others + [others[0]] * 4))
+    assert len(small.get(room.id, a).members) == 3
+    assert results.count("full") >= len(others) - 1
+
+
+def test_ids_that_are_not_uuids_are_not_found(accounts, enclaves):
+    (a,) = people(accounts, "A")
+    for bad in ("a\x00b", "x" * 36, "", None):
+        with pytest.raises(NotFound):
+            enclaves.get(bad, a)
+        assert enclaves.is_member(bad, a) is False

@@ -165,11 +165,12 @@ async def test_renew_tells_lost_searchers_from_matched_ones(redis, redis_prefix)
     await mm.enqueue(s("matched-a"))
     await mm.enqueue(s("matched-b"))  # pairs with matched-a
     await mm.enqueue(s("waiting"))
-    await mm.enqueue(s("lost"))  # pairs with waiting? no: waiting is first in line
+    await mm.enqueue(s("lost"))  # pairs with "waiting", first in line
     await mm.enqueue(s("alone", "solo"))
     # Simulate Redis forgetting one searcher (a restart): its keys vanish.
     await redis.delete(f"{redis_prefix}:mm:lease:alone")
-    lost = await mm.renew(["matched-a", "matched-b", "waiting", "lost", "alone"])
+    gone, lost = await mm.renew(["matched-a", "matched-b", "waiting", "lost", "alone"])
+    assert gone == ["matched-a", "matched-b", "waiting", "lost", "alone"]  # nobody is waiting now
     assert lost == ["alone"]  # the matched ones are not lost, the one Redis forgot is
     assert await mm.enqueue(s("alone", "solo")) is None  # and can be enqueued again
     assert await mm.searching() == 1

@@ -268,3 +268,32 @@ async def test_leaving_by_rest_removes_the_live_peer(server):
         view = await http.get(f"/api/enclaves/{enclave_id}", headers={"Authorization": f"Bearer {a.token}"})
         assert [m["name"] for m in view.json()["members"]] == ["Ana"]
         assert view.json()["members"][0]["online"] is True
+
+
+async def test_binary_payloads_are_refused(server):
+    client = await server.client(name="Binary")
+    answer = await client.call("echo", {"blob": b"\x00" * 10})
+    assert answer["error"]["code"] == "payload_too_large"
+
+
+async def test_a_deleted_account_is_disconnected(server):
+    a, b, enclave_id = await matched_pair(server)
+    await a.call("join", {"enclave_id": enclave_id})
+    await b.call("join", {"enclave_id": enclave_id})
+    await a.next("peer_joined")
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        gone = await http.delete("/api/me", headers={"Authorization": f"Bearer {b.token}"})
+    assert gone.status_code == 204
+    assert (await a.next("peer_left"))["peer_id"] == b.peer_id
+    for _ in range(50):
+        if not b.sio.connected:
+            break
+        await asyncio.sleep(0.05)
+    assert not b.sio.connected
+
+
+async def test_a_matched_searcher_is_not_searched_again(server):
+    a, b, _ = await matched_pair(server)
+    await asyncio.sleep(0.5)  # several upkeep ticks
+    assert await server.hub.stats() == {"online": 2, "searching": 0}
+    assert a.pending("matched") == 0 and b.pending("matched") == 0
