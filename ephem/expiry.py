@@ -42,6 +42,9 @@ def sweep_once(engine: Engine, settings: Settings, clock: Clock = utcnow, batch:
                     )
                 )
                 .limit(limit)
+                # PostgreSQL: rows being updated right now (a restore, a touch) are
+                # in use, not expired; locked rows are re-checked, never swept stale.
+                .with_for_update(skip_locked=True)
             ).all()
         )
         delete_accounts(db, account_ids)
@@ -53,6 +56,7 @@ def sweep_once(engine: Engine, settings: Settings, clock: Clock = utcnow, batch:
                 select(Enclave.id)
                 .where(or_(col(Enclave.last_active_at) < now - settings.enclave_ttl, ~has_members))
                 .limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()
         )
         if enclave_ids:
