@@ -18,10 +18,7 @@ from ephem.presence_redis import RedisPresence
 from ephem.ratelimit import RateLimiter
 from ephem.ratelimit_redis import RedisRateLimiter
 from ephem.settings import get_settings
-from ephem.signaling import Hub
-
-# Per connection: enough for a burst of ICE candidates, not for a flood.
-SOCKET_RATE, SOCKET_BURST = 30, 120
+from ephem.signaling import SOCKET_BURST, SOCKET_RATE, Hub
 
 
 @functools.cache

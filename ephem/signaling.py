@@ -29,6 +29,9 @@ log = logging.getLogger("ephem.signaling")
 
 NAMESPACE = "/ephem"
 ID = Field(min_length=1, max_length=64)
+# Per connection: enough for a burst of ICE candidates, tight enough that a
+# flood is answered with `rate_limited` instead of work.
+SOCKET_RATE, SOCKET_BURST = 30, 120
 
 
 class Empty(BaseModel):
@@ -80,9 +83,7 @@ class Hub(socketio.AsyncNamespace):
         self.presence = presence
         self.matchmaker = matchmaker
         self.settings = settings
-        # Generous enough for a burst of ICE candidates, tight enough that a
-        # flood is answered with `rate_limited` instead of work.
-        self.limiter = limiter or RateLimiter(rate=30, burst=120)
+        self.limiter = limiter or RateLimiter(rate=SOCKET_RATE, burst=SOCKET_BURST)
         self._by_sid: dict[str, Peer] = {}
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
         self._last_stats: dict | None = None
@@ -132,7 +133,7 @@ class Hub(socketio.AsyncNamespace):
             still_here = []
         if not still_here:
             # The session-only grace period starts when the last connection closes.
-            self._spawn(asyncio.to_thread(self._touch_account, peer.account_id))
+            self._spawn(asyncio.to_thread(self.accounts.touch_many, [peer.account_id]))
 
     async def trigger_event(self, event: str, *args):
         if event in ("connect", "disconnect"):
@@ -230,10 +231,13 @@ class Hub(socketio.AsyncNamespace):
         target = await self.presence.get(body.to)
         if target is None or target.peer_id == peer.peer_id or not await self.presence.in_room(body.enclave_id, body.to):
             return error("unknown_peer", "That peer is not connected to this enclave.")
-        await self._emit_to(
-            target.sid,
+        # Through the manager even when the target is this worker's own: room
+        # events (peer_joined) take that path, and a signal must not overtake
+        # the peer_joined that announces its sender.
+        await self.emit(
             "signal",
             {"enclave_id": body.enclave_id, "from": peer.peer_id, "kind": body.kind, "data": body.data},
+            to=target.sid,
         )
         return {"ok": True}
 
@@ -325,13 +329,7 @@ class Hub(socketio.AsyncNamespace):
     async def _emit_to_peer(self, peer_id: str, event: str, data: dict) -> None:
         peer = await self.presence.get(peer_id)
         if peer is not None:
-            await self._emit_to(peer.sid, event, data)
-
-    async def _emit_to(self, sid: str, event: str, data: dict) -> None:
-        # Through the manager even when the connection is this worker's own:
-        # room events (peer_joined) take that path, and a signal must not
-        # overtake the peer_joined that announces its sender.
-        await self.emit(event, data, to=sid)
+            await self.emit(event, data, to=peer.sid)
 
     async def _announce_left(self, enclave_id: str, info: PeerInfo, reason: str, local: Peer | None = None) -> None:
         """`reason` (an addition to the contract): "left" the enclave for good,
@@ -349,9 +347,6 @@ class Hub(socketio.AsyncNamespace):
             {"enclave_id": enclave_id, "peer_id": info.peer_id, "account_id": info.account_id, "reason": reason},
             room=_room(enclave_id),
         )
-
-    def _touch_account(self, account_id: str) -> None:
-        self.accounts.touch_many([account_id])
 
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)

@@ -15,6 +15,15 @@ async def matched_pair(server, a_name="Ana", b_name="Bo"):
     return a, b, ma["enclave_id"]
 
 
+async def in_room(server):
+    """A matched pair, both joined to their enclave's room."""
+    a, b, enclave_id = await matched_pair(server)
+    await a.call("join", {"enclave_id": enclave_id})
+    await b.call("join", {"enclave_id": enclave_id})
+    await a.next("peer_joined")
+    return a, b, enclave_id
+
+
 @pytest.mark.parametrize("auth", [{"token": "forged"}, {"token": 12}, {}, None])
 async def test_connect_is_refused_without_a_valid_token(server, auth):
     client = socketio.AsyncClient(reconnection=False)
@@ -215,9 +224,7 @@ async def test_malformed_payloads_are_answered_with_errors(server):
 
 
 async def test_oversized_payloads_are_refused(server):
-    a, b, enclave_id = await matched_pair(server)
-    await a.call("join", {"enclave_id": enclave_id})
-    await b.call("join", {"enclave_id": enclave_id})
+    a, b, enclave_id = await in_room(server)
     huge = "x" * (server.hub.settings.max_signal_bytes + 1)
     assert (await a.call("echo", huge))["error"]["code"] == "payload_too_large"
     big_offer = {"enclave_id": enclave_id, "to": b.peer_id, "kind": "offer", "data": {"type": "offer", "sdp": huge}}
@@ -255,10 +262,7 @@ async def test_stats_are_pushed(server):
 
 
 async def test_leaving_by_rest_removes_the_live_peer(server):
-    a, b, enclave_id = await matched_pair(server)
-    await a.call("join", {"enclave_id": enclave_id})
-    await b.call("join", {"enclave_id": enclave_id})
-    await a.next("peer_joined")
+    a, b, enclave_id = await in_room(server)
     async with httpx.AsyncClient(base_url=server.url) as http:
         left = await http.delete(f"/api/enclaves/{enclave_id}/membership", headers={"Authorization": f"Bearer {b.token}"})
         assert left.status_code == 204
@@ -277,10 +281,7 @@ async def test_binary_payloads_are_refused(server):
 
 
 async def test_a_deleted_account_is_disconnected(server):
-    a, b, enclave_id = await matched_pair(server)
-    await a.call("join", {"enclave_id": enclave_id})
-    await b.call("join", {"enclave_id": enclave_id})
-    await a.next("peer_joined")
+    a, b, enclave_id = await in_room(server)
     async with httpx.AsyncClient(base_url=server.url) as http:
         gone = await http.delete("/api/me", headers={"Authorization": f"Bearer {b.token}"})
     assert gone.status_code == 204
