@@ -65,6 +65,9 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None):
         **os.environ,
         "REFLEX_DB_URL": db_url,
         "EPHEM_SECRET": "live-test-secret-0123456789abcdef",
+        # Reflex empties its states folder when it starts; each app gets its
+        # own so that starting one never deletes another's files under it.
+        "REFLEX_STATES_WORKDIR": str(tmp / "states"),
         "REFLEX_TELEMETRY_ENABLED": "false",
         "REFLEX_CHECK_LATEST_VERSION": "false",
         **(extra_env or {}),

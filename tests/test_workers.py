@@ -60,7 +60,7 @@ class Backend:
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(self.port)],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT, env={**env, "REFLEX_STATES_WORKDIR": str(tmp / f"{name}-states")}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
     def wait(self, timeout: float = 240) -> None:
