@@ -6,7 +6,7 @@ Redis and every worker shares them; without it they live in this process.
 
 import functools
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from ephem.accounts import Accounts
 from ephem.db import get_engine
@@ -18,13 +18,17 @@ from ephem.presence_redis import RedisPresence
 from ephem.ratelimit import RateLimiter
 from ephem.ratelimit_redis import RedisRateLimiter
 from ephem.settings import get_settings
-from ephem.signaling import SOCKET_BURST, SOCKET_RATE, Hub
+from ephem.signaling import Hub
 
 
 @functools.cache
 def get_redis() -> Redis | None:
     url = get_settings().redis_url
-    return Redis.from_url(url, health_check_interval=30) if url else None
+    if not url:
+        return None
+    # Bounded: a burst of thousands of events waits for one of these
+    # connections instead of opening a new one each.
+    return Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=64, timeout=10, health_check_interval=30))
 
 
 def rate_limiter(name: str, rate: float, burst: int):
@@ -52,5 +56,4 @@ def get_hub() -> Hub:
     else:
         presence = RedisPresence(redis, settings.redis_prefix, lease=settings.presence_lease)
         matchmaker = RedisMatchmaker(redis, settings.redis_prefix, lease=settings.presence_lease)
-    limiter = rate_limiter("socket", SOCKET_RATE, SOCKET_BURST)
-    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings, limiter)
+    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings)

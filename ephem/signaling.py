@@ -32,6 +32,12 @@ ID = Field(min_length=1, max_length=64)
 # Per connection: enough for a burst of ICE candidates, tight enough that a
 # flood is answered with `rate_limited` instead of work.
 SOCKET_RATE, SOCKET_BURST = 30, 120
+# Matches written to the database in one transaction at most.
+MATCH_BATCH = 200
+# `stats` go to the connections in no enclave (the home page shows them), at
+# most this often: each push is a send to every one of them.
+LOBBY = "lobby"
+STATS_EVERY = 3.0
 
 
 class Empty(BaseModel):
@@ -75,7 +81,6 @@ class Hub(socketio.AsyncNamespace):
         presence: Presence,
         matchmaker: Matchmaker,
         settings: Settings,
-        limiter: RateLimiter | None = None,
     ):
         super().__init__(NAMESPACE)
         self.accounts = accounts
@@ -83,10 +88,16 @@ class Hub(socketio.AsyncNamespace):
         self.presence = presence
         self.matchmaker = matchmaker
         self.settings = settings
-        self.limiter = limiter or RateLimiter(rate=SOCKET_RATE, burst=SOCKET_BURST)
+        # Per connection (by sid), and a connection lives on one worker: the
+        # buckets stay here even with Redis, with no round trip per event.
+        self.limiter = RateLimiter(rate=SOCKET_RATE, burst=SOCKET_BURST)
         self._by_sid: dict[str, Peer] = {}
+        self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
+        self._matches: list[tuple[Searcher, Searcher]] = []  # made, their enclaves not yet written
+        self._writing_matches = False
         self._last_stats: dict | None = None
+        self._stats_at = float("-inf")
         self._touching: asyncio.Future | None = None
         self._tasks: set[asyncio.Task] = set()
         self._handlers: dict[str, tuple[type[BaseModel] | None, Callable[[Peer, Any], Awaitable[dict]]]] = {
@@ -113,13 +124,15 @@ class Hub(socketio.AsyncNamespace):
             log.exception("connect failed")
             raise _refused("unavailable", "The server cannot take connections right now. Try again soon.") from None
         # Only now: a connection that failed halfway never gets a disconnect to clean it up.
-        self._by_sid[sid] = peer
+        self._by_sid[sid] = self._by_peer[peer.peer_id] = peer
+        await self.enter_room(sid, LOBBY)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         # Local state first: whatever fails below, this worker stops renewing the peer.
         peer = self._by_sid.pop(sid, None)
         if peer is None:
             return
+        self._by_peer.pop(peer.peer_id, None)
         self._searching.pop(peer.peer_id, None)
         try:
             await self.limiter.forget(sid)
@@ -188,13 +201,23 @@ class Hub(socketio.AsyncNamespace):
         return {"ok": True, "status": "searching"}
 
     async def _enqueue(self, peer: Peer) -> None:
-        self._searching[peer.peer_id] = peer
         match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name))
-        if match is not None:
+        if match is None:
+            # Renewed (by run_forever) only from now on: a renewal that ran
+            # while the enqueue was still on its way would find no lease,
+            # call the searcher lost and enqueue it a second time.
+            if peer.sid in self._by_sid:
+                self._searching[peer.peer_id] = peer
+            else:  # gone while its search was on the way
+                await self.matchmaker.cancel(peer.peer_id)
+        else:
             self._searching.pop(match.first.peer_id, None)
             self._searching.pop(match.second.peer_id, None)
             # After the ack: a client sees "searching" before "matched", never the reverse.
-            self._spawn(self._complete_match(match.first, match.second))
+            self._matches.append((match.first, match.second))
+            if not self._writing_matches:
+                self._writing_matches = True
+                self._spawn(self._write_matches())
 
     async def _cancel_search(self, peer: Peer, _body: Empty) -> dict:
         self._searching.pop(peer.peer_id, None)
@@ -208,6 +231,7 @@ class Hub(socketio.AsyncNamespace):
             others = [p.public() for p in await self.presence.peers_in(body.enclave_id) if p.peer_id != peer.peer_id]
         else:
             peer.enclaves.add(body.enclave_id)
+            await self.leave_room(peer.sid, LOBBY)
             # In the room first, so a peer_joined sent by someone who joins
             # right after us cannot pass us by.
             await self.enter_room(peer.sid, _room(body.enclave_id))
@@ -290,10 +314,11 @@ class Hub(socketio.AsyncNamespace):
 
     async def _push_stats(self) -> None:
         stats = await self.stats()
-        if stats != self._last_stats:
-            self._last_stats = stats
+        now = asyncio.get_running_loop().time()
+        if stats != self._last_stats and now - self._stats_at >= STATS_EVERY:
+            self._last_stats, self._stats_at = stats, now
             # Each worker tells its own clients: no fan-out through Redis.
-            await self.emit("stats", stats, ignore_queue=True)
+            await self.emit("stats", stats, room=LOBBY, ignore_queue=True)
 
     async def _renew(self) -> None:
         for peer in await self.presence.renew(list(self._by_sid.values())):
@@ -308,13 +333,30 @@ class Hub(socketio.AsyncNamespace):
 
     # --- internals -------------------------------------------------------------
 
-    async def _complete_match(self, first: Searcher, second: Searcher) -> None:
+    async def _write_matches(self) -> None:
+        """Group commit: the matches made while one batch is being written go
+        into the next, so a burst of searchers costs a few transactions rather
+        than one each, queued on the database's write lock."""
         try:
-            enclave = await asyncio.to_thread(self.enclaves.create, [first.account_id, second.account_id])
-        except Exception as exc:  # noqa: BLE001 - both sides hear about it either way
-            log.exception("could not create an enclave for a match")
+            while self._matches:
+                batch, self._matches = self._matches[:MATCH_BATCH], self._matches[MATCH_BATCH:]
+                groups = [[first.account_id, second.account_id] for first, second in batch]
+                try:
+                    results: list = await asyncio.to_thread(self.enclaves.create_many, groups)
+                except Exception as exc:  # noqa: BLE001 - every side hears about it either way
+                    log.exception("could not create enclaves for %d matches", len(batch))
+                    results = [exc] * len(batch)
+                for (first, second), result in zip(batch, results):
+                    self._spawn(self._announce_match(first, second, result))
+        finally:
+            self._writing_matches = False
+
+    async def _announce_match(self, first: Searcher, second: Searcher, result: Any) -> None:
+        if isinstance(result, Exception):
             code, message = (
-                (exc.code, exc.message) if isinstance(exc, EphemError) else ("unavailable", "Matching failed. Search again.")
+                (result.code, result.message)
+                if isinstance(result, EphemError)
+                else ("unavailable", "Matching failed. Search again.")
             )
             for searcher in (first, second):
                 await self._emit_to_peer(searcher.peer_id, "search_failed", error(code, message))
@@ -323,10 +365,15 @@ class Hub(socketio.AsyncNamespace):
             await self._emit_to_peer(
                 me.peer_id,
                 "matched",
-                {"enclave_id": enclave.id, "peer": {"account_id": other.account_id, "name": other.name}},
+                {"enclave_id": result.id, "peer": {"account_id": other.account_id, "name": other.name}},
             )
 
     async def _emit_to_peer(self, peer_id: str, event: str, data: dict) -> None:
+        """To one connection on whichever worker holds it; straight to the socket when it is ours."""
+        local = self._by_peer.get(peer_id)
+        if local is not None:
+            await self.emit(event, data, to=local.sid, ignore_queue=True)
+            return
         peer = await self.presence.get(peer_id)
         if peer is not None:
             await self.emit(event, data, to=peer.sid)
@@ -336,6 +383,8 @@ class Hub(socketio.AsyncNamespace):
         "closed" the room on this connection, or "disconnected"."""
         if local is not None:
             local.enclaves.discard(enclave_id)
+            if not local.enclaves and local.sid in self._by_sid:  # still connected, back home
+                await self.enter_room(local.sid, LOBBY)
         if not await self.presence.leave(enclave_id, info.peer_id):
             return
         await self.leave_room(info.sid, _room(enclave_id))

@@ -84,9 +84,9 @@ class Client:
 
 
 @contextlib.asynccontextmanager
-async def serve(engine, settings, **hub_kwargs):
+async def serve(engine, settings):
     accounts, enclaves = Accounts(engine, settings), Enclaves(engine, settings)
-    hub = Hub(accounts, enclaves, InMemoryPresence(), InMemoryMatchmaker(), settings, **hub_kwargs)
+    hub = Hub(accounts, enclaves, InMemoryPresence(), InMemoryMatchmaker(), settings)
     sio = build_server()
     sio.register_namespace(hub)
     limits = Limits()

@@ -39,6 +39,18 @@ def test_create_get_and_list(accounts, enclaves, clock):
         enclaves.get("missing", a)
 
 
+def test_matches_made_together_are_written_together(accounts, enclaves):
+    a, b, c, d = people(accounts, "Dee", "Cal", "Bo", "Al")
+    accounts.delete(d)
+    made = enclaves.create_many([[a, b], [c, d], [c, a]])
+    assert [m.name for m in made[0].members] == ["Cal", "Dee"]  # by name, as get() lists them
+    assert isinstance(made[1], NotFound)  # Al is gone; the others are made all the same
+    assert made[2].name == "Bo & Dee"
+    for view, member in ((made[0], b), (made[2], c)):
+        assert enclaves.get(view.id, member) == view
+    assert [e.id for e in enclaves.list_for(c)] == [made[2].id]
+
+
 def test_invites_join_expire_and_revoke(accounts, enclaves, clock):
     a, b, c, d = people(accounts, "A", "B", "C", "D")
     room = enclaves.create([a, b])

@@ -136,6 +136,58 @@ async def test_two_hundred_searchers_are_each_matched_exactly_once(server):
     await asyncio.gather(*(c.close() for c in clients))
 
 
+async def test_a_match_whose_enclave_cannot_be_written_is_told_to_both(server, monkeypatch):
+    def broken(_groups):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(server.enclaves, "create_many", broken)
+    a, b = await server.client(name="Ana"), await server.client(name="Bo")
+    await a.call("search", {})
+    await b.call("search", {})
+    for client in (a, b):
+        failed = await client.next("search_failed")
+        assert failed["ok"] is False and failed["error"]["code"] == "unavailable"
+        assert "Search again" in failed["error"]["message"]
+    assert a.pending("matched") == b.pending("matched") == 0
+    monkeypatch.undo()
+    a2, b2, _ = await matched_pair(server)  # the hub goes on
+    await asyncio.gather(*(c.close() for c in (a, b, a2, b2)))
+
+
+async def test_a_search_still_on_its_way_is_not_taken_for_lost(server, monkeypatch):
+    """A shared store (Redis) answers late under load: a renewal in between must
+    not call the searcher lost and enqueue it again (it was matched twice)."""
+    real = server.hub.matchmaker
+    arrived, release = asyncio.Event(), asyncio.Event()
+    enqueued: list[str] = []
+
+    class LateStore:
+        async def enqueue(self, searcher):
+            enqueued.append(searcher.peer_id)
+            if len(enqueued) == 1:  # the first one is the late one
+                arrived.set()
+                await release.wait()
+            return await real.enqueue(searcher)
+
+        async def renew(self, peer_ids):
+            lost = [p for p in peer_ids if await real.searching() == 0]  # as Redis says of a missing lease
+            return lost, lost
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(server.hub, "matchmaker", LateStore())
+    a = await server.client(name="Ana")
+    search = asyncio.ensure_future(a.call("search", {}))
+    await arrived.wait()
+    await server.hub._renew()
+    release.set()
+    assert (await search)["ok"]
+    await server.hub._renew()
+    assert enqueued == [a.peer_id]
+    await a.close()
+
+
 async def test_join_presence_and_signal_relay(server):
     a, b, enclave_id = await matched_pair(server)
     joined_a = await a.call("join", {"enclave_id": enclave_id})
@@ -259,6 +311,21 @@ async def test_stats_are_pushed(server):
         if stats == {"online": 2, "searching": 1}:
             break
     assert stats == {"online": 2, "searching": 1}
+
+
+async def test_stats_go_only_to_connections_in_no_enclave(server):
+    a, b, enclave_id = await in_room(server)
+    watcher = await server.client(name="Watcher")
+    await watcher.next("stats", timeout=10)  # three online
+    for client in (a, b, watcher):
+        while client.pending("stats"):
+            client.events["stats"].get_nowait()
+    await b.call("leave", {"enclave_id": enclave_id})  # back home: gets stats again
+    newcomer = await server.client(name="Newcomer")  # four online
+    for client in (watcher, b):
+        assert (await client.next("stats", timeout=10))["online"] == 4
+    assert a.pending("stats") == 0  # in an enclave: no stats
+    await asyncio.gather(*(c.close() for c in (a, b, watcher, newcomer)))
 
 
 async def test_leaving_by_rest_removes_the_live_peer(server):
