@@ -20,7 +20,7 @@ export REFLEX_TELEMETRY_ENABLED = false
 export REFLEX_CHECK_LATEST_VERSION = false
 export PYTHONUNBUFFERED = 1
 
-.PHONY: run test export setup venv bun chromium node-client migrate clean
+.PHONY: run test export setup venv bun chromium node-client migrate clean bench
 
 setup: venv bun migrate
 
@@ -61,6 +61,17 @@ run: setup
 
 test: setup chromium node-client
 	$(VENV)/bin/pytest
+
+# Benchmarks (not part of `make test`): each script prints its figures and
+# writes bench/results/*.csv and *.png; bench/README.md has the latest numbers.
+bench: setup chromium
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m pyflakes bench
+	$(PY) bench/matchmaking.py --profile
+	$(PY) bench/connections.py
+	$(PY) bench/signaling.py --profile
+	$(PY) bench/peers.py
+	$(PY) bench/browser.py
 
 # The frontend as static files for any file server; the backend URL is baked
 # in, so export once per deployment. It rewrites .web: restart `make run` after.

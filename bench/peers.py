@@ -1,24 +1,25 @@
 """How many Python peers one process can run, and how fast they talk.
 
-    EPHEM_SIGNUP_BURST=10000 make run        # in one terminal (the sign-up limit is per address)
-    .venv/bin/python bench/peers.py --pairs 20 --messages 50
+    .venv/bin/python bench/peers.py --pairs 20 --messages 50     # starts its own backend
+    EPHEM_SIGNUP_BURST=10000 make run        # or in one terminal (the sign-up limit is per address)
+    .venv/bin/python bench/peers.py --server http://localhost:8000 --pairs 20 --messages 50
 
 Prints: time to sign up, connect and match every pair; messages per second
-over the DataChannels; delivery latency (send to ack) percentiles; and the
-process's resident memory before and after.
+over the DataChannels (aiortc, loopback); delivery latency (send to ack)
+percentiles; and the process's resident memory before and after. Fails if a
+message is not acknowledged within 60 s. Writes bench/results/peers.csv and
+peers.png (the delivery latency distribution).
 """
 
 import argparse
 import asyncio
 import resource
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness import cluster, describe_machine, new_database, new_figure, save_plot, scratch, summary, write_csv
 
-from ephem.peer import EphemPeer  # noqa: E402
+from ephem.peer import EphemPeer
 
 
 def rss_mib() -> float:
@@ -54,7 +55,7 @@ async def exchange(a: EphemPeer, b: EphemPeer, count: int) -> list[float]:
     return latencies
 
 
-async def main(args) -> None:
+async def measure(args) -> dict:
     before = rss_mib()
     started = time.perf_counter()
     # Matching is FIFO, so pairs are formed one after another.
@@ -83,11 +84,39 @@ async def main(args) -> None:
     for a, b in pairs:
         await a.close()
         await b.close()
+    return {
+        "peers": 2 * args.pairs,
+        "messages": total,
+        "setup_s": round(setup, 2),
+        "messages_per_s": round(total / elapsed, 1),
+        **{f"latency_{k}_ms": v for k, v in summary(latencies).items()},
+        "mib_per_peer": round((connected - before) / (2 * args.pairs), 2),
+        "latencies": latencies,
+    }
+
+
+def main(args) -> None:
+    print(f"Python peers (aiortc) in one process, {describe_machine()}")
+    if args.server:
+        result = asyncio.run(measure(args))
+    else:
+        with scratch("peers") as tmp, cluster(tmp, new_database(tmp)) as backends:
+            args.server = backends[0].url
+            result = asyncio.run(measure(args))
+    latencies = result.pop("latencies")
+    write_csv("peers", [result])
+    fig, (ax,) = new_figure(f"{result['peers']} Python peers in one process: send -> ack over DataChannels")
+    ax.plot([x * 1000 for x in latencies], [(i + 1) / len(latencies) for i in range(len(latencies))])
+    ax.set_xlabel("delivery latency, send to ack (ms)")
+    ax.set_ylabel("fraction of messages")
+    ax.grid(True, alpha=0.3)
+    save_plot(fig, "peers")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", default="http://localhost:8000")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", default="", help="a running backend; without it, one is started")
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--messages", type=int, default=50)
-    asyncio.run(main(parser.parse_args()))
+    main(parser.parse_args())
