@@ -12,6 +12,7 @@ import { io } from "socket.io-client";
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { getBackendURL } from "$/utils/state";
 import env from "$/env.json";
+import { Call, CallPanel, VIDEO_CROWD } from "./ephem_call.js";
 
 const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "stats", "search_failed"];
 const MAX_TEXT = 4000; // characters in one chat message (contract)
@@ -94,6 +95,7 @@ export function parseEnvelope(raw) {
   if (env.type === "chat" && (typeof env.payload.text !== "string" || textLength(env.payload.text) > MAX_TEXT)) return null;
   if (env.type === "ack" && typeof env.payload.of !== "string") return null;
   if (env.type === "hello" && typeof env.payload.name !== "string") return null;
+  if ((env.type === "typing" || env.type === "call") && typeof env.payload.active !== "boolean") return null;
   return env;
 }
 
@@ -113,7 +115,17 @@ class PeerLink {
     this.closed = false;
     this.restarts = 0;
     this.signals = Promise.resolve(); // signals are applied one at a time, in order
+    // The call on this link (see ephem_call.js): our transceivers, the peer's
+    // `call` state, what we receive and its figures.
+    this.media = { audio: null, video: null };
+    this.callState = null;
+    this.remoteStream = null;
+    this.callStats = null;
+    this.speakingUntil = 0;
     this.pc = new RTCPeerConnection({ iceServers: mesh.session.iceServers });
+    this.pc.ontrack = (event) => mesh.call.onTrack(this, event);
+    // Video quality can only be set on a negotiated sender.
+    this.pc.onsignalingstatechange = () => this.pc.signalingState === "stable" && mesh.call.applyQuality(this);
     this.pc.onicecandidate = ({ candidate }) => this.send("candidate", candidate ? candidate.toJSON() : null);
     this.pc.onnegotiationneeded = () => this.offer();
     this.pc.onconnectionstatechange = () => this.onConnectionState();
@@ -180,6 +192,7 @@ class PeerLink {
         this.answerPending = false;
       }
       if (data.type === "offer") {
+        this.mesh.call.syncLink(this); // our media goes into this very answer
         await this.pc.setLocalDescription();
         const { type, sdp } = this.pc.localDescription;
         this.send("answer", { type, sdp });
@@ -198,7 +211,8 @@ class PeerLink {
     channel.bufferedAmountLowThreshold = LOW_WATER;
     channel.onopen = () => {
       clearTimeout(this.openTimer);
-      this.sendFrame(JSON.stringify(envelope("hello", this.mesh.me.account_id, { name: this.mesh.me.name })));
+      this.sendEnvelope("hello", { name: this.mesh.me.name });
+      this.mesh.call.onLinkOpen(this);
       this.mesh.onLinkOpen(this);
     };
     channel.onmessage = ({ data }) => this.mesh.onFrame(this, data);
@@ -216,6 +230,10 @@ class PeerLink {
 
   get writable() {
     return this.open && this.channel.bufferedAmount < HIGH_WATER;
+  }
+
+  sendEnvelope(type, payload) {
+    return this.sendFrame(JSON.stringify(envelope(type, this.mesh.me.account_id, payload)));
   }
 
   sendFrame(frame) {
@@ -314,6 +332,7 @@ class Mesh {
     this.history = false;
     this.lastTyping = 0;
     this.closed = false;
+    this.call = new Call(this);
     this.statsTimer = setInterval(() => this.links.forEach((link) => link.refreshStats()), 3000);
     this.onPageHide = () => this.saveNow();
     window.addEventListener("pagehide", this.onPageHide);
@@ -327,6 +346,7 @@ class Mesh {
   changed() {
     if (this.closed) return;
     this.listeners.forEach((listener) => listener());
+    this.call.changed();
     clearTimeout(this.reportTimer);
     this.reportTimer = setTimeout(() => this.report(), 50);
   }
@@ -345,11 +365,12 @@ class Mesh {
         name: account.name,
         state: account.state === "reconnecting" || account.state === "left" ? account.state : best ? best.state : account.state,
         rtt_ms: best && best.rtt !== null ? Math.round(best.rtt * 10) / 10 : -1,
+        in_call: links.some((l) => l.open && l.callState && l.callState.active),
       });
     });
     const now = Date.now();
     const typing = [...this.typing.values()].filter((t) => t.until > now).map((t) => t.name);
-    const report = { enclave_id: this.enclaveId, peers, typing };
+    const report = { enclave_id: this.enclaveId, peers, typing, in_call: this.call.active };
     this.lastReport = JSON.stringify(report);
     if (this.lastReport !== previous) this.session.emitUp("mesh", report);
   }
@@ -399,6 +420,7 @@ class Mesh {
     link.close();
     this.links.delete(peerId);
     this.startGrace(link.peer.account_id, forGood);
+    this.call.applyCrowd();
     this.changed();
   }
 
@@ -519,6 +541,8 @@ class Mesh {
     } else if (env.type === "ack") {
       const message = this.byId.get(env.payload.of);
       if (message && message.mine && message.pending.delete(sender)) this.settle(message);
+    } else if (env.type === "call") {
+      this.call.onRemoteState(link, env.payload);
     } else if (env.type === "typing") {
       if (env.payload.active) this.typing.set(sender, { name: this.account(sender).name, until: Date.now() + TYPING_MS });
       else this.typing.delete(sender);
@@ -580,7 +604,12 @@ class Mesh {
     if (active && now - this.lastTyping < 2000) return; // refresh at most every 2 s
     if (!active && this.lastTyping === 0) return;
     this.lastTyping = active ? now : 0;
-    const frame = JSON.stringify(envelope("typing", this.me.account_id, { active }));
+    this.broadcast("typing", { active });
+  }
+
+  // One envelope to every open link (not queued: for states, not messages).
+  broadcast(type, payload) {
+    const frame = JSON.stringify(envelope(type, this.me.account_id, payload));
     this.links.forEach((link) => link.sendFrame(frame));
   }
 
@@ -642,8 +671,10 @@ class Mesh {
     storage.set(`ephem.history.${this.enclaveId}`, JSON.stringify(keep));
   }
 
-  close() {
+  // `keepCall`: the same enclave goes on over a new connection, and so does the call.
+  close(keepCall = false) {
     this.saveNow();
+    if (!keepCall) this.call.close();
     this.closed = true;
     window.removeEventListener("pagehide", this.onPageHide);
     clearInterval(this.statsTimer);
@@ -667,6 +698,7 @@ export class EphemSession {
     this.me = null;
     this.iceServers = [];
     this.iceFetchedAt = 0;
+    this.videoCrowd = VIDEO_CROWD;
     this.closed = false;
     this.meshListeners = new Set();
     this.early = []; // texts written before the mesh opened
@@ -750,11 +782,13 @@ export class EphemSession {
   openMesh(enclaveId) {
     if (this.mesh && this.mesh.enclaveId === enclaveId && this.mesh.peerId === this.peerId) return this.mesh;
     const previous = this.mesh;
-    if (previous) previous.close();
+    const same = Boolean(previous && previous.enclaveId === enclaveId);
+    if (previous) previous.close(same);
     this.mesh = new Mesh(this, enclaveId);
-    if (previous && previous.enclaveId === enclaveId) {
-      // Same enclave, new connection: keep the conversation and its queues.
-      ["messages", "byId", "seen", "accounts", "history"].forEach((k) => (this.mesh[k] = previous[k]));
+    if (same) {
+      // Same enclave, new connection: keep the conversation, its queues and the call.
+      ["messages", "byId", "seen", "accounts", "history", "call"].forEach((k) => (this.mesh[k] = previous[k]));
+      this.mesh.call.mesh = this.mesh;
       this.mesh.accounts.forEach((account, id) => {
         account.grace = null;
         if (account.state !== "left" && id !== this.me.account_id) this.mesh.startGrace(id);
@@ -907,13 +941,10 @@ function ChatMessage({ message }) {
   );
 }
 
-function ChatPanel({ session, keepHistory }) {
+// The enclave's call and chat, over whichever mesh the session has now.
+function Room({ session, keepHistory }) {
   const [mesh, setMesh] = useState(session.mesh);
   const [, setVersion] = useState(0);
-  const [draft, setDraft] = useState("");
-  const [error, setError] = useState("");
-  const list = useRef(null);
-
   useEffect(() => {
     const listener = (next) => {
       setMesh(next);
@@ -923,6 +954,19 @@ function ChatPanel({ session, keepHistory }) {
     setMesh(session.mesh);
     return () => session.meshListeners.delete(listener);
   }, [session]);
+  return h(
+    "div",
+    { style: styles.panel },
+    h(CallPanel, { mesh }),
+    h(ChatPanel, { session, mesh, keepHistory }),
+  );
+}
+
+function ChatPanel({ session, mesh, keepHistory }) {
+  const [, setVersion] = useState(0);
+  const [draft, setDraft] = useState("");
+  const [error, setError] = useState("");
+  const list = useRef(null);
 
   useEffect(() => {
     if (!mesh) return undefined;
@@ -998,8 +1042,10 @@ function ChatPanel({ session, keepHistory }) {
   );
 }
 
-// Rendered once per page. Without `showChat` it draws nothing.
-export function EphemClient({ token, enclaveId, command, showChat, keepHistory, onEvent }) {
+// Rendered once per page. Without `showChat` it draws nothing; with it, the
+// enclave's call and chat. `videoCrowd`: above this many cameras a call sends
+// lower-resolution video.
+export function EphemClient({ token, enclaveId, command, showChat, keepHistory, videoCrowd, onEvent }) {
   const up = useRef(onEvent);
   up.current = onEvent;
   const [session, setSession] = useState(null);
@@ -1028,6 +1074,12 @@ export function EphemClient({ token, enclaveId, command, showChat, keepHistory, 
     session.run(command);
   }, [session, command && command.nonce]);
 
+  useEffect(() => {
+    if (!session) return;
+    session.videoCrowd = videoCrowd || VIDEO_CROWD;
+    if (session.mesh) session.mesh.call.applyCrowd();
+  }, [session, videoCrowd]);
+
   if (!showChat || !session) return null;
-  return h(ChatPanel, { session, keepHistory });
+  return h(Room, { session, keepHistory });
 }

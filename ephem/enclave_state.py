@@ -8,6 +8,7 @@ import reflex as rx
 from ephem.clock import iso, utcnow
 from ephem.errors import EphemError, NotFound
 from ephem.services import get_enclaves, get_hub
+from ephem.settings import get_settings
 from ephem.state import LiveState
 
 LOG_MAX = 200
@@ -25,6 +26,9 @@ class EnclaveState(LiveState):
     # From the browser's mesh: connection state per member and who is typing.
     peer_states: dict[str, dict] = {}
     typing_names: list[str] = []
+    in_call: bool = False  # this tab is in the enclave's call
+    # Above this many cameras on, a call sends lower-resolution video (EPHEM_CALL_VIDEO_CROWD).
+    video_crowd: int = 6
     echo_ms: float = -1
     testing: bool = False
     # Message history stays in the browser; this only says whether the tab keeps it.
@@ -45,7 +49,10 @@ class EnclaveState(LiveState):
             peer = self.peer_states.get(m["account_id"], {})
             state = "" if m["me"] else peer.get("state", "connecting" if online else "")
             rtt = peer.get("rtt_ms", -1)
-            members.append({**m, "online": online, "conn": state, "rtt": f"{rtt:g} ms" if rtt >= 0 else ""})
+            in_call = self.in_call if m["me"] else online and peer.get("in_call") is True
+            members.append(
+                {**m, "online": online, "conn": state, "rtt": f"{rtt:g} ms" if rtt >= 0 else "", "in_call": in_call}
+            )
         self.members = members
 
     async def _reload_members(self) -> None:
@@ -68,6 +75,7 @@ class EnclaveState(LiveState):
             self.current_id, self.log, self.invite_url = enclave_id, [], ""
         # A (re)loaded page starts with no connections: nothing of the last one holds.
         self._room, self.joined, self.peer_states, self.typing_names, self.echo_ms = {}, False, {}, [], -1
+        self.in_call, self.video_crowd = False, get_settings().call_video_crowd
         try:
             await self._reload_members()
             self.missing = False
@@ -102,7 +110,13 @@ class EnclaveState(LiveState):
             self._refresh_online()
             return None
         if kind == "mesh" and data.get("enclave_id") == self.current_id:
-            self.peer_states = {p["account_id"]: p for p in data.get("peers", []) if isinstance(p, dict) and "account_id" in p}
+            states = {p["account_id"]: p for p in data.get("peers", []) if isinstance(p, dict) and "account_id" in p}
+            for account_id, peer in states.items():
+                was = self.peer_states.get(account_id, {}).get("in_call") is True
+                if (peer.get("in_call") is True) != was:
+                    self._note("joined the call" if not was else "left the call", str(peer.get("name", "Someone")))
+            self.peer_states = states
+            self.in_call = data.get("in_call") is True
             self.typing_names = [str(n) for n in data.get("typing", [])][:5]
             self._refresh_online()
             return None

@@ -54,6 +54,6 @@ def parse(raw: object) -> Envelope | None:
         return None
     if kind == "hello" and not isinstance(payload.get("name"), str):
         return None
-    if kind == "typing" and not isinstance(payload.get("active"), bool):
+    if kind in ("typing", "call") and not isinstance(payload.get("active"), bool):
         return None
     return Envelope(kind, ident, ts, sender, payload)

@@ -94,6 +94,8 @@ class Settings:
     # Sign-ups per client address: a burst, then this many per second.
     signup_burst: int = 10
     signup_rate: float = 0.5
+    # A call with more cameras on than this sends lower-resolution video.
+    call_video_crowd: int = 6
 
 
 @functools.cache
@@ -117,6 +119,7 @@ def get_settings() -> Settings:
         presence_lease=_number("EPHEM_PRESENCE_LEASE_SECONDS", 15),
         signup_burst=int(_number("EPHEM_SIGNUP_BURST", 10)),
         signup_rate=_number("EPHEM_SIGNUP_RATE", 0.5),
+        call_video_crowd=int(_number("EPHEM_CALL_VIDEO_CROWD", 6)),
     )
     # "Seen" must be written well within the shortest lifetime it protects, or
     # short settings (tests, demos) would sweep what is in use.

@@ -114,7 +114,8 @@ def live(tmp_path_factory):
     """The whole app, started once with `reflex run` for every browser test."""
     from tests.live import running_app
 
-    with running_app(tmp_path_factory.mktemp("live")) as app:
+    # A call of three is "crowded" here, so its lower-resolution video is tested.
+    with running_app(tmp_path_factory.mktemp("live"), {"EPHEM_CALL_VIDEO_CROWD": "2"}) as app:
         yield app
 
 

@@ -24,6 +24,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
     "--no-first-run",
+    # Calls: a fake camera, microphone and screen, allowed without asking.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 START_TIMEOUT = 420  # a fresh clone installs the frontend packages on first start
 

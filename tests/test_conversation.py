@@ -43,9 +43,12 @@ def test_envelopes_round_trip_and_bad_ones_are_dropped():
         None, 5, "not json", "[]", json.dumps({**wire, "v": 2}), json.dumps({**wire, "payload": "x"}),
         json.dumps({**wire, "payload": {"text": "x" * (MAX_TEXT + 1)}}), json.dumps({**wire, "from": 3}),
         json.dumps({**wire, "type": "ack", "payload": {}}), json.dumps({**wire, "type": "typing", "payload": {"active": "y"}}),
+        json.dumps({**wire, "type": "call", "payload": {"video": True}}),
         "x" * 70_000,
     ]
     assert [parse(b) for b in bad] == [None] * len(bad)
+    call = {"active": True, "audio": False, "video": True, "screen": False}
+    assert parse(json.dumps({**wire, "type": "call", "payload": call})).payload == call
     assert parse(json.dumps({**wire, "type": "future"})).type == "future"  # unknown types pass, to be ignored
 
 

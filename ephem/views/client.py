@@ -16,6 +16,8 @@ class EphemClient(rx.Component):
     # text is drawn in the browser and never enters Reflex state.
     show_chat: rx.Var[bool]
     keep_history: rx.Var[bool]
+    # Above this many cameras on, a call sends lower-resolution video.
+    video_crowd: rx.Var[int]
 
     on_event: rx.EventHandler[lambda kind, data: [kind, data]]
 

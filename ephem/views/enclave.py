@@ -19,6 +19,16 @@ def member_row(member: rx.Var) -> rx.Component:
         rx.text(member["name"], dir="auto"),
         rx.cond(member["me"], rx.text("(you)", size="1", color_scheme="gray")),
         rx.cond(
+            member["in_call"],
+            rx.badge(
+                rx.icon("phone", size=12),
+                "in call",
+                variant="soft",
+                size="1",
+                custom_attrs={"data-testid": "member-in-call"},
+            ),
+        ),
+        rx.cond(
             member["conn"] != "",
             rx.badge(
                 member["conn"],
@@ -136,6 +146,7 @@ def chat_panel() -> rx.Component:
             command=EnclaveState.command,
             show_chat=True,
             keep_history=EnclaveState.keep_history != "",
+            video_crowd=EnclaveState.video_crowd,
             on_event=EnclaveState.on_room_client,
         ),
         typing_indicator(),
