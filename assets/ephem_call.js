@@ -126,8 +126,8 @@ export class Call {
         stream.getTracks().forEach((track) => track.stop());
         return;
       }
-      this.microphone = stream.getAudioTracks()[0] || null;
-      this.camera = stream.getVideoTracks()[0] || null;
+      this.microphone = this.watch(stream.getAudioTracks()[0], "microphone");
+      this.camera = this.watch(stream.getVideoTracks()[0], "camera");
       this.muted = false;
       this.active = true;
       this.startMeter();
@@ -166,7 +166,8 @@ export class Call {
       this.camera.stop(); // the camera's light goes off too
       this.camera = null;
     } else {
-      this.camera = (await this.askTrack("camera", () => navigator.mediaDevices.getUserMedia({ video: CAMERA }))) || null;
+      const ask = () => navigator.mediaDevices.getUserMedia({ video: CAMERA });
+      this.camera = this.watch(await this.askTrack("camera", ask), "camera");
     }
     this.update();
   }
@@ -210,6 +211,19 @@ export class Call {
       this.busy = "";
     }
     return null;
+  }
+
+  // A device unplugged (or taken by the system) ends its track: drop it, say
+  // so, and the call goes on with what is left.
+  watch(track, slot) {
+    if (!track) return null;
+    track.addEventListener("ended", () => {
+      if (this[slot] !== track) return; // stopped by us, or already replaced
+      this[slot] = null;
+      this.error = `The ${slot} stopped working.`;
+      this.update();
+    });
+    return track;
   }
 
   stopScreen() {
@@ -608,7 +622,7 @@ export function CallPanel({ mesh }) {
     { "aria-label": "Call", "data-testid": "call-panel", style: styles.panel },
     header,
     controls,
-    call.error ? h("div", { role: "alert", style: styles.error }, call.error) : null,
+    call.error ? h("div", { role: "alert", "data-testid": "call-error", style: styles.error }, call.error) : null,
     call.crowded
       ? h(
           "div",

@@ -65,6 +65,19 @@ def wait_aspect(page, name: str, low: float, high: float) -> None:
     )
 
 
+# Test instrumentation: keeps each camera track the page asks for, so a test
+# can end one as an unplugged device would.
+KEEP_CAMERA_TRACKS = """() => {
+  const devices = navigator.mediaDevices, ask = devices.getUserMedia.bind(devices);
+  window.ephemCameraTracks = [];
+  devices.getUserMedia = async (constraints) => {
+    const stream = await ask(constraints);
+    window.ephemCameraTracks.push(...stream.getVideoTracks());
+    return stream;
+  };
+}"""
+
+
 def start_call(page) -> None:
     page.get_by_test_id("call-start").click()
     expect(page.get_by_test_id("call-leave")).to_be_visible(timeout=15_000)
@@ -114,10 +127,22 @@ def test_two_members_call_mute_share_their_screen_and_keep_chatting(live, browse
     wait_aspect(alice, "Bob", 1.3, 1.4)
 
     # Camera off: Bob's tile shows him without video; on again, frames flow.
+    bob.evaluate(KEEP_CAMERA_TRACKS)
     bob.get_by_test_id("call-camera").click()
     expect(tile(alice, "Bob")).to_have_attribute("data-camera", "false", timeout=10_000)
     bob.get_by_test_id("call-camera").click()
     expect(tile(alice, "Bob")).to_have_attribute("data-camera", "true", timeout=10_000)
+    wait_growing(alice, "Bob", "frames-decoded")
+
+    # The camera is unplugged: Bob is told, his sound goes on, and the camera
+    # can be turned on again. (stop() fires no "ended"; a lost device does.)
+    bob.evaluate("() => { const track = window.ephemCameraTracks.at(-1); track.stop(); track.dispatchEvent(new Event('ended')); }")
+    expect(bob.get_by_test_id("call-error")).to_contain_text("camera stopped working", timeout=10_000)
+    expect(tile(alice, "Bob")).to_have_attribute("data-camera", "false", timeout=10_000)
+    wait_growing(alice, "Bob", "audio-packets")
+    bob.get_by_test_id("call-camera").click()
+    expect(tile(alice, "Bob")).to_have_attribute("data-camera", "true", timeout=10_000)
+    expect(bob.get_by_test_id("call-error")).to_have_count(0)
     wait_growing(alice, "Bob", "frames-decoded")
 
     # Leaving the call leaves the chat working, both ways.
