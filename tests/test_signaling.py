@@ -6,6 +6,13 @@ import pytest
 import socketio
 
 
+def nested(depth: int) -> object:
+    value: object = "bottom"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 async def matched_pair(server, a_name="Ana", b_name="Bo"):
     a, b = await server.client(name=a_name), await server.client(name=b_name)
     assert await a.call("search", {}) == {"ok": True, "status": "searching"}
@@ -365,3 +372,36 @@ async def test_a_matched_searcher_is_not_searched_again(server):
     await asyncio.sleep(0.5)  # several upkeep ticks
     assert await server.hub.stats() == {"online": 2, "searching": 0}
     assert a.pending("matched") == 0 and b.pending("matched") == 0
+
+
+async def test_clients_cannot_send_the_servers_own_events(server):
+    """`connect` and `disconnect` from a client would reach the connection
+    handlers: a second peer for one socket, a ghost left online."""
+    client = await server.client(name="Sly")
+    for event, args in (("connect", ({}, {"token": client.token})), ("disconnect", ("client",))):
+        answer = await client.sio.call(event, args, namespace="/ephem", timeout=5)
+        assert answer["ok"] is False and answer["error"]["code"] == "unknown_event", (event, answer)
+    for name in (5, None):  # not even a name
+        answer = await client.sio.call(name, {}, namespace="/ephem", timeout=5)
+        assert answer["error"]["code"] == "unknown_event"
+    assert (await client.call("echo", "same peer"))["echo"] == "same peer"
+    assert await server.hub.stats() == {"online": 1, "searching": 0}
+    await client.close()
+    for _ in range(50):
+        if await server.hub.stats() == {"online": 0, "searching": 0}:
+            break
+        await asyncio.sleep(0.05)
+    assert await server.hub.stats() == {"online": 0, "searching": 0}  # no ghost
+
+
+@pytest.mark.parametrize("data", [{"sdpMLineIndex": float("nan")}, {"x": float("inf")}, {"deep": nested(40)}])
+async def test_a_packet_no_client_could_relay_closes_the_sender(server, data):
+    """NaN and Infinity are not JSON (a browser peer's socket dies on them);
+    JSON nested deeper than any event needs is refused before it is handled."""
+    a, b, enclave_id = await in_room(server)
+    await a.sio.emit("signal", {"enclave_id": enclave_id, "to": b.peer_id, "kind": "candidate", "data": data}, namespace="/ephem")
+    assert (await b.next("peer_left"))["peer_id"] == a.peer_id
+    assert not a.sio.connected
+    assert b.pending("signal") == 0
+    assert (await b.call("echo", "unharmed"))["ok"]
+    await b.close()
