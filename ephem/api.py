@@ -7,6 +7,7 @@ client can cause leaves as the contract's `{ok: false, error: {code, message}}`.
 import asyncio
 import functools
 import logging
+import math
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -33,13 +34,13 @@ MAX_BODY_BYTES = 16 * 1024
 
 
 class ApiError(EphemError):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status, self.code = status, code
+        self.status, self.code, self.headers = status, code, headers
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(error(code, message), status_code=status)
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error(code, message), status_code=status, headers=headers)
 
 
 # --- wire shapes -------------------------------------------------------------
@@ -118,8 +119,13 @@ def get_limits() -> Limits:
 def limited(kind: str):
     async def check(request: Request, limits: Annotated[Limits, Depends(get_limits)]) -> None:
         client = request.client.host if request.client else "unknown"
-        if not await getattr(limits, kind).allow(client):
-            raise ApiError(429, "rate_limited", "Too many attempts. Wait a minute and try again.")
+        limiter = getattr(limits, kind)
+        if not await limiter.allow(client):
+            if limiter.rate <= 0:
+                raise ApiError(429, "rate_limited", "Too many attempts.")
+            wait = math.ceil(1 / limiter.rate)  # when the bucket next holds a whole token, at the latest
+            message = f"Too many attempts. Try again in {wait} seconds."
+            raise ApiError(429, "rate_limited", message, {"Retry-After": str(wait)})
 
     return Depends(check)
 
@@ -139,7 +145,7 @@ api = FastAPI(
 
 @api.exception_handler(EphemError)
 async def _domain_error(_request: Request, exc: EphemError) -> JSONResponse:
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None))
 
 
 @api.exception_handler(RequestValidationError)
@@ -170,9 +176,14 @@ async def _limit_body(request: Request, call_next):
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
         if length is None and request.method in ("POST", "PUT", "PATCH"):
-            body = await request.body()  # chunked: read, then judge
-            if len(body) > MAX_BODY_BYTES:
-                return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
+            # Chunked: read only as far as the limit, never the whole body.
+            chunks, size = [], 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
+                chunks.append(chunk)
+            request._body = b"".join(chunks)  # what the route reads (Starlette's cached body)
     return await call_next(request)
 
 

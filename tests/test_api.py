@@ -110,6 +110,26 @@ async def test_malformed_and_oversized_bodies(client):
     assert_error(await client.post("/api/accounts", content=b"x" * 20_000), 413, "payload_too_large")
 
 
+async def test_a_chunked_body_is_refused_once_past_the_limit_not_read_to_its_end(client):
+    sent = 0
+
+    async def endless():  # no Content-Length: chunked
+        nonlocal sent
+        while sent < 10_000_000:
+            sent += 1024
+            yield b"x" * 1024
+
+    assert_error(await client.post("/api/accounts", content=endless()), 413, "payload_too_large")
+    assert sent < 64 * 1024
+
+    async def small():
+        yield b'{"name": "Chunky",'
+        yield b' "remember": false}'
+
+    created = await client.post("/api/accounts", content=small(), headers={"content-type": "application/json"})
+    assert created.status_code == 201 and created.json()["account"]["name"] == "Chunky"
+
+
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": "Basic abc"}, bearer("forged")])
 async def test_unauthorized_requests(client, headers):
     for method, path in [("GET", "/api/me"), ("DELETE", "/api/me"), ("POST", "/api/me/recovery-token")]:
@@ -130,6 +150,16 @@ async def test_sign_up_flood_is_rate_limited(client):
     assert_error(await client.post("/api/accounts", json={"name": "late"}), 429, "rate_limited")
     guesses = [(await client.post("/api/accounts/restore", json={"recovery_token": "guess"})).status_code for _ in range(3)]
     assert guesses == [401, 401, 429]
+
+
+async def test_rate_limited_answers_say_when_to_come_back(client):
+    slow = Limits(signup=RateLimiter(rate=0.5, burst=1))
+    api.dependency_overrides[get_limits] = lambda: slow
+    assert (await client.post("/api/accounts", json={"name": "first"})).status_code == 201
+    refused = await client.post("/api/accounts", json={"name": "second"})
+    assert_error(refused, 429, "rate_limited")
+    assert refused.headers["retry-after"] == "2"
+    assert "2 seconds" in refused.json()["error"]["message"]
 
 
 async def test_an_internal_failure_is_not_a_traceback(client, monkeypatch):
