@@ -722,6 +722,12 @@ export class EphemSession {
       if (data.code === "invalid_token") this.socket.disconnect(); // retrying cannot help
       this.emitUp("connect_error", data);
     });
+    // Signed out of this session (in another tab, say): the token is dead, as
+    // a refused connect would say; the page goes back to the sign-in.
+    this.socket.on("session_ended", (data) => {
+      this.emitUp("connect_error", (data && data.error) || { code: "invalid_token", message: "Signed out." });
+      this.socket.disconnect();
+    });
     for (const name of SERVER_EVENTS) {
       this.socket.on(name, (data) => this.onServerEvent(name, data || {}));
     }

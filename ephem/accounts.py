@@ -70,6 +70,10 @@ class Accounts:
             return account.last_seen_at + self.settings.account_ttl
         return account.last_seen_at + self.settings.session_grace
 
+    def session_key(self, session_token: str) -> str:
+        """What names one session (its stored hash), never the token itself."""
+        return self.hasher.digest(SESSION, session_token)
+
     def create(self, name: object, remember: bool) -> NewAccount:
         clean = normalize_name(name)
         now = self.clock()

@@ -226,9 +226,12 @@ def rotate_recovery_token(me: Me, accounts: AccountsDep) -> RecoveryOut:
 
 
 @api.delete("/api/session", status_code=204, response_class=Response)
-def end_session(request: Request, me: Me, accounts: AccountsDep) -> Response:
-    """Sign this device out (an addition to the contract): its token stops working."""
-    accounts.end_session(bearer_token(request))
+async def end_session(request: Request, me: Me, accounts: AccountsDep, hub: HubDep) -> Response:
+    """Sign this device out (an addition to the contract): its token stops
+    working, and its live connections are told (`session_ended`)."""
+    token = bearer_token(request)
+    await asyncio.to_thread(accounts.end_session, token)
+    await hub.end_session(accounts.session_key(token))
     return Response(status_code=204)
 
 

@@ -126,6 +126,7 @@ class Hub(socketio.AsyncNamespace):
         # Only now: a connection that failed halfway never gets a disconnect to clean it up.
         self._by_sid[sid] = self._by_peer[peer.peer_id] = peer
         await self.enter_room(sid, LOBBY)
+        await self.enter_room(sid, _session_room(self.accounts.session_key(token)))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         # Local state first: whatever fails below, this worker stops renewing the peer.
@@ -278,6 +279,12 @@ class Hub(socketio.AsyncNamespace):
         for info in await self.presence.peers_of(account_id):
             await self.disconnect(info.sid)
 
+    async def end_session(self, session_key: str) -> None:
+        """A session was signed out: every connection made with it, on any
+        worker (a room per session), hears so and goes back to the sign-in."""
+        message = error("invalid_token", "You signed out of this session.")
+        await self.emit("session_ended", message, room=_session_room(session_key))
+
     async def evict(self, enclave_id: str, account_id: str) -> None:
         """An account left an enclave for good: its live connections leave the room too."""
         for info in await self.presence.peers_of(account_id):
@@ -405,6 +412,10 @@ class Hub(socketio.AsyncNamespace):
 
 def _room(enclave_id: str) -> str:
     return f"enclave:{enclave_id}"
+
+
+def _session_room(session_key: str) -> str:
+    return f"session:{session_key}"
 
 
 def _size(payload: Any) -> float:

@@ -64,6 +64,8 @@ class AuthState(rx.State):
         account = await self._me()
         if account is not None:
             self.account_id, self.name, self.remember = account.id, account.name, account.remember
+        else:  # no token (any more): signed out in another tab, say
+            self.account_id = self.name = ""
         self.checked = True
 
     @rx.event
@@ -120,7 +122,10 @@ class AuthState(rx.State):
     async def sign_out(self):
         token = self._token()
         if token:
-            await asyncio.to_thread(get_accounts().end_session, token)
+            accounts = get_accounts()
+            await asyncio.to_thread(accounts.end_session, token)
+            # Other tabs on this session (they share a remembered token) sign out too.
+            await get_hub().end_session(accounts.session_key(token))
         self._forget()
 
     @rx.event

@@ -405,3 +405,19 @@ async def test_a_packet_no_client_could_relay_closes_the_sender(server, data):
     assert b.pending("signal") == 0
     assert (await b.call("echo", "unharmed"))["ok"]
     await b.close()
+
+
+async def test_signing_out_tells_the_sessions_connections_and_no_others(server):
+    created = server.account("Twice")
+    tab1, tab2 = await server.client(created.session_token), await server.client(created.session_token)
+    other_device = await server.client(server.accounts.restore(created.recovery_token).session_token)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        gone = await http.delete("/api/session", headers={"Authorization": f"Bearer {created.session_token}"})
+    assert gone.status_code == 204
+    for tab in (tab1, tab2):
+        ended = await tab.next("session_ended")
+        assert ended["error"]["code"] == "invalid_token" and ended["error"]["message"]
+    await asyncio.sleep(0.2)
+    assert other_device.pending("session_ended") == 0
+    assert (await other_device.call("echo", "still signed in"))["ok"]
+    await asyncio.gather(*(c.close() for c in (tab1, tab2, other_device)))
