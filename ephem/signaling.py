@@ -282,6 +282,8 @@ class Hub(socketio.AsyncNamespace):
     async def end_session(self, session_key: str) -> None:
         """A session was signed out: every connection made with it, on any
         worker (a room per session), hears so and goes back to the sign-in."""
+        if self.server is None:  # not serving (the API alone, in scripts): nobody to tell
+            return
         message = error("invalid_token", "You signed out of this session.")
         await self.emit("session_ended", message, room=_session_room(session_key))
 
