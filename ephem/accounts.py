@@ -23,10 +23,17 @@ NAME_MAX = 32
 SESSION = "session"
 RECOVERY = "recovery"
 
-# Format characters that reorder text (bidi overrides and isolates) would let a
-# name disguise itself or the text around it; joiners (ZWNJ, ZWJ) stay, since
-# Persian and many Indic scripts need them.
-_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+# Format characters that reorder text (bidi overrides, isolates and marks)
+# would let a name disguise itself or the text around it, and other format
+# characters are invisible (a "Bob" with a zero-width space is not Bob); the
+# joiners (ZWNJ, ZWJ) stay, since Persian, many Indic scripts and emoji need them.
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_JOINERS = set("\u200c\u200d")
+# Letters and symbols that draw nothing: a name of only these looks empty.
+_BLANKS = set("\u115f\u1160\u3164\uffa0\u2800")
+# Marks combine with the character before them: they do not count as characters.
+_MARKS = ("Mn", "Mc", "Me")
+CODE_POINTS_MAX = 64  # the column's size, which marks do count towards
 
 
 def normalize_name(raw: object) -> str:
@@ -36,11 +43,18 @@ def normalize_name(raw: object) -> str:
     name = unicodedata.normalize("NFC", raw).strip()
     if not name:
         raise InvalidName("Please enter a name.")
-    if len(name) > NAME_MAX:
+    categories = [unicodedata.category(char) for char in name]
+    if len(name) > CODE_POINTS_MAX or sum(c not in _MARKS for c in categories) > NAME_MAX:
         raise InvalidName(f"A name can have at most {NAME_MAX} characters.")
-    for char in name:
-        if unicodedata.category(char) in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp") or char in _BIDI_CONTROLS:
+    for char, category in zip(name, categories):
+        if (
+            category in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp")
+            or char in _BIDI_CONTROLS
+            or (category == "Cf" and char not in _JOINERS)
+        ):
             raise InvalidName("The name contains a control or invisible character.")
+    if not any(category[0] in "LNPS" and char not in _BLANKS for char, category in zip(name, categories)):
+        raise InvalidName("A name needs at least one visible letter, digit or symbol.")
     return name
 
 

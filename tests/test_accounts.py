@@ -25,6 +25,8 @@ def accounts(engine, db_settings, clock):
         ("অনিন্দ্য", "অনিন্দ্য"),
         ("e\u0301", "\u00e9"),  # NFC
         ("x" * 32, "x" * 32),
+        ("\u0958" * 20, "\u0915\u093c" * 20),  # NFC decomposes it: still 20 characters
+        ("👩\u200d💻 Ada", "👩\u200d💻 Ada"),  # an emoji joined with ZWJ
     ],
 )
 def test_names_in_any_script_are_accepted(raw, expected):
@@ -33,7 +35,13 @@ def test_names_in_any_script_are_accepted(raw, expected):
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "   ", "x" * 33, "bad\x00name", "tab\there", "line\nbreak", "evil\u202ename", "\u2028", None, 42],
+    [
+        "", "   ", "x" * 33, "bad\x00name", "tab\there", "line\nbreak", "evil\u202ename", "\u2028", None, 42,
+        # Invisible: zero-width space, word joiner, BOM, soft hyphen, Hangul filler, braille blank, marks alone
+        "\u200b", "B\u200bob", "\u2060", "\ufeff", "\u00ad", "\u3164", "\u2800\u2800", "\u0301\u0301", "\U000e0041",
+        "\u061cAli",  # the Arabic letter mark reorders text like U+202E
+        "e" + "\u0301" * 65,  # more code points than the column holds
+    ],
 )
 def test_bad_names_are_rejected_with_a_clear_message(raw):
     with pytest.raises(InvalidName) as caught:
