@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ephem.accounts import Accounts
@@ -50,7 +50,7 @@ class CreateAccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Length and content are checked by the domain so the message is ours.
     name: str = Field(max_length=1000)
-    remember: bool = False
+    remember: StrictBool = False  # true or false, not "yes"
 
 
 class CreatedOut(BaseModel):

@@ -32,6 +32,9 @@ ID = Field(min_length=1, max_length=64)
 # Per connection: enough for a burst of ICE candidates, tight enough that a
 # flood is answered with `rate_limited` instead of work.
 SOCKET_RATE, SOCKET_BURST = 30, 120
+# Tabs and devices of one account: plenty for a person, and each connection
+# holds server memory, so one token cannot open thousands.
+CONNECTIONS_PER_ACCOUNT = 20
 # Matches written to the database in one transaction at most.
 MATCH_BATCH = 200
 # `stats` go to the connections in no enclave (the home page shows them), at
@@ -116,13 +119,18 @@ class Hub(socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             account = await asyncio.to_thread(self.accounts.authenticate, token)
-            peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account.id, name=account.name, sid=sid)
-            await self.presence.connect(peer)
+            crowded = len(await self.presence.peers_of(account.id)) >= CONNECTIONS_PER_ACCOUNT
+            if not crowded:
+                peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account.id, name=account.name, sid=sid)
+                await self.presence.connect(peer)
         except InvalidToken as exc:
             raise _refused(exc.code, exc.message) from None
         except Exception:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
             log.exception("connect failed")
             raise _refused("unavailable", "The server cannot take connections right now. Try again soon.") from None
+        if crowded:
+            message = f"This account has {CONNECTIONS_PER_ACCOUNT} connections open already. Close a tab or device first."
+            raise _refused("too_many_connections", message)
         # Only now: a connection that failed halfway never gets a disconnect to clean it up.
         self._by_sid[sid] = self._by_peer[peer.peer_id] = peer
         await self.enter_room(sid, LOBBY)

@@ -90,6 +90,9 @@ async def test_account_lifecycle(client):
         ({"name": "x" * 5000}, "invalid_payload"),
         ({"name": 5}, "invalid_payload"),
         ({"name": "ok", "remember": "maybe"}, "invalid_payload"),
+        ({"name": "ok", "remember": "yes"}, "invalid_payload"),  # a bool, not something like one
+        ({"name": "ok", "remember": 1}, "invalid_payload"),
+        ({"name": "\u200b\u200b"}, "invalid_name"),
         ({"name": "ok", "admin": True}, "invalid_payload"),
         ({}, "invalid_payload"),
         ([1, 2], "invalid_payload"),

@@ -421,3 +421,29 @@ async def test_signing_out_tells_the_sessions_connections_and_no_others(server):
     assert other_device.pending("session_ended") == 0
     assert (await other_device.call("echo", "still signed in"))["ok"]
     await asyncio.gather(*(c.close() for c in (tab1, tab2, other_device)))
+
+
+async def test_one_account_holds_a_bounded_number_of_connections(server):
+    from ephem.signaling import CONNECTIONS_PER_ACCOUNT
+
+    created = server.account("Hoarder")
+    held = [await server.client(created.session_token) for _ in range(CONNECTIONS_PER_ACCOUNT)]
+    refused = asyncio.get_running_loop().create_future()
+    extra = socketio.AsyncClient(reconnection=False)
+    extra.on("connect_error", lambda data: refused.done() or refused.set_result(data), namespace="/ephem")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await extra.connect(
+            server.url, socketio_path="/_event", transports=["websocket"], namespaces=["/ephem"],
+            auth={"token": created.session_token},
+        )
+    data = await asyncio.wait_for(refused, 5)
+    assert data["data"]["code"] == "too_many_connections" and data["data"]["message"]
+    assert (await held[0].call("echo", "the others stay"))["ok"]
+    other = await server.client(name="Someone else")  # another account is not affected
+    await held.pop().close()
+    for _ in range(50):
+        if len(await server.hub.presence.peers_of(held[0].account["id"])) < CONNECTIONS_PER_ACCOUNT:
+            break
+        await asyncio.sleep(0.05)
+    held.append(await server.client(created.session_token))  # room again once one closed
+    await asyncio.gather(*(c.close() for c in (*held, other)))
