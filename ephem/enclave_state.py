@@ -179,11 +179,19 @@ class EnclaveState(LiveState):
 class JoinState(LiveState):
     join_error: str = ""
     joining: bool = False
+    # Checked on load, signed in or not, so a dead link says so before anyone
+    # signs up or presses Join.
+    invite_name: str = ""
+    invite_error: str = ""
 
     @rx.event
     async def load_join(self):
         await self.load()
-        self.join_error = ""
+        self.join_error = self.invite_error = self.invite_name = ""
+        try:
+            self.invite_name = await asyncio.to_thread(get_enclaves().check_invite, self.code)
+        except EphemError as exc:
+            self.invite_error = exc.message
 
     @rx.event
     async def accept_invite(self):

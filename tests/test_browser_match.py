@@ -42,6 +42,10 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
 
     third = browser.new_context().new_page()
     sign_up(third, invite, "Третий")
+    invited_to = third.get_by_test_id("invite-name")  # checked on load
+    for name in ("Alice", "بهرام"):
+        expect(invited_to).to_contain_text(name)
+    expect(invited_to).to_have_attribute("dir", "auto")
     third.get_by_test_id("join-accept").click()
     expect(third).to_have_url(ENCLAVE_URL, timeout=20_000)
     assert third.url.rsplit("/", 1)[1] == first.url.rsplit("/", 1)[1]
@@ -53,10 +57,14 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     # Revoking stops the link from working for anyone else.
     first.get_by_test_id("invite-revoke").click()
     expect(first.get_by_test_id("invite-link")).to_have_count(0)
+    # The dead link says so as the page opens, before any sign-up, with no Join.
     fourth = browser.new_context().new_page()
-    sign_up(fourth, invite, "Late")
-    fourth.get_by_test_id("join-accept").click()
-    expect(fourth.get_by_role("alert")).to_contain_text("not valid", timeout=15_000)
+    fourth.goto(invite)
+    expect(fourth.get_by_test_id("invite-error")).to_contain_text("not valid", timeout=15_000)
+    expect(fourth.get_by_test_id("join-accept")).to_have_count(0)
+    expect(fourth.get_by_test_id("login-name")).to_have_count(0)
+    fourth.get_by_test_id("join-home").click()
+    expect(fourth.get_by_test_id("login-name")).to_be_visible(timeout=15_000)
     fourth.context.close()
 
     third.get_by_test_id("enclave-leave").click()
@@ -86,9 +94,15 @@ def test_cancelled_search_matches_nobody(live, browser):
     other.context.close()
 
 
-def test_an_unknown_enclave_says_so(live, browser):
+def test_an_unknown_enclave_or_invite_says_so(live, browser):
     page = browser.new_context().new_page()
     sign_up(page, live.frontend, "Curious")
     page.goto(f"{live.frontend}/enclave/00000000-0000-0000-0000-000000000000")
     expect(page.get_by_test_id("enclave-missing")).to_be_visible(timeout=20_000)
+
+    page.goto(f"{live.frontend}/join/no-such-code")
+    expect(page.get_by_test_id("invite-error")).to_contain_text("not valid", timeout=20_000)
+    expect(page.get_by_test_id("join-accept")).to_have_count(0)
+    page.get_by_test_id("join-home").click()
+    expect(page.get_by_test_id("search-button")).to_be_visible(timeout=15_000)
     page.context.close()

@@ -244,10 +244,24 @@ def enclave_view() -> rx.Component:
     )
 
 
+def home_button(testid: str) -> rx.Component:
+    """The way out of a page that has nothing to offer (a missing enclave, a dead invite)."""
+    # One element: a link that looks like a button (a button inside a link would be two tab stops).
+    return rx.button(
+        rx.link(rx.icon("arrow_left", size=16), "Back to home", href="/", underline="none", color="var(--accent-contrast)"),
+        as_child=True,
+        custom_attrs={"data-testid": testid},
+    )
+
+
 def join_view() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("You are invited to an enclave", size="5"),
+            rx.cond(
+                JoinState.invite_name != "",
+                rx.text(JoinState.invite_name, weight="bold", dir="auto", custom_attrs={"data-testid": "invite-name"}),
+            ),
             rx.text("Join to see who is there and talk with them.", size="2", color_scheme="gray"),
             rx.cond(
                 JoinState.join_error != "",
@@ -263,6 +277,26 @@ def join_view() -> rx.Component:
                 rx.link(rx.button("Not now", variant="soft", color_scheme="gray"), href="/"),
                 spacing="3",
             ),
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def dead_invite_view() -> rx.Component:
+    """An unknown, expired or revoked invite: said on load, with no Join to press."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("This invite link does not work", size="5"),
+            rx.callout(
+                JoinState.invite_error,
+                icon="triangle_alert",
+                color_scheme="red",
+                role="alert",
+                custom_attrs={"data-testid": "invite-error"},
+            ),
+            rx.text("Ask someone in the enclave for a new link.", size="2", color_scheme="gray"),
+            home_button("join-home"),
             spacing="3",
         ),
         width="100%",
