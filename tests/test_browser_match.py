@@ -94,11 +94,14 @@ def test_cancelled_search_matches_nobody(live, browser):
     other.context.close()
 
 
-def test_an_unknown_enclave_or_invite_says_so(live, browser):
+def test_an_unknown_enclave_or_invite_says_so_and_leads_home(live, browser):
     page = browser.new_context().new_page()
     sign_up(page, live.frontend, "Curious")
     page.goto(f"{live.frontend}/enclave/00000000-0000-0000-0000-000000000000")
     expect(page.get_by_test_id("enclave-missing")).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("heading", name="ephem")).to_be_visible()
+    page.get_by_test_id("enclave-home").click()
+    expect(page.get_by_test_id("search-button")).to_be_visible(timeout=15_000)
 
     page.goto(f"{live.frontend}/join/no-such-code")
     expect(page.get_by_test_id("invite-error")).to_contain_text("not valid", timeout=20_000)

@@ -4,7 +4,7 @@ import reflex as rx
 
 from ephem.enclave_state import EnclaveState, JoinState
 from ephem.views.client import ephem_client
-from ephem.views.layout import labelled_switch
+from ephem.views.layout import brand, labelled_switch
 
 
 def member_row(member: rx.Var) -> rx.Component:
@@ -226,10 +226,16 @@ def enclave_header() -> rx.Component:
 def enclave_view() -> rx.Component:
     return rx.cond(
         EnclaveState.missing,
-        rx.callout(
-            "This enclave does not exist any more, or you are not a member of it.",
-            icon="info",
-            custom_attrs={"data-testid": "enclave-missing"},
+        rx.vstack(
+            brand(),
+            rx.callout(
+                "This enclave does not exist any more, or you are not a member of it.",
+                icon="info",
+                custom_attrs={"data-testid": "enclave-missing"},
+            ),
+            home_button("enclave-home"),
+            width="100%",
+            spacing="4",
         ),
         rx.vstack(
             enclave_header(),
