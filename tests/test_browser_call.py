@@ -201,6 +201,7 @@ def test_a_third_member_joins_the_call_and_a_crowded_call_sends_less_video(live,
 
     # Cleo leaves the enclave altogether: the others' call goes on, uncrowded.
     cleo.get_by_test_id("enclave-leave").click()
+    cleo.get_by_test_id("enclave-leave-confirm").click()
     for page in (ana, ben):
         expect(page.get_by_test_id("call-tile")).to_have_count(2, timeout=FLOW_TIMEOUT)
         expect(page.get_by_test_id("call-crowded")).to_have_count(0, timeout=10_000)

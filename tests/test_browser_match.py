@@ -16,6 +16,21 @@ def online_members(page):
     return page.locator("[data-testid=enclave-member][data-online=true]")
 
 
+def wait_focus(page, selector: str) -> None:
+    """Until the element `selector` has the focus (document.activeElement: a
+    page in the background of the headless browser is "inactive" to Playwright's focus checks)."""
+    page.wait_for_function("sel => document.activeElement === document.querySelector(sel)", arg=selector, timeout=10_000)
+
+
+def leave_enclave(page) -> None:
+    """Leave through the confirmation dialog; the enclave's history entry is replaced by home."""
+    before = page.evaluate("history.length")
+    page.get_by_test_id("enclave-leave").click()
+    page.get_by_test_id("enclave-leave-confirm").click()
+    expect(page).to_have_url(re.compile(r"/$"), timeout=15_000)
+    assert page.evaluate("history.length") == before
+
+
 def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     first, second = (browser.new_context().new_page() for _ in range(2))
     sign_up(first, live.frontend, "Alice")
@@ -67,8 +82,13 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     expect(fourth.get_by_test_id("login-name")).to_be_visible(timeout=15_000)
     fourth.context.close()
 
+    # Leaving asks first; staying changes nothing.
     third.get_by_test_id("enclave-leave").click()
-    expect(third).to_have_url(re.compile(r"/$"), timeout=15_000)
+    third.get_by_test_id("enclave-leave-cancel").click()
+    expect(third.get_by_role("alertdialog")).to_have_count(0)
+    expect(third).to_have_url(ENCLAVE_URL)
+    wait_focus(third, "[data-testid=enclave-leave]")
+    leave_enclave(third)
     expect(first.get_by_test_id("system-message").last).to_contain_text("Третий left", timeout=15_000)
     expect(online_members(first)).to_have_count(2)
     for page in (first, second, third):

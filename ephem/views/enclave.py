@@ -198,6 +198,40 @@ def selftest_panel() -> rx.Component:
     )
 
 
+def leave_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Leave this enclave?"),
+            rx.alert_dialog.description(
+                "You stop being a member. To come back you need a new invite link from someone still in it."
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Stay", variant="soft", color_scheme="gray", custom_attrs={"data-testid": "enclave-leave-cancel"})
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Leave",
+                        color_scheme="red",
+                        on_click=EnclaveState.leave_enclave,
+                        custom_attrs={"data-testid": "enclave-leave-confirm"},
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            # The dialog has no trigger to hand the focus back to: Stay returns it to Leave.
+            on_close_auto_focus=[
+                rx.prevent_default,
+                rx.call_script("document.querySelector('[data-testid=enclave-leave]')?.focus()"),
+            ],
+        ),
+        open=EnclaveState.confirm_leave,
+        on_open_change=EnclaveState.set_confirm_leave,
+    )
+
+
 def enclave_header() -> rx.Component:
     return rx.hstack(
         rx.link(rx.icon("arrow_left", size=18), href="/", aria_label="Back to home"),
@@ -214,9 +248,10 @@ def enclave_header() -> rx.Component:
             "Leave",
             variant="soft",
             color_scheme="red",
-            on_click=EnclaveState.leave_enclave,
+            on_click=EnclaveState.set_confirm_leave(True),
             custom_attrs={"data-testid": "enclave-leave"},
         ),
+        leave_dialog(),
         width="100%",
         align="center",
         spacing="3",
