@@ -129,3 +129,25 @@ def test_an_unknown_enclave_or_invite_says_so_and_leads_home(live, browser):
     page.get_by_test_id("join-home").click()
     expect(page.get_by_test_id("search-button")).to_be_visible(timeout=15_000)
     page.context.close()
+
+
+def test_search_and_the_account_dialog_work_from_the_keyboard(live, browser):
+    page = browser.new_context().new_page()
+    sign_up(page, live.frontend, "Keys")
+    search = page.get_by_test_id("search-button")
+    search.focus()
+    page.keyboard.press("Enter")
+    wait_focus(page, "[data-testid=search-cancel]")  # not lost with the Search button
+    page.keyboard.press("Escape")
+    wait_focus(page, "[data-testid=search-button]")
+    expect(page.get_by_test_id("stats")).to_contain_text("0 searching", timeout=10_000)
+
+    account = page.get_by_role("button", name="Account menu")
+    account.click()
+    page.get_by_role("menuitem", name="Delete account").click()
+    expect(page.get_by_role("alertdialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("alertdialog")).to_have_count(0, timeout=10_000)
+    wait_focus(page, "#account-button")
+    expect(page.get_by_test_id("me-name")).to_have_text("Keys")  # nothing deleted
+    page.context.close()
