@@ -12,8 +12,15 @@ pytestmark = pytest.mark.browser
 ENCLAVE_URL = re.compile(r"/enclave/[0-9a-f-]{36}$")
 
 
+PHONE = {"width": 375, "height": 667}
+
+
 def online_members(page):
     return page.locator("[data-testid=enclave-member][data-online=true]")
+
+
+def box(page, testid: str) -> dict:
+    return page.get_by_test_id(testid).first.bounding_box()
 
 
 def wait_focus(page, selector: str) -> None:
@@ -69,7 +76,25 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
         expect(online_members(page)).to_have_count(3, timeout=15_000)
     expect(first.get_by_test_id("system-message").last).to_contain_text("Третий joined")
 
+    # On a phone: an empty log takes no room (one gap between Members and the
+    # call, not two), the round-trip time never breaks in two, and Copy and
+    # Revoke sit on one line.
+    for page in (first, third):
+        page.set_viewport_size(PHONE)
+    expect(third.get_by_test_id("system-message")).to_have_count(0)
+    members = third.get_by_test_id("enclave-members").locator("xpath=..").bounding_box()  # its card
+    call = box(third, "call-panel")
+    assert call["y"] - (members["y"] + members["height"]) < 20, (members, call)
+    rtt = third.get_by_test_id("peer-rtt").filter(has_text="ms").first
+    expect(rtt).to_be_visible(timeout=15_000)
+    # A long name squeezes the row like this.
+    third.get_by_test_id("enclave-members").evaluate("el => { el.parentElement.style.width = '140px'; }")
+    assert rtt.bounding_box()["height"] < 24
+    third.get_by_test_id("enclave-members").evaluate("el => { el.parentElement.style.width = ''; }")
+
     # Revoking stops the link from working for anyone else.
+    copy, revoke = box(first, "invite-copy"), box(first, "invite-revoke")
+    assert abs(copy["y"] - revoke["y"]) < 1 and abs(copy["height"] - revoke["height"]) < 1, (copy, revoke)
     first.get_by_test_id("invite-revoke").click()
     expect(first.get_by_test_id("invite-link")).to_have_count(0)
     # The dead link says so as the page opens, before any sign-up, with no Join.

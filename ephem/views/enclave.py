@@ -40,7 +40,8 @@ def member_row(member: rx.Var) -> rx.Component:
                 custom_attrs={"data-testid": "peer-state"},
             ),
         ),
-        rx.text(member["rtt"], size="1", color_scheme="gray"),
+        # "6 ms" must not break into "6 / ms" when a long name squeezes the row.
+        rx.text(member["rtt"], size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
         align="center",
         spacing="2",
         custom_attrs={"data-testid": "enclave-member", "data-online": member["online"].to_string()},
@@ -73,16 +74,29 @@ def invite_panel() -> rx.Component:
                         aria_label="Invite link",
                         custom_attrs={"data-testid": "invite-link"},
                     ),
-                    rx.button(rx.icon("copy", size=16), "Copy", variant="soft", on_click=EnclaveState.copy_invite),
-                    rx.button(
-                        "Revoke",
-                        variant="ghost",
-                        color_scheme="red",
-                        on_click=EnclaveState.revoke_invites,
-                        custom_attrs={"data-testid": "invite-revoke"},
+                    # Copy and Revoke wrap together under the link on a phone; Revoke
+                    # is "soft" because a ghost button's negative margin set it off the line.
+                    rx.hstack(
+                        rx.button(
+                            rx.icon("copy", size=16),
+                            "Copy",
+                            variant="soft",
+                            on_click=EnclaveState.copy_invite,
+                            custom_attrs={"data-testid": "invite-copy"},
+                        ),
+                        rx.button(
+                            "Revoke",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=EnclaveState.revoke_invites,
+                            custom_attrs={"data-testid": "invite-revoke"},
+                        ),
+                        spacing="2",
+                        align="center",
                     ),
                     width="100%",
                     wrap="wrap",
+                    align="center",
                 ),
                 rx.button(
                     rx.icon("link", size=16),
@@ -119,6 +133,10 @@ def log_panel() -> rx.Component:
         spacing="1",
         role="log",
         aria_live="polite",
+        # Empty, the log stays in the page (a live region must exist before its
+        # first line to be announced) but out of the flow: no double gap.
+        position=rx.cond(EnclaveState.log.length() > 0, "static", "absolute"),
+        custom_attrs={"data-testid": "enclave-log"},
     )
 
 
