@@ -423,10 +423,12 @@ const styles = {
     background: kind === "primary" ? "var(--accent-9)" : kind === "danger" ? "var(--red-9)" : kind === "on" ? "var(--accent-4)" : "var(--color-surface)",
     color: kind === "primary" || kind === "danger" ? "white" : "var(--gray-12)",
   }),
-  grid: { display: "grid", gridTemplateColumns: "repeat(auto-fill, minmax(min(100%, 180px), 1fr))", gap: "0.5rem" },
+  // Two columns even on a 375px phone, so a call of three leaves the chat in view.
+  grid: { display: "grid", gridTemplateColumns: "repeat(auto-fill, minmax(min(100%, 140px), 1fr))", gap: "0.5rem" },
   tile: (speaking) => ({
     position: "relative",
     aspectRatio: "4 / 3",
+    maxHeight: "30vh",
     background: "#111",
     borderRadius: "var(--radius-3)",
     overflow: "hidden",

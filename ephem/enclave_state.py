@@ -31,6 +31,7 @@ class EnclaveState(LiveState):
     video_crowd: int = 6
     echo_ms: float = -1
     testing: bool = False
+    confirm_leave: bool = False  # the Leave dialog is open
     # Message history stays in the browser; this only says whether the tab keeps it.
     keep_history: str = rx.SessionStorage("", name="ephem_keep_history")
     # peer_id -> account_id of the connections in this enclave's room right now
@@ -76,6 +77,7 @@ class EnclaveState(LiveState):
         # A (re)loaded page starts with no connections: nothing of the last one holds.
         self._room, self.joined, self.peer_states, self.typing_names, self.echo_ms = {}, False, {}, [], -1
         self.in_call, self.video_crowd = False, get_settings().call_video_crowd
+        self.confirm_leave = False
         try:
             await self._reload_members()
             self.missing = False
@@ -165,6 +167,10 @@ class EnclaveState(LiveState):
         return [rx.set_clipboard(self.invite_url), rx.toast.success("Invite link copied")]
 
     @rx.event
+    def set_confirm_leave(self, value: bool):
+        self.confirm_leave = value
+
+    @rx.event
     async def leave_enclave(self):
         enclave_id = self.current_id
         try:
@@ -172,18 +178,27 @@ class EnclaveState(LiveState):
         except NotFound:
             pass  # already gone: leaving twice is not an error for the user
         await get_hub().evict(enclave_id, self.account_id)
-        self.current_id = ""
-        return rx.redirect("/")
+        self.current_id, self.confirm_leave = "", False
+        # Replace the history entry: Back must not lead into the enclave just left.
+        return rx.redirect("/", replace=True)
 
 
 class JoinState(LiveState):
     join_error: str = ""
     joining: bool = False
+    # Checked on load, signed in or not, so a dead link says so before anyone
+    # signs up or presses Join.
+    invite_name: str = ""
+    invite_error: str = ""
 
     @rx.event
     async def load_join(self):
         await self.load()
-        self.join_error = ""
+        self.join_error = self.invite_error = self.invite_name = ""
+        try:
+            self.invite_name = await asyncio.to_thread(get_enclaves().check_invite, self.code)
+        except EphemError as exc:
+            self.invite_error = exc.message
 
     @rx.event
     async def accept_invite(self):

@@ -229,3 +229,21 @@ class Enclaves:
             expires_at=enclave.last_active_at + self.settings.enclave_ttl,
             members=members,
         )
+
+    def check_invite(self, code: object) -> str:
+        """The name of the enclave an invite code opens, changing nothing: the
+        invite page says at once when a link is dead instead of after Join.
+        Raises NotFound with the messages join() gives."""
+        if not isinstance(code, str) or not code or len(code) > 200:
+            raise NotFound("This invite link is not valid.")
+        with Session(self.engine) as db:
+            row = db.exec(
+                select(Invite.expires_at, Enclave.name)
+                .join(Enclave, col(Enclave.id) == col(Invite.enclave_id), isouter=True)
+                .where(Invite.code_hash == self.hasher.digest(INVITE, code))
+            ).first()
+        if row is None or row[0] <= self.clock():
+            raise NotFound("This invite link is not valid or has expired.")
+        if row[1] is None:
+            raise NotFound("This enclave no longer exists.")
+        return row[1]

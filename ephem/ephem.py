@@ -10,7 +10,7 @@ from ephem.settings import get_settings
 from ephem.sio import build_server, start_worker
 from ephem.state import AuthState, LiveState
 from ephem.views.client import presence_client
-from ephem.views.enclave import enclave_view, join_view
+from ephem.views.enclave import dead_invite_view, enclave_view, join_view
 from ephem.views.home import enclave_list, header, search_panel
 from ephem.views.layout import brand, page
 from ephem.views.login import recovery_panel, restore_form, sign_up_form
@@ -57,13 +57,18 @@ def enclave() -> rx.Component:
 def join() -> rx.Component:
     return page(
         brand(),
-        signed_in_only(
-            rx.fragment(presence_client(), join_view()),
-            rx.vstack(
-                rx.callout("Pick a name (or restore your account) to join the enclave you were invited to.", icon="info"),
-                login(),
-                width="100%",
-                spacing="4",
+        rx.cond(
+            JoinState.invite_error != "",
+            # Still connected while the page is open: a session-only account lives on.
+            rx.fragment(rx.cond(AuthState.signed_in, presence_client()), dead_invite_view()),
+            signed_in_only(
+                rx.fragment(presence_client(), join_view()),
+                rx.vstack(
+                    rx.callout("Pick a name (or restore your account) to join the enclave you were invited to.", icon="info"),
+                    login(),
+                    width="100%",
+                    spacing="4",
+                ),
             ),
         ),
     )

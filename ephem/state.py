@@ -149,6 +149,8 @@ class LiveState(AuthState):
     searching_count: int = 0
     searching: bool = False
     search_started: str = ""
+    # The Search button takes the focus back from Cancel only after a cancel, not on every load.
+    search_cancelled: bool = False
     command: dict = {}
     enclaves: list[dict] = []
     _seq: int = 0
@@ -165,6 +167,7 @@ class LiveState(AuthState):
     @rx.event
     async def load_home(self):
         await self.load()
+        self.search_cancelled = False
         if self.account_id:
             views = await asyncio.to_thread(get_enclaves().list_for, self.account_id)
             online = await get_hub().online({m.account_id for v in views for m in v.members})
@@ -173,14 +176,22 @@ class LiveState(AuthState):
     @rx.event
     def start_search(self):
         if not self.searching:
-            self.searching = True
+            self.searching, self.search_cancelled = True, False
             self.search_started = iso(utcnow())
             self._send("search")
 
     @rx.event
     def cancel_search(self):
-        self.searching = False
+        self._cancel_search()
+
+    def _cancel_search(self) -> None:
+        self.searching, self.search_cancelled = False, True
         self._send("cancel_search")
+
+    @rx.event
+    def search_key(self, key: str, _info: dict | None = None):
+        if key == "Escape" and self.searching:
+            self._cancel_search()
 
     @rx.event
     async def on_client(self, kind: str, data: dict):

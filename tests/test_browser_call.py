@@ -199,8 +199,16 @@ def test_a_third_member_joins_the_call_and_a_crowded_call_sends_less_video(live,
     )
     expect(ben.get_by_test_id("chat-message")).to_have_count(1)
 
+    # On a phone the three tiles take two columns, so the chat input stays near.
+    cleo.set_viewport_size({"width": 375, "height": 667})
+    boxes = [t.bounding_box() for t in cleo.get_by_test_id("call-tile").all()]
+    assert abs(boxes[0]["y"] - boxes[1]["y"]) < 1 and boxes[1]["x"] > boxes[0]["x"] + boxes[0]["width"], boxes
+    assert boxes[2]["y"] > boxes[0]["y"] + boxes[0]["height"], boxes
+    assert all(b["height"] < 150 for b in boxes), boxes
+
     # Cleo leaves the enclave altogether: the others' call goes on, uncrowded.
     cleo.get_by_test_id("enclave-leave").click()
+    cleo.get_by_test_id("enclave-leave-confirm").click()
     for page in (ana, ben):
         expect(page.get_by_test_id("call-tile")).to_have_count(2, timeout=FLOW_TIMEOUT)
         expect(page.get_by_test_id("call-crowded")).to_have_count(0, timeout=10_000)

@@ -73,6 +73,27 @@ def test_invites_join_expire_and_revoke(accounts, enclaves, clock):
             enclaves.join(bad, d)
 
 
+def test_checking_an_invite_names_the_enclave_and_changes_nothing(accounts, enclaves, clock):
+    a, b, c = people(accounts, "Ali", "Bea", "Cy")
+    room = enclaves.create([a, b])
+    code = enclaves.invite(room.id, a).code
+    before = enclaves.get(room.id, a)
+    assert enclaves.check_invite(code) == "Ali & Bea"
+    assert enclaves.get(room.id, a) == before  # no member added, no activity recorded
+    assert not enclaves.is_member(room.id, c)
+    clock.advance(hours=25)
+    with pytest.raises(NotFound, match="not valid or has expired"):
+        enclaves.check_invite(code)  # expired
+    fresh = enclaves.invite(room.id, b).code
+    assert enclaves.check_invite(fresh) == "Ali & Bea"
+    enclaves.revoke_invites(room.id, b)
+    with pytest.raises(NotFound, match="not valid or has expired"):
+        enclaves.check_invite(fresh)  # revoked
+    for bad in ("", "nope", None, "x" * 500, 42):
+        with pytest.raises(NotFound):
+            enclaves.check_invite(bad)
+
+
 def test_enclaves_have_a_member_cap(accounts, enclaves, db_settings, engine, clock):
     small = Enclaves(engine, replace(db_settings, max_members=3), clock)
     a, b, c, d = people(accounts, "A", "B", "C", "D")

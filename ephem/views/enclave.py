@@ -4,7 +4,7 @@ import reflex as rx
 
 from ephem.enclave_state import EnclaveState, JoinState
 from ephem.views.client import ephem_client
-from ephem.views.layout import labelled_switch
+from ephem.views.layout import brand, labelled_switch
 
 
 def member_row(member: rx.Var) -> rx.Component:
@@ -40,7 +40,8 @@ def member_row(member: rx.Var) -> rx.Component:
                 custom_attrs={"data-testid": "peer-state"},
             ),
         ),
-        rx.text(member["rtt"], size="1", color_scheme="gray"),
+        # "6 ms" must not break into "6 / ms" when a long name squeezes the row.
+        rx.text(member["rtt"], size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
         align="center",
         spacing="2",
         custom_attrs={"data-testid": "enclave-member", "data-online": member["online"].to_string()},
@@ -73,16 +74,29 @@ def invite_panel() -> rx.Component:
                         aria_label="Invite link",
                         custom_attrs={"data-testid": "invite-link"},
                     ),
-                    rx.button(rx.icon("copy", size=16), "Copy", variant="soft", on_click=EnclaveState.copy_invite),
-                    rx.button(
-                        "Revoke",
-                        variant="ghost",
-                        color_scheme="red",
-                        on_click=EnclaveState.revoke_invites,
-                        custom_attrs={"data-testid": "invite-revoke"},
+                    # Copy and Revoke wrap together under the link on a phone; Revoke
+                    # is "soft" because a ghost button's negative margin set it off the line.
+                    rx.hstack(
+                        rx.button(
+                            rx.icon("copy", size=16),
+                            "Copy",
+                            variant="soft",
+                            on_click=EnclaveState.copy_invite,
+                            custom_attrs={"data-testid": "invite-copy"},
+                        ),
+                        rx.button(
+                            "Revoke",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=EnclaveState.revoke_invites,
+                            custom_attrs={"data-testid": "invite-revoke"},
+                        ),
+                        spacing="2",
+                        align="center",
                     ),
                     width="100%",
                     wrap="wrap",
+                    align="center",
                 ),
                 rx.button(
                     rx.icon("link", size=16),
@@ -119,6 +133,10 @@ def log_panel() -> rx.Component:
         spacing="1",
         role="log",
         aria_live="polite",
+        # Empty, the log stays in the page (a live region must exist before its
+        # first line to be announced) but out of the flow: no double gap.
+        position=rx.cond(EnclaveState.log.length() > 0, "static", "absolute"),
+        custom_attrs={"data-testid": "enclave-log"},
     )
 
 
@@ -198,6 +216,40 @@ def selftest_panel() -> rx.Component:
     )
 
 
+def leave_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Leave this enclave?"),
+            rx.alert_dialog.description(
+                "You stop being a member. To come back you need a new invite link from someone still in it."
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button("Stay", variant="soft", color_scheme="gray", custom_attrs={"data-testid": "enclave-leave-cancel"})
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Leave",
+                        color_scheme="red",
+                        on_click=EnclaveState.leave_enclave,
+                        custom_attrs={"data-testid": "enclave-leave-confirm"},
+                    )
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            # The dialog has no trigger to hand the focus back to: Stay returns it to Leave.
+            on_close_auto_focus=[
+                rx.prevent_default,
+                rx.call_script("document.querySelector('[data-testid=enclave-leave]')?.focus()"),
+            ],
+        ),
+        open=EnclaveState.confirm_leave,
+        on_open_change=EnclaveState.set_confirm_leave,
+    )
+
+
 def enclave_header() -> rx.Component:
     return rx.hstack(
         rx.link(rx.icon("arrow_left", size=18), href="/", aria_label="Back to home"),
@@ -214,9 +266,10 @@ def enclave_header() -> rx.Component:
             "Leave",
             variant="soft",
             color_scheme="red",
-            on_click=EnclaveState.leave_enclave,
+            on_click=EnclaveState.set_confirm_leave(True),
             custom_attrs={"data-testid": "enclave-leave"},
         ),
+        leave_dialog(),
         width="100%",
         align="center",
         spacing="3",
@@ -226,10 +279,16 @@ def enclave_header() -> rx.Component:
 def enclave_view() -> rx.Component:
     return rx.cond(
         EnclaveState.missing,
-        rx.callout(
-            "This enclave does not exist any more, or you are not a member of it.",
-            icon="info",
-            custom_attrs={"data-testid": "enclave-missing"},
+        rx.vstack(
+            brand(),
+            rx.callout(
+                "This enclave does not exist any more, or you are not a member of it.",
+                icon="info",
+                custom_attrs={"data-testid": "enclave-missing"},
+            ),
+            home_button("enclave-home"),
+            width="100%",
+            spacing="4",
         ),
         rx.vstack(
             enclave_header(),
@@ -244,10 +303,24 @@ def enclave_view() -> rx.Component:
     )
 
 
+def home_button(testid: str) -> rx.Component:
+    """The way out of a page that has nothing to offer (a missing enclave, a dead invite)."""
+    # One element: a link that looks like a button (a button inside a link would be two tab stops).
+    return rx.button(
+        rx.link(rx.icon("arrow_left", size=16), "Back to home", href="/", underline="none", color="var(--accent-contrast)"),
+        as_child=True,
+        custom_attrs={"data-testid": testid},
+    )
+
+
 def join_view() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("You are invited to an enclave", size="5"),
+            rx.cond(
+                JoinState.invite_name != "",
+                rx.text(JoinState.invite_name, weight="bold", dir="auto", custom_attrs={"data-testid": "invite-name"}),
+            ),
             rx.text("Join to see who is there and talk with them.", size="2", color_scheme="gray"),
             rx.cond(
                 JoinState.join_error != "",
@@ -263,6 +336,26 @@ def join_view() -> rx.Component:
                 rx.link(rx.button("Not now", variant="soft", color_scheme="gray"), href="/"),
                 spacing="3",
             ),
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def dead_invite_view() -> rx.Component:
+    """An unknown, expired or revoked invite: said on load, with no Join to press."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("This invite link does not work", size="5"),
+            rx.callout(
+                JoinState.invite_error,
+                icon="triangle_alert",
+                color_scheme="red",
+                role="alert",
+                custom_attrs={"data-testid": "invite-error"},
+            ),
+            rx.text("Ask someone in the enclave for a new link.", size="2", color_scheme="gray"),
+            home_button("join-home"),
             spacing="3",
         ),
         width="100%",

@@ -7,7 +7,7 @@ from ephem.state import AuthState, LiveState
 
 def account_menu() -> rx.Component:
     return rx.menu.root(
-        rx.menu.trigger(rx.button(rx.icon("user", size=16), "Account", variant="ghost", aria_label="Account menu")),
+        rx.menu.trigger(rx.button(rx.icon("user", size=16), "Account", variant="ghost", aria_label="Account menu", id="account-button")),
         rx.menu.content(
             rx.menu.item("New recovery token", on_click=AuthState.rotate_recovery),
             rx.menu.item("Sign out", on_click=AuthState.sign_out),
@@ -31,6 +31,9 @@ def delete_dialog() -> rx.Component:
                 justify="end",
                 margin_top="1rem",
             ),
+            # Opened from a menu item that is gone by now: without this, closing
+            # the dialog left the focus on <body> instead of the Account button.
+            on_close_auto_focus=[rx.prevent_default, rx.call_script("document.getElementById('account-button')?.focus()")],
         ),
         open=AuthState.confirm_delete,
         on_open_change=AuthState.set_confirm_delete,
@@ -93,12 +96,16 @@ def search_panel() -> rx.Component:
                         variant="soft",
                         color_scheme="gray",
                         on_click=LiveState.cancel_search,
+                        # It replaces the Search button, which took the focus with it.
+                        auto_focus=True,
                         custom_attrs={"data-testid": "search-cancel"},
                     ),
                     align="center",
                     spacing="3",
                     width="100%",
                 ),
+                # Only mounted while searching: Escape anywhere on the page cancels.
+                rx.window_event_listener(on_key_down=LiveState.search_key),
                 width="100%",
             ),
             rx.button(
@@ -109,6 +116,7 @@ def search_panel() -> rx.Component:
                 height="5rem",
                 font_size="1.5rem",
                 on_click=LiveState.start_search,
+                auto_focus=LiveState.search_cancelled,
                 custom_attrs={"data-testid": "search-button"},
             ),
         ),
