@@ -155,11 +155,15 @@ class Accounts:
         """A new recovery token; the old one stops working at once."""
         token = new_token()
         with session_scope(self.engine) as db:
-            db.execute(
+            # One statement: it waits for a delete in progress, then finds no row.
+            rotated = db.execute(
                 update(Account)
                 .where(col(Account.id) == account_id)
                 .values(recovery_hash=self.hasher.digest(RECOVERY, token))
             )
+            if not rotated.rowcount:
+                # A token for a deleted account could never work: give none.
+                raise InvalidToken("This account no longer exists.")
         return token
 
     def end_session(self, session_token: str) -> None:

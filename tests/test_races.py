@@ -216,6 +216,36 @@ def test_a_restore_waiting_on_a_delete_gets_invalid_token(accounts, engine, db_s
     assert isinstance(restored, InvalidToken), restored
 
 
+# --- POST /api/me/recovery-token vs DELETE /api/me -----------------------------
+
+
+@pytest.mark.parametrize(
+    "paused, at",
+    [
+        # The delete lands between authentication and the rotation's write.
+        ("rotate", "UPDATE account"),
+        # The delete is in progress when the rotation comes: it must wait.
+        ("delete", "DELETE FROM account"),
+    ],
+)
+def test_rotating_while_being_deleted_gives_no_token(accounts, engine, db_settings, clock, paused, at):
+    created = accounts.create("Rot", remember=True)
+    account_id = created.account.id
+    rotate = lambda: accounts.rotate_recovery(account_id)  # noqa: E731
+    delete = lambda: accounts.delete(account_id)  # noqa: E731
+    if paused == "rotate":
+        rotated, deleted, waited = race(engine, db_settings, clock, rotate, at, lambda a, _e: a.delete(account_id))
+    else:
+        deleted, rotated, waited = race(
+            engine, db_settings, clock, delete, at, lambda a, _e: a.rotate_recovery(account_id)
+        )
+    assert waited == (paused == "delete")
+    assert deleted is None, f"the delete did not complete: {deleted!r}"
+    # A token for an account that is gone, or is going, cannot work: none is given.
+    assert isinstance(rotated, InvalidToken), f"expected InvalidToken, got {rotated!r}"
+    assert_gone(accounts, engine, account_id, created.session_token)
+
+
 # --- delete itself -------------------------------------------------------------
 
 
