@@ -216,6 +216,54 @@ def test_a_restore_waiting_on_a_delete_gets_invalid_token(accounts, engine, db_s
     assert isinstance(restored, InvalidToken), restored
 
 
+# --- POST /api/invites/{code}/join vs DELETE /api/me --------------------------
+
+
+@pytest.mark.parametrize(
+    "paused, at, join_result",
+    [
+        # The delete lands after the join was authenticated, before it writes:
+        # the audit's foreign-key IntegrityError on both databases.
+        ("join", "UPDATE enclave", "lost"),
+        # The join holds the enclave and is about to add the membership.
+        ("join", "INSERT INTO membership", "won"),
+        # The delete is about to remove the account when the join comes.
+        ("delete", "DELETE FROM account", "lost"),
+    ],
+)
+def test_join_racing_a_delete(accounts, enclaves, engine, db_settings, clock, paused, at, join_result):
+    host = accounts.create("Host", remember=True).account.id
+    guest = accounts.create("Guest", remember=True)
+    room = enclaves.create([host, accounts.create("Other", remember=True).account.id])
+    code = enclaves.invite(room.id, host).code
+    join = lambda: enclaves.join(code, guest.account.id)  # noqa: E731
+    delete = lambda: accounts.delete(guest.account.id)  # noqa: E731
+    if paused == "join":
+        joined, deleted, waited = race(engine, db_settings, clock, join, at, lambda a, _e: a.delete(guest.account.id))
+    else:
+        deleted, joined, waited = race(
+            engine, db_settings, clock, delete, at, lambda _a, e: e.join(code, guest.account.id)
+        )
+
+    assert deleted is None, f"the delete did not complete: {deleted!r}"
+    assert_ok_or_invalid_token(joined)
+    assert isinstance(joined, InvalidToken) == (join_result == "lost"), joined
+    assert waited == (at != "UPDATE enclave")
+    assert_gone(accounts, engine, guest.account.id, guest.session_token)
+    assert {m.account_id for m in enclaves.get(room.id, host).members} == {m.account_id for m in room.members}
+
+
+def test_joining_after_the_account_was_deleted_is_invalid_token(accounts, enclaves, engine):
+    host = accounts.create("Host", remember=True).account.id
+    guest = accounts.create("Guest", remember=True).account.id
+    room = enclaves.create([host])
+    code = enclaves.invite(room.id, host).code
+    accounts.delete(guest)  # after the join request was authenticated
+    with pytest.raises(InvalidToken):
+        enclaves.join(code, guest)
+    assert [m.account_id for m in enclaves.get(room.id, host).members] == [host]
+
+
 # --- POST /api/me/recovery-token vs DELETE /api/me -----------------------------
 
 
