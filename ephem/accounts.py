@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from ephem.clock import Clock, utcnow
@@ -22,6 +23,10 @@ from ephem.tokens import TokenHasher, new_token
 NAME_MAX = 32
 SESSION = "session"
 RECOVERY = "recovery"
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was
+# rolled back whole and is safe to run again.
+_RETRYABLE = {"40P01", "40001"}
 
 # Format characters that reorder text (bidi overrides, isolates and marks)
 # would let a name disguise itself or the text around it, and other format
@@ -150,11 +155,15 @@ class Accounts:
         now = self.clock()
         session_token = new_token()
         with session_scope(self.engine) as db:
-            account = db.exec(select(Account).where(Account.recovery_hash == digest)).first()
+            # Write first, then read: the write locks the row (PostgreSQL) or
+            # takes the write lock (SQLite), so a delete or sweep has either
+            # finished (no row: InvalidToken) or waits and takes this session too.
+            # Reading first let a delete land in between (StaleDataError, or on
+            # PostgreSQL a delete that failed and left the account alive).
+            seen = db.execute(update(Account).where(col(Account.recovery_hash) == digest).values(last_seen_at=now))
+            account = db.exec(select(Account).where(Account.recovery_hash == digest)).first() if seen.rowcount else None
             if account is None or not self.hasher.matches(RECOVERY, token, account.recovery_hash):
                 raise InvalidToken("That recovery token is not valid. It may have been replaced, or the account has expired.")
-            account.last_seen_at = now
-            db.add(account)
             fresh = self._session_row(account.id, session_token, now)
             db.add(fresh)
             self._trim_sessions(db, account.id, keep=fresh.token_hash)
@@ -164,11 +173,15 @@ class Accounts:
         """A new recovery token; the old one stops working at once."""
         token = new_token()
         with session_scope(self.engine) as db:
-            db.execute(
+            # One statement: it waits for a delete in progress, then finds no row.
+            rotated = db.execute(
                 update(Account)
                 .where(col(Account.id) == account_id)
                 .values(recovery_hash=self.hasher.digest(RECOVERY, token))
             )
+            if not rotated.rowcount:
+                # A token for a deleted account could never work: give none.
+                raise InvalidToken("This account no longer exists.")
         return token
 
     def end_session(self, session_token: str) -> None:
@@ -177,8 +190,24 @@ class Accounts:
             db.execute(delete(SessionToken).where(col(SessionToken.token_hash) == digest))
 
     def delete(self, account_id: str) -> None:
-        with session_scope(self.engine) as db:
-            delete_accounts(db, [account_id])
+        """The account, its sessions and memberships, in one transaction; `InvalidToken`
+        if it is already gone (another delete or the sweep came first)."""
+        for attempt in (1, 2):
+            try:
+                with session_scope(self.engine) as db:
+                    # Lock the row first (PostgreSQL; SQLite serializes writes):
+                    # a restore, rotation or join already holding it finishes
+                    # first and what it wrote goes with the rest; one that comes
+                    # later waits, then finds no account. Without the lock a
+                    # restore could add a session between our deletes, and the
+                    # delete failed on the foreign key, leaving the account alive.
+                    locked = db.exec(select(Account.id).where(col(Account.id) == account_id).with_for_update()).first()
+                    if locked is None or not delete_accounts(db, [account_id]):
+                        raise InvalidToken("This account no longer exists.")
+                return
+            except DBAPIError as exc:
+                if attempt == 2 or not _retryable(exc):
+                    raise
 
     def _session_row(self, account_id: str, token: str, now: datetime) -> SessionToken:
         return SessionToken(token_hash=self.hasher.digest(SESSION, token), account_id=account_id, created_at=now)
@@ -195,10 +224,18 @@ class Accounts:
             db.execute(delete(SessionToken).where(col(SessionToken.token_hash).in_(stale)))
 
 
-def delete_accounts(db, account_ids: list[str]) -> None:
-    """An account goes with its tokens and memberships; enclaves left empty go in the sweep."""
+def delete_accounts(db, account_ids: list[str]) -> int:
+    """An account goes with its tokens and memberships; enclaves left empty go in the sweep.
+
+    The caller holds the account rows (FOR UPDATE) so nothing is added to them
+    meanwhile. Returns how many accounts were deleted."""
     if not account_ids:
-        return
+        return 0
     db.execute(delete(SessionToken).where(col(SessionToken.account_id).in_(account_ids)))
     db.execute(delete(Membership).where(col(Membership.account_id).in_(account_ids)))
-    db.execute(delete(Account).where(col(Account.id).in_(account_ids)))
+    return db.execute(delete(Account).where(col(Account.id).in_(account_ids))).rowcount or 0
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    return (getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)) in _RETRYABLE

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from ephem.clock import Clock, utcnow
 from ephem.db import session_scope
-from ephem.errors import EnclaveFull, NotFound
+from ephem.errors import EnclaveFull, InvalidToken, NotFound
 from ephem.models import Account, Enclave, Invite, Membership
 from ephem.settings import Settings
 from ephem.tokens import TokenHasher, new_token
@@ -165,6 +165,16 @@ class Enclaves:
             enclave = db.get(Enclave, invite.enclave_id)
             if enclave is None or not touched.rowcount:
                 raise NotFound("This enclave no longer exists.")
+            # The joiner may have been deleted since the request was authenticated.
+            # Hold the account row (FOR KEY SHARE on PostgreSQL; on SQLite the write
+            # lock is ours already): a delete that finished first leaves no row, one
+            # that comes later waits and takes this membership with it. Without this
+            # the membership insert failed on the foreign key (IntegrityError).
+            joiner = db.exec(
+                select(Account.id).where(col(Account.id) == account_id).with_for_update(read=True, key_share=True)
+            ).first()
+            if joiner is None:
+                raise InvalidToken("This account no longer exists.")
             if db.get(Membership, (enclave.id, account_id)) is None:
                 count = db.exec(
                     select(func.count()).select_from(Membership).where(Membership.enclave_id == enclave.id)

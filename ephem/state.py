@@ -116,7 +116,11 @@ class AuthState(rx.State):
         account = await self._me()
         if account is None:
             return rx.toast.error("Your session has ended.")
-        self.recovery_token = await asyncio.to_thread(get_accounts().rotate_recovery, account.id)
+        try:
+            self.recovery_token = await asyncio.to_thread(get_accounts().rotate_recovery, account.id)
+        except InvalidToken:  # deleted meanwhile (another tab, the sweep)
+            self._forget()
+            return rx.toast.error("Your session has ended.")
 
     @rx.event
     async def sign_out(self):
@@ -132,7 +136,10 @@ class AuthState(rx.State):
     async def delete_account(self):
         account = await self._me()
         if account is not None:
-            await asyncio.to_thread(get_accounts().delete, account.id)
+            try:
+                await asyncio.to_thread(get_accounts().delete, account.id)
+            except InvalidToken:
+                pass  # deleted meanwhile (another tab, the sweep): the outcome asked for
             await get_hub().drop_account(account.id)
         self._forget()
         self.confirm_delete = False
