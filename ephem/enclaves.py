@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, insert, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ephem.clock import Clock, utcnow
@@ -78,12 +79,28 @@ class Enclaves:
         made at the same moment share one commit instead of queueing for the
         database's write lock one by one. A group with an account that no
         longer exists gets NotFound in its place; the others are made."""
+        try:
+            return self._create_many(groups)
+        except IntegrityError:
+            # An account was deleted between our read and our inserts (SQLite
+            # holds no lock for a read): read again, and only its group fails.
+            return self._create_many(groups)
+
+    def _create_many(self, groups: list[list[str]]) -> list[EnclaveView | NotFound]:
         now = self.clock()
         results: list[EnclaveView | NotFound] = []
         enclaves, memberships = [], []
         with session_scope(self.engine) as db:
             wanted = {account_id for group in groups for account_id in group}
-            names = dict(db.exec(select(Account.id, Account.name).where(col(Account.id).in_(wanted))).all())
+            # FOR KEY SHARE (PostgreSQL): a delete of one of them waits for our
+            # commit and then takes the new memberships with it.
+            names = dict(
+                db.exec(
+                    select(Account.id, Account.name)
+                    .where(col(Account.id).in_(wanted))
+                    .with_for_update(read=True, key_share=True)
+                ).all()
+            )
             for group in groups:
                 if any(account_id not in names for account_id in group):
                     results.append(NotFound("An account in this match no longer exists."))

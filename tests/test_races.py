@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from ephem.accounts import Accounts
 from ephem.db import make_engine
 from ephem.enclaves import Enclaves
-from ephem.errors import InvalidToken
+from ephem.errors import InvalidToken, NotFound
 from ephem.models import Account, Membership, SessionToken
 
 WAIT_LIMIT = 30  # seconds; only bounds a failing test, never decides a passing one
@@ -362,3 +362,22 @@ def test_delete_does_not_retry_other_errors(accounts, monkeypatch):
     with pytest.raises(OperationalError):
         accounts.delete(created.account.id)
     assert len(calls) == 1
+
+
+# --- a match being written vs DELETE /api/me ------------------------------------
+
+
+@pytest.mark.parametrize("at", ["INSERT INTO enclave", "INSERT INTO membership"])
+def test_a_match_batch_racing_a_delete_fails_only_that_match(accounts, enclaves, engine, db_settings, clock, at):
+    a, b, c, d = (accounts.create(n, remember=True).account.id for n in "ABCD")
+    made, deleted, waited = race(
+        engine, db_settings, clock, lambda: enclaves.create_many([[a, b], [c, d]]), at, lambda acc, _e: acc.delete(d)
+    )
+    assert deleted is None, f"the delete did not complete: {deleted!r}"
+    assert not isinstance(made, Exception), f"the whole batch failed: {made!r}"
+    assert {m.account_id for m in made[0].members} == {a, b}  # the other match is unharmed
+    # Either the delete waited for the batch and took the new membership with
+    # it (PostgreSQL), or it came first and only this match failed (SQLite).
+    assert isinstance(made[1], NotFound) != waited
+    assert_gone(accounts, engine, d)
+    assert [e.id for e in enclaves.list_for(a)] == [made[0].id]
