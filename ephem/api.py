@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -192,6 +193,11 @@ def health() -> HealthOut:
     return HealthOut()
 
 
+@api.head("/api/health", include_in_schema=False)
+def health_head() -> Response:
+    return Response()  # load balancers' health checks use HEAD
+
+
 @api.post("/api/accounts", status_code=201, response_model=CreatedOut, dependencies=[limited("signup")])
 def create_account(body: CreateAccountIn, accounts: AccountsDep) -> CreatedOut:
     created = accounts.create(body.name, body.remember)
@@ -315,7 +321,23 @@ def ice_servers(me: Me) -> IceServersOut:
     return IceServersOut(ice_servers=ice_servers_for(get_settings(), me.id))
 
 
-# Last, so it only catches what no route above matched.
-@api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-def unknown_endpoint(path: str) -> JSONResponse:
+# Last, so it only catches what no route above matched, with every method:
+# otherwise Reflex's app, mounted behind this one, answers in plain text.
+# (CORS preflights never get here: the CORS middleware answers them.)
+@api.api_route(
+    "/api/{path:path}",
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
+def unknown_endpoint(path: str, request: Request) -> JSONResponse:
+    allowed = sorted(
+        method
+        for route in api.routes
+        if isinstance(route, APIRoute) and route.endpoint is not unknown_endpoint
+        and route.path_regex.match(request.url.path)
+        for method in route.methods
+    )
+    if allowed:
+        message = f"/api/{path} takes {', '.join(allowed)}, not {request.method}."
+        return error_response(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
     return error_response(404, "not_found", f"There is no endpoint /api/{path}.")

@@ -141,7 +141,13 @@ async def test_unauthorized_requests(client, headers):
 
 async def test_unknown_paths_and_methods_use_the_error_shape(client):
     assert_error(await client.get("/api/nowhere"), 404, "not_found")
-    assert_error(await client.put("/api/me"), 404, "not_found")
+    for method in ("PUT", "OPTIONS", "TRACE", "PATCH"):
+        wrong = await client.request(method, "/api/me")
+        assert_error(wrong, 405, "method_not_allowed")
+        assert wrong.headers["allow"] == "DELETE, GET"
+    assert (await client.head("/api/health")).status_code == 200  # load balancers' health checks
+    head = await client.head("/api/me")
+    assert head.status_code == 405 and head.headers["allow"] == "DELETE, GET"
 
 
 async def test_sign_up_flood_is_rate_limited(client):
