@@ -38,6 +38,9 @@ def leave_enclave(page) -> None:
     assert page.evaluate("history.length") == before
 
 
+THIRD = "Третий" + "ё" * 26  # 32 letters, no space to break at
+
+
 def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     first, second = (browser.new_context().new_page() for _ in range(2))
     sign_up(first, live.frontend, "Alice")
@@ -63,7 +66,7 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     invite = link.input_value()
 
     third = browser.new_context().new_page()
-    sign_up(third, invite, "Третий")
+    sign_up(third, invite, THIRD)
     invited_to = third.get_by_test_id("invite-name")  # checked on load
     for name in ("Alice", "بهرام"):
         expect(invited_to).to_contain_text(name)
@@ -74,7 +77,7 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     for page in (first, second, third):
         expect(page.get_by_test_id("enclave-member")).to_have_count(3, timeout=15_000)
         expect(online_members(page)).to_have_count(3, timeout=15_000)
-    expect(first.get_by_test_id("system-message").last).to_contain_text("Третий joined")
+    expect(first.get_by_test_id("system-message").last).to_contain_text(f"{THIRD} joined")
 
     # On a phone: an empty log takes no room (one gap between Members and the
     # call, not two), the round-trip time never breaks in two, and Copy and
@@ -91,6 +94,14 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     third.get_by_test_id("enclave-members").evaluate("el => { el.parentElement.style.width = '140px'; }")
     assert rtt.bounding_box()["height"] < 24
     third.get_by_test_id("enclave-members").evaluate("el => { el.parentElement.style.width = ''; }")
+    # The longest name fits the phone: no member row is wider than its list.
+    for page in (first, third):
+        assert page.get_by_test_id("enclave-members").evaluate(
+            "el => [...el.querySelectorAll('[data-testid=enclave-member]')]"
+            ".every(row => row.getBoundingClientRect().right <= el.getBoundingClientRect().right + 0.5"
+            " && row.scrollWidth <= row.clientWidth + 0.5)"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
     # Revoking stops the link from working for anyone else.
     copy, revoke = box(first, "invite-copy"), box(first, "invite-revoke")
@@ -114,7 +125,7 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     expect(third).to_have_url(ENCLAVE_URL)
     wait_focus(third, "[data-testid=enclave-leave]")
     leave_enclave(third)
-    expect(first.get_by_test_id("system-message").last).to_contain_text("Третий left", timeout=15_000)
+    expect(first.get_by_test_id("system-message").last).to_contain_text(f"{THIRD} left", timeout=15_000)
     expect(online_members(first)).to_have_count(2)
     for page in (first, second, third):
         page.context.close()

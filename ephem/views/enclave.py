@@ -16,7 +16,8 @@ def member_row(member: rx.Var) -> rx.Component:
             background=rx.cond(member["online"], "var(--green-9)", "var(--gray-6)"),
             aria_label=rx.cond(member["online"], "online", "offline"),
         ),
-        rx.text(member["name"], dir="auto"),
+        # A 32-letter name with no spaces breaks rather than pushing the row off a phone's screen.
+        rx.text(member["name"], dir="auto", overflow_wrap="anywhere", min_width="0"),
         rx.cond(member["me"], rx.text("(you)", size="1", color_scheme="gray")),
         rx.cond(
             member["in_call"],
@@ -44,6 +45,7 @@ def member_row(member: rx.Var) -> rx.Component:
         rx.text(member["rtt"], size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
         align="center",
         spacing="2",
+        flex_wrap="wrap",  # badges go under a long name
         custom_attrs={"data-testid": "enclave-member", "data-online": member["online"].to_string()},
     )
 
