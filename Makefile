@@ -24,13 +24,14 @@ export PYTHONUNBUFFERED = 1
 
 setup: venv bun migrate
 
-venv: $(VENV)/.installed
-
-$(VENV)/.installed: requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	touch $@
+# Installs again when requirements.txt's content changes, not its time:
+# Reflex touches the file on its first start.
+venv:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@cmp -s requirements.txt $(VENV)/.requirements.txt || { \
+	  $(PY) -m pip install --quiet --upgrade pip && \
+	  $(PY) -m pip install --quiet -r requirements.txt && \
+	  cp requirements.txt $(VENV)/.requirements.txt; }
 
 bun: $(BUN_DIR)/.installed
 
