@@ -378,7 +378,8 @@ class Mesh {
   account(accountId, name) {
     let account = this.accounts.get(accountId);
     if (!account) {
-      account = { name: name || "…", outbox: [], state: "connecting", grace: null };
+      // `gone`: left the enclave for good, so no longer owed messages.
+      account = { name: name || "…", outbox: [], state: "connecting", grace: null, gone: false };
       this.accounts.set(accountId, account);
     } else if (name) {
       account.name = name;
@@ -400,6 +401,7 @@ class Mesh {
     clearTimeout(account.grace);
     account.grace = null;
     if (account.state === "left" || account.state === "reconnecting") account.state = "connecting";
+    account.gone = false; // back (by a new invite, say): owed messages again
     const link = new PeerLink(this, peer, initiator);
     this.links.set(peer.peer_id, link);
     this.changed();
@@ -435,28 +437,33 @@ class Mesh {
     if (fresh && pendingOffer) fresh.onSignal(pendingOffer.kind, pendingOffer.data);
   }
 
-  // Gone without a trace: "reconnecting" for a while, then "left". Only a
-  // member who left the enclave for good stops being owed messages; one who
-  // merely vanished gets them when they come back.
+  // Gone without a trace: "reconnecting" for a while, then shown as "left".
+  // Only a member who left the enclave for good (`forGood`) stops being owed
+  // messages; one who merely vanished keeps them queued, however long it
+  // stays away, and gets them when it comes back (until then they show as
+  // sent, not delivered).
   startGrace(accountId, forGood = false) {
     const stillHere = [...this.links.values()].some((l) => l.peer.account_id === accountId);
     const account = this.accounts.get(accountId);
-    if (stillHere || !account || account.state === "left") return;
+    if (stillHere || !account || account.gone) return;
+    this.typing.delete(accountId); // no link, no typing
+    const shown = account.state === "left";
+    if (shown && !forGood) return;
     if (account.grace && !forGood) return;
     clearTimeout(account.grace);
-    account.state = "reconnecting";
+    if (!shown) account.state = "reconnecting";
     account.grace = setTimeout(() => {
       account.grace = null;
       if ([...this.links.values()].some((l) => l.peer.account_id === accountId)) return;
       account.state = "left";
-      this.typing.delete(accountId);
       if (forGood) {
+        account.gone = true;
         account.outbox = [];
         this.messages.forEach((m) => {
           if (m.mine && m.pending.delete(accountId)) this.settle(m);
         });
       }
-      this.session.emitUp("peer_gone", { enclave_id: this.enclaveId, account_id: accountId, name: account.name });
+      if (!shown) this.session.emitUp("peer_gone", { enclave_id: this.enclaveId, account_id: accountId, name: account.name });
       this.changed();
     }, forGood ? 0 : GRACE_MS);
     this.changed();
@@ -576,7 +583,7 @@ class Mesh {
     const clean = checked.text;
     const env = envelope("chat", this.me.account_id, { text: clean });
     const recipients = [...this.accounts.entries()]
-      .filter(([id, a]) => id !== this.me.account_id && !id.startsWith(PLACEHOLDER) && a.state !== "left")
+      .filter(([id, a]) => id !== this.me.account_id && !id.startsWith(PLACEHOLDER) && !a.gone)
       .map(([id]) => id);
     const message = {
       id: env.id,
@@ -1027,7 +1034,9 @@ function ChatPanel({ session, mesh, keepHistory }) {
         title: "Enter sends, Shift+Enter starts a new line",
         dir: "auto",
         rows: 1,
-        maxLength: MAX_TEXT,
+        // A hard stop only: the box counts UTF-16 units, and an emoji is two of
+        // them; the 4,000 characters are counted on send (checkText).
+        maxLength: 2 * MAX_TEXT,
         value: draft,
         style: styles.input,
         onChange: (e) => {

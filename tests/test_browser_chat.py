@@ -68,6 +68,28 @@ def test_three_members_form_a_full_mesh(live, browser):
     for page in (a, b, c):
         page.wait_for_timeout(300)
         assert len(texts(page)) == 3  # nothing arrives twice
+
+    # Cleo types, then vanishes: her typing goes with her link, not 6 s later.
+    room = c.url
+    c.get_by_test_id("chat-input").type("half a thou")
+    expect(a.get_by_test_id("typing-indicator")).to_contain_text("Cleo", timeout=10_000)
+    c.goto("about:blank")
+    expect(a.get_by_test_id("typing-indicator").filter(has_text="Cleo")).to_have_count(0, timeout=3_000)
+    # Away past the grace period (shown as left), she is still owed what is
+    # said meanwhile: only Ben has it, so it is "sent", not "delivered".
+    cleo_row = a.get_by_test_id("enclave-member").filter(has_text="Cleo")
+    expect(cleo_row.get_by_test_id("peer-state")).to_have_text("left", timeout=40_000)
+    say(a, "while Cleo is away")
+    expect(b.get_by_test_id("chat-message")).to_have_count(4, timeout=10_000)
+    late = a.locator("[data-testid=chat-message][data-mine=true]").last
+    expect(late).to_have_attribute("data-status", "sent", timeout=10_000)
+    a.wait_for_timeout(1000)
+    expect(late).to_have_attribute("data-status", "sent")
+    c.goto(room)
+    expect(c.get_by_test_id("chat-message")).to_have_count(1, timeout=30_000)
+    assert texts(c) == ["while Cleo is away"]
+    expect(late).to_have_attribute("data-status", "delivered", timeout=15_000)
+    for page in (a, b, c):
         page.context.close()
 
 
