@@ -690,7 +690,30 @@ class Mesh {
     this.links.forEach((link) => link.close());
     this.accounts.forEach((account) => clearTimeout(account.grace));
     this.links.clear();
+    if (!keepCall && this.me) park(this);
   }
+}
+
+// The conversation of a mesh closed while the page lives on, for a minute:
+// when the backend restarts, Reflex re-renders the page and its props pass
+// through empty, which closed the mesh; the next one for the same account
+// and enclave takes the conversation back (unsent messages included)
+// instead of starting from nothing.
+const PARKED_MS = 60000;
+const parked = new Map();
+
+function park(mesh) {
+  const now = Date.now();
+  parked.forEach((entry, key) => now - entry.at > PARKED_MS && parked.delete(key));
+  const { messages, byId, seen, accounts } = mesh;
+  if (messages.length) parked.set(`${mesh.me.account_id} ${mesh.enclaveId}`, { at: now, messages, byId, seen, accounts });
+}
+
+function unpark(accountId, enclaveId) {
+  const key = `${accountId} ${enclaveId}`;
+  const entry = parked.get(key);
+  parked.delete(key);
+  return entry && Date.now() - entry.at <= PARKED_MS ? entry : null;
 }
 
 // --- the socket and the session ----------------------------------------------------
@@ -798,10 +821,16 @@ export class EphemSession {
     const same = Boolean(previous && previous.enclaveId === enclaveId);
     if (previous) previous.close(same);
     this.mesh = new Mesh(this, enclaveId);
-    if (same) {
-      // Same enclave, new connection: keep the conversation, its queues and the call.
-      ["messages", "byId", "seen", "accounts", "history", "call"].forEach((k) => (this.mesh[k] = previous[k]));
-      this.mesh.call.mesh = this.mesh;
+    // Same enclave, new connection: keep the conversation, its queues and the
+    // call; or take back a conversation parked a moment ago (see park).
+    const carried = same ? previous : unpark(this.me.account_id, enclaveId);
+    if (carried) {
+      ["messages", "byId", "seen", "accounts"].forEach((k) => (this.mesh[k] = carried[k]));
+      if (same) {
+        this.mesh.history = previous.history;
+        this.mesh.call = previous.call;
+        this.mesh.call.mesh = this.mesh;
+      }
       this.mesh.accounts.forEach((account, id) => {
         account.grace = null;
         if (account.state !== "left" && id !== this.me.account_id) this.mesh.startGrace(id);

@@ -15,11 +15,13 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,6 +47,7 @@ class StaticDeploy:
     backend: str  # `reflex run --env prod --backend-only`
     folder: Path  # what the file server serves
     export_seconds: float
+    restart: Callable[[], None]  # kills the backend and starts it again on its port
 
 
 class StaticHost(SimpleHTTPRequestHandler):
@@ -134,20 +137,31 @@ def static_deploy(tmp_path_factory):
     site = f"http://127.0.0.1:{site_port}"
     server = ThreadingHTTPServer(("127.0.0.1", site_port), partial(StaticHost, directory=str(folder)))
     log = tmp / "backend.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(backend_port)],
-            cwd=app,
-            env={**env, "REFLEX_CORS_ALLOWED_ORIGINS": site},  # as a deployment would: only its site
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = None
+
+    def start() -> None:
+        nonlocal proc
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(backend_port)],
+                cwd=app,
+                env={**env, "REFLEX_CORS_ALLOWED_ORIGINS": site},  # as a deployment would: only its site
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait(f"{backend}/api/health", proc, log, time.monotonic() + START_TIMEOUT)
+
+    def restart() -> None:
+        os.killpg(proc.pid, signal.SIGKILL)  # as a crash would: nothing said to anyone
+        proc.wait(10)
+        start()
+
     try:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        _wait(f"{backend}/api/health", proc, log, time.monotonic() + START_TIMEOUT)
+        start()
         print(f"static export took {export_seconds:.1f}s")
-        yield StaticDeploy(site, backend, folder, export_seconds)
+        yield StaticDeploy(site, backend, folder, export_seconds, restart)
     finally:
         stop_process(proc)
         server.shutdown()
@@ -192,5 +206,27 @@ def test_login_search_match_and_chat_on_the_static_site(static_deploy, browser):
     expect(bob.get_by_test_id("chat-input")).to_be_visible(timeout=20_000)
     wait_direct(bob, 1)
     wait_direct(alice, 1)
+    for page in (alice, bob):
+        page.context.close()
+
+
+def test_a_backend_restart_loses_no_message(static_deploy, browser):
+    """The server only does signaling: when it restarts, the pages keep their
+    conversation, and what was written meanwhile goes out once it is back."""
+    alice, bob = meet(browser, static_deploy.site, "Restart Alice", "Restart Bob")
+    wait_direct(alice, 1)
+    say(alice, "before the restart")
+    expect(bob.get_by_test_id("chat-message")).to_have_count(1, timeout=10_000)
+
+    static_deploy.restart()  # killed, then up again on the same port
+    say(alice, "written around the restart")
+    for page in (alice, bob):
+        expect(page.get_by_test_id("chat-message")).to_have_count(2, timeout=30_000)
+        assert texts(page) == ["before the restart", "written around the restart"]
+    expect(alice.get_by_test_id("chat-message").nth(1)).to_have_attribute("data-status", "delivered", timeout=30_000)
+    say(bob, "and after it")
+    expect(alice.get_by_test_id("chat-message")).to_have_count(3, timeout=15_000)
+    bob.wait_for_timeout(1000)
+    assert texts(bob) == ["before the restart", "written around the restart", "and after it"]  # nothing lost, nothing twice
     for page in (alice, bob):
         page.context.close()
