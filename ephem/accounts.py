@@ -39,6 +39,11 @@ _BLANKS = set("\u115f\u1160\u3164\uffa0\u2800")
 # Marks combine with the character before them: they do not count as characters.
 _MARKS = ("Mn", "Mc", "Me")
 CODE_POINTS_MAX = 64  # the column's size, which marks do count towards
+_BLACK_FLAG = "\U0001f3f4"
+
+
+def _is_tag(char: str) -> bool:
+    return "\U000e0020" <= char <= "\U000e007f"
 
 
 def normalize_name(raw: object) -> str:
@@ -51,13 +56,17 @@ def normalize_name(raw: object) -> str:
     categories = [unicodedata.category(char) for char in name]
     if len(name) > CODE_POINTS_MAX or sum(c not in _MARKS for c in categories) > NAME_MAX:
         raise InvalidName(f"A name can have at most {NAME_MAX} characters.")
+    previous = ""
     for char, category in zip(name, categories):
+        # Tag characters spell the flags of England, Scotland and Wales after a black flag.
+        flag_tag = _is_tag(char) and (previous == _BLACK_FLAG or _is_tag(previous))
         if (
             category in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp")
             or char in _BIDI_CONTROLS
-            or (category == "Cf" and char not in _JOINERS)
+            or (category == "Cf" and char not in _JOINERS and not flag_tag)
         ):
             raise InvalidName("The name contains a control or invisible character.")
+        previous = char
     if not any(category[0] in "LNPS" and char not in _BLANKS for char, category in zip(name, categories)):
         raise InvalidName("A name needs at least one visible letter, digit or symbol.")
     return name

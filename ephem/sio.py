@@ -23,8 +23,9 @@ from ephem.schemas import error
 log = logging.getLogger("ephem.sio")
 
 # Deeper JSON than this is refused on arrival: re-encoding it for a peer
-# would recurse past Python's limit, and no event of ours nests beyond a few.
-MAX_DEPTH = 32
+# recursed past Python's limit at about 480 levels, and no client of ours
+# nests beyond a few (`echo` takes any JSON, so the bound stays generous).
+MAX_DEPTH = 100
 
 
 class MalformedPacket(ValueError):

@@ -27,6 +27,7 @@ def accounts(engine, db_settings, clock):
         ("x" * 32, "x" * 32),
         ("\u0958" * 20, "\u0915\u093c" * 20),  # NFC decomposes it: still 20 characters
         ("👩\u200d💻 Ada", "👩\u200d💻 Ada"),  # an emoji joined with ZWJ
+        ("Sam 🏴󠁧󠁢󠁥󠁮󠁧󠁿", "Sam 🏴󠁧󠁢󠁥󠁮󠁧󠁿"),  # the flag of England: a black flag and tag characters
     ],
 )
 def test_names_in_any_script_are_accepted(raw, expected):

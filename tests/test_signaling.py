@@ -5,6 +5,8 @@ import httpx
 import pytest
 import socketio
 
+from ephem.sio import MAX_DEPTH
+
 
 def nested(depth: int) -> object:
     value: object = "bottom"
@@ -55,6 +57,8 @@ async def test_hello_and_echo(server):
     assert len(client.peer_id) >= 16
     payload = {"nested": [1, "two", {"three": None}], "text": "سلام"}
     assert await client.call("echo", payload) == {"ok": True, "echo": payload}
+    deep = nested(MAX_DEPTH // 2)  # any JSON, within the size cap and nesting bound
+    assert await client.call("echo", deep) == {"ok": True, "echo": deep}
     await client.close()
 
 
@@ -394,7 +398,7 @@ async def test_clients_cannot_send_the_servers_own_events(server):
     assert await server.hub.stats() == {"online": 0, "searching": 0}  # no ghost
 
 
-@pytest.mark.parametrize("data", [{"sdpMLineIndex": float("nan")}, {"x": float("inf")}, {"deep": nested(40)}])
+@pytest.mark.parametrize("data", [{"sdpMLineIndex": float("nan")}, {"x": float("inf")}, {"deep": nested(MAX_DEPTH)}])
 async def test_a_packet_no_client_could_relay_closes_the_sender(server, data):
     """NaN and Infinity are not JSON (a browser peer's socket dies on them);
     JSON nested deeper than any event needs is refused before it is handled."""
