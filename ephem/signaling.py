@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -95,6 +96,7 @@ class Hub(socketio.AsyncNamespace):
         # buckets stay here even with Redis, with no round trip per event.
         self.limiter = RateLimiter(rate=SOCKET_RATE, burst=SOCKET_BURST)
         self._by_sid: dict[str, Peer] = {}
+        self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
         self._matches: list[tuple[Searcher, Searcher]] = []  # made, their enclaves not yet written
@@ -117,18 +119,28 @@ class Hub(socketio.AsyncNamespace):
 
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
+        account_id = ""
         try:
             account = await asyncio.to_thread(self.accounts.authenticate, token)
-            crowded = len(await self.presence.peers_of(account.id)) >= CONNECTIONS_PER_ACCOUNT
+            # A slot on this worker, taken with no await before the check, so a
+            # burst of connects cannot all pass it; then the count on all workers.
+            crowded = self._slots[account.id] >= CONNECTIONS_PER_ACCOUNT
             if not crowded:
-                peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account.id, name=account.name, sid=sid)
+                account_id = account.id
+                self._slots[account_id] += 1
+                crowded = len(await self.presence.peers_of(account_id)) >= CONNECTIONS_PER_ACCOUNT
+            if not crowded:
+                peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account_id, name=account.name, sid=sid)
                 await self.presence.connect(peer)
         except InvalidToken as exc:
+            self._release(account_id)
             raise _refused(exc.code, exc.message) from None
         except Exception:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
+            self._release(account_id)
             log.exception("connect failed")
             raise _refused("unavailable", "The server cannot take connections right now. Try again soon.") from None
         if crowded:
+            self._release(account_id)
             message = f"This account has {CONNECTIONS_PER_ACCOUNT} connections open already. Close a tab or device first."
             raise _refused("too_many_connections", message)
         # Only now: a connection that failed halfway never gets a disconnect to clean it up.
@@ -136,11 +148,18 @@ class Hub(socketio.AsyncNamespace):
         await self.enter_room(sid, LOBBY)
         await self.enter_room(sid, _session_room(self.accounts.session_key(token)))
 
+    def _release(self, account_id: str) -> None:
+        if account_id:
+            self._slots[account_id] -= 1
+            if self._slots[account_id] <= 0:
+                del self._slots[account_id]
+
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         # Local state first: whatever fails below, this worker stops renewing the peer.
         peer = self._by_sid.pop(sid, None)
         if peer is None:
             return
+        self._release(peer.account_id)
         self._by_peer.pop(peer.peer_id, None)
         self._searching.pop(peer.peer_id, None)
         try:
