@@ -20,6 +20,7 @@ const MAX_FRAME = 64 * 1024; // bytes in one envelope, both ways
 const HIGH_WATER = 1024 * 1024; // stop writing to a channel above this bufferedAmount
 const LOW_WATER = 256 * 1024; // and resume below this
 const GRACE_MS = 20000; // a vanished peer shows "reconnecting" this long before "left"
+const REFUSED_RETRY_MS = 10000; // a connection the server refused is tried again after this
 const TYPING_MS = 6000; // a typing flag without refresh expires after this
 const SEEN_MAX = 5000; // received ids remembered for duplicate detection
 const HISTORY_MAX = 500; // messages kept in the tab when history is on
@@ -703,17 +704,22 @@ const PARKED_MS = 60000;
 const parked = new Map();
 
 function park(mesh) {
-  const now = Date.now();
-  parked.forEach((entry, key) => now - entry.at > PARKED_MS && parked.delete(key));
   const { messages, byId, seen, accounts } = mesh;
-  if (messages.length) parked.set(`${mesh.me.account_id} ${mesh.enclaveId}`, { at: now, messages, byId, seen, accounts });
+  if (!messages.length) return;
+  const key = `${mesh.me.account_id} ${mesh.enclaveId}`;
+  clearTimeout((parked.get(key) || {}).timer);
+  // Its own timer: the text leaves memory after a minute, whatever else happens.
+  const timer = setTimeout(() => parked.delete(key), PARKED_MS);
+  parked.set(key, { timer, messages, byId, seen, accounts });
 }
 
 function unpark(accountId, enclaveId) {
   const key = `${accountId} ${enclaveId}`;
   const entry = parked.get(key);
+  if (!entry) return null;
+  clearTimeout(entry.timer);
   parked.delete(key);
-  return entry && Date.now() - entry.at <= PARKED_MS ? entry : null;
+  return entry;
 }
 
 // --- the socket and the session ----------------------------------------------------
@@ -750,6 +756,9 @@ export class EphemSession {
     this.socket.on("connect_error", (err) => {
       const data = err && err.data ? err.data : { code: "unreachable", message: String(err && err.message) };
       if (data.code === "invalid_token") this.socket.disconnect(); // retrying cannot help
+      // Refused by the server for now (too many tabs, busy): socket.io does not
+      // retry a refusal by itself, so try again a little later.
+      else if (err && err.data) setTimeout(() => !this.closed && !this.socket.connected && this.socket.connect(), REFUSED_RETRY_MS);
       this.emitUp("connect_error", data);
     });
     // Signed out of this session (in another tab, say): the token is dead, as

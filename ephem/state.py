@@ -220,6 +220,8 @@ class LiveState(AuthState):
             if data.get("code") == "invalid_token":
                 self._forget()
                 return rx.redirect("/")
+            if data.get("code") in ("too_many_connections", "unavailable"):  # retried in a moment
+                return rx.toast.warning(str(data.get("message", "The server refused the connection.")), id="refused")
         elif kind == "stats":
             self._stats(data)
         elif kind == "matched":
