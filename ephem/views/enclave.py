@@ -4,7 +4,7 @@ import reflex as rx
 
 from ephem.enclave_state import EnclaveState, JoinState
 from ephem.views.client import ephem_client
-from ephem.views.layout import brand, labelled_switch
+from ephem.views.layout import brand, confirm_dialog, labelled_switch
 
 
 def member_row(member: rx.Var) -> rx.Component:
@@ -219,36 +219,16 @@ def selftest_panel() -> rx.Component:
 
 
 def leave_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Leave this enclave?"),
-            rx.alert_dialog.description(
-                "You stop being a member. To come back you need a new invite link from someone still in it."
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button("Stay", variant="soft", color_scheme="gray", custom_attrs={"data-testid": "enclave-leave-cancel"})
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Leave",
-                        color_scheme="red",
-                        on_click=EnclaveState.leave_enclave,
-                        custom_attrs={"data-testid": "enclave-leave-confirm"},
-                    )
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1rem",
-            ),
-            # The dialog has no trigger to hand the focus back to: Stay returns it to Leave.
-            on_close_auto_focus=[
-                rx.prevent_default,
-                rx.call_script("document.querySelector('[data-testid=enclave-leave]')?.focus()"),
-            ],
-        ),
+    return confirm_dialog(
+        "Leave this enclave?",
+        "You stop being a member. To come back you need a new invite link from someone still in it.",
+        "Stay",
+        "Leave",
+        on_confirm=EnclaveState.leave_enclave,
         open=EnclaveState.confirm_leave,
         on_open_change=EnclaveState.set_confirm_leave,
+        focus_after="[data-testid=enclave-leave]",
+        testid="enclave-leave",
     )
 
 

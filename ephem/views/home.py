@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ephem.state import AuthState, LiveState
+from ephem.views.layout import confirm_dialog
 
 
 def account_menu() -> rx.Component:
@@ -18,25 +19,15 @@ def account_menu() -> rx.Component:
 
 
 def delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete your account?"),
-            rx.alert_dialog.description(
-                "Your name, tokens and memberships are deleted at once. This cannot be undone."
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button("Delete", color_scheme="red", on_click=AuthState.delete_account)),
-                spacing="3",
-                justify="end",
-                margin_top="1rem",
-            ),
-            # Opened from a menu item that is gone by now: without this, closing
-            # the dialog left the focus on <body> instead of the Account button.
-            on_close_auto_focus=[rx.prevent_default, rx.call_script("document.getElementById('account-button')?.focus()")],
-        ),
+    return confirm_dialog(
+        "Delete your account?",
+        "Your name, tokens and memberships are deleted at once. This cannot be undone.",
+        "Keep it",
+        "Delete",
+        on_confirm=AuthState.delete_account,
         open=AuthState.confirm_delete,
         on_open_change=AuthState.set_confirm_delete,
+        focus_after="#account-button",
     )
 
 

@@ -39,3 +39,39 @@ def labelled_switch(label: str, checked, on_change, testid: str, size: str = "2"
         size=size,
         **text_props,
     )
+
+
+def confirm_dialog(
+    title: str,
+    description: str,
+    keep: str,
+    confirm: str,
+    on_confirm,
+    open,  # noqa: A002 - Radix's name
+    on_open_change,
+    focus_after: str,
+    testid: str = "",
+) -> rx.Component:
+    """Asks before something that cannot be undone. Opened from a control that
+    may be gone when it closes (a menu item), so the focus goes back to
+    `focus_after` (a CSS selector) rather than to <body>. With `testid`, the
+    buttons are `<testid>-cancel` and `<testid>-confirm`."""
+    ids = (lambda suffix: {"data-testid": f"{testid}-{suffix}"}) if testid else (lambda _suffix: {})
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(description),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(keep, variant="soft", color_scheme="gray", custom_attrs=ids("cancel"))),
+                rx.alert_dialog.action(
+                    rx.button(confirm, color_scheme="red", on_click=on_confirm, custom_attrs=ids("confirm"))
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1rem",
+            ),
+            on_close_auto_focus=[rx.prevent_default, rx.call_script(f"document.querySelector({focus_after!r})?.focus()")],
+        ),
+        open=open,
+        on_open_change=on_open_change,
+    )
