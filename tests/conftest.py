@@ -6,7 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, text
 
+from ephem.accounts import Accounts
 from ephem.db import make_engine
+from ephem.enclaves import Enclaves
 from ephem.migrations import upgrade
 from ephem.settings import Settings
 
@@ -98,6 +100,16 @@ def engine(db_url):
 @pytest.fixture
 def db_settings(settings, db_url) -> Settings:
     return replace(settings, db_url=db_url)
+
+
+@pytest.fixture
+def accounts(engine, db_settings, clock) -> Accounts:
+    return Accounts(engine, db_settings, clock)
+
+
+@pytest.fixture
+def enclaves(engine, db_settings, clock) -> Enclaves:
+    return Enclaves(engine, db_settings, clock)
 
 
 @pytest.fixture

@@ -2,16 +2,12 @@ from datetime import timedelta
 
 import pytest
 
-from ephem.accounts import Accounts, normalize_name
+from ephem.accounts import normalize_name
 from ephem.errors import InvalidName, InvalidToken
 from ephem.models import Account, SessionToken
 from ephem.tokens import TokenHasher
 from sqlmodel import Session, select
 
-
-@pytest.fixture
-def accounts(engine, db_settings, clock):
-    return Accounts(engine, db_settings, clock)
 
 
 @pytest.mark.parametrize(

@@ -2,20 +2,11 @@ from dataclasses import replace
 
 import pytest
 
-from ephem.accounts import Accounts
 from ephem.enclaves import Enclaves
 from ephem.errors import EnclaveFull, NotFound
 from ephem.expiry import sweep_all
 
 
-@pytest.fixture
-def accounts(engine, db_settings, clock):
-    return Accounts(engine, db_settings, clock)
-
-
-@pytest.fixture
-def enclaves(engine, db_settings, clock):
-    return Enclaves(engine, db_settings, clock)
 
 
 def people(accounts, *names):

@@ -3,15 +3,10 @@ import uuid
 import pytest
 from sqlmodel import Session, select
 
-from ephem.accounts import Accounts
 from ephem.errors import InvalidToken
 from ephem.expiry import sweep_all, sweep_once
 from ephem.models import Enclave, Membership
 
-
-@pytest.fixture
-def accounts(engine, db_settings, clock):
-    return Accounts(engine, db_settings, clock)
 
 
 def _enclave(engine, clock, *account_ids) -> str:

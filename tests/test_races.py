@@ -131,14 +131,6 @@ def race(engine, db_settings, clock, first, statement, second):
     return first_outcome, contender.finish(), contender.waited
 
 
-@pytest.fixture
-def accounts(engine, db_settings, clock):
-    return Accounts(engine, db_settings, clock)
-
-
-@pytest.fixture
-def enclaves(engine, db_settings, clock):
-    return Enclaves(engine, db_settings, clock)
 
 
 def assert_gone(accounts, engine, account_id, *tokens):
