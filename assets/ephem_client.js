@@ -14,7 +14,7 @@ import { getBackendURL } from "$/utils/state";
 import env from "$/env.json";
 import { Call, CallPanel, VIDEO_CROWD } from "./ephem_call.js";
 
-const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "stats", "search_failed"];
+const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "stats", "search_failed"];
 const MAX_TEXT = 4000; // characters in one chat message (contract)
 const MAX_FRAME = 64 * 1024; // bytes in one envelope, both ways
 const HIGH_WATER = 1024 * 1024; // stop writing to a channel above this bufferedAmount
@@ -820,6 +820,8 @@ export class EphemSession {
       if (name === "peer_joined" && data.peer) this.mesh.addPeer(data.peer, false);
       // A member who left for good goes at once; a dropped connection gets a grace period.
       if (name === "peer_left") this.mesh.removePeer(data.peer_id, data.reason === "left");
+      // Left (or deleted) while not connected: owed nothing more all the same.
+      if (name === "member_left" && data.account_id !== this.me.account_id) this.mesh.startGrace(data.account_id, true);
     }
     this.emitUp(name, data);
   }

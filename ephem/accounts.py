@@ -198,9 +198,10 @@ class Accounts:
         with session_scope(self.engine) as db:
             db.execute(delete(SessionToken).where(col(SessionToken.token_hash) == digest))
 
-    def delete(self, account_id: str) -> None:
+    def delete(self, account_id: str) -> list[str]:
         """The account, its sessions and memberships, in one transaction; `InvalidToken`
-        if it is already gone (another delete or the sweep came first)."""
+        if it is already gone (another delete or the sweep came first). Returns
+        the enclaves it was a member of, whose other members are to be told."""
         for attempt in (1, 2):
             try:
                 with session_scope(self.engine) as db:
@@ -211,9 +212,12 @@ class Accounts:
                     # restore could add a session between our deletes, and the
                     # delete failed on the foreign key, leaving the account alive.
                     locked = db.exec(select(Account.id).where(col(Account.id) == account_id).with_for_update()).first()
-                    if locked is None or not delete_accounts(db, [account_id]):
+                    if locked is None:
                         raise InvalidToken("This account no longer exists.")
-                return
+                    enclave_ids = list(db.exec(select(Membership.enclave_id).where(Membership.account_id == account_id)))
+                    if not delete_accounts(db, [account_id]):
+                        raise InvalidToken("This account no longer exists.")
+                return enclave_ids
             except DBAPIError as exc:
                 if attempt == 2 or not _retryable(exc):
                     raise

@@ -221,8 +221,8 @@ def get_me(me: Me, accounts: AccountsDep) -> AccountOut:
 
 @api.delete("/api/me", status_code=204, response_class=Response)
 async def delete_me(me: Me, accounts: AccountsDep, hub: HubDep) -> Response:
-    await asyncio.to_thread(accounts.delete, me.id)
-    await hub.drop_account(me.id)
+    enclave_ids = await asyncio.to_thread(accounts.delete, me.id)
+    await hub.drop_account(me.id, enclave_ids)
     return Response(status_code=204)
 
 

@@ -98,6 +98,11 @@ class EnclaveState(LiveState):
             self._room = {p["peer_id"]: p["account_id"] for p in data.get("peers", []) if isinstance(p, dict)}
             self._refresh_online()
             return None
+        if kind == "member_left" and data.get("enclave_id") == self.current_id:
+            if data.get("account_id") in {m["account_id"] for m in self.members}:
+                await self._reload_members()  # left (or deleted) while not connected
+                self._refresh_online()
+            return None
         if kind in ("peer_joined", "peer_left") and data.get("enclave_id") == self.current_id:
             if kind == "peer_joined":
                 peer = data.get("peer") or {}

@@ -301,10 +301,13 @@ class Hub(socketio.AsyncNamespace):
     async def online(self, account_ids) -> set[str]:
         return await self.presence.online(account_ids)
 
-    async def drop_account(self, account_id: str) -> None:
-        """A deleted account: its connections, on any worker, are closed."""
+    async def drop_account(self, account_id: str, enclave_ids: list[str]) -> None:
+        """A deleted account: its connections, on any worker, are closed, and
+        the members of its enclaves hear it left them for good."""
         for info in await self.presence.peers_of(account_id):
             await self.disconnect(info.sid)
+        for enclave_id in enclave_ids:
+            await self._member_left(enclave_id, account_id)
 
     async def end_session(self, session_key: str) -> None:
         """A session was signed out: every connection made with it, on any
@@ -318,6 +321,13 @@ class Hub(socketio.AsyncNamespace):
         """An account left an enclave for good: its live connections leave the room too."""
         for info in await self.presence.peers_of(account_id):
             await self._announce_left(enclave_id, info, "left", local=self._by_sid.get(info.sid))
+        await self._member_left(enclave_id, account_id)
+
+    async def _member_left(self, enclave_id: str, account_id: str) -> None:
+        """`member_left` (an addition to the contract): sent even when the
+        member has no connection, so the others stop keeping messages for it."""
+        if self.server is not None:  # not serving (the API alone): nobody to tell
+            await self.emit("member_left", {"enclave_id": enclave_id, "account_id": account_id}, room=_room(enclave_id))
 
     async def run_forever(self, tick: float = 1.0) -> None:
         """This worker's upkeep, once a `tick`:

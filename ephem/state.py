@@ -137,10 +137,10 @@ class AuthState(rx.State):
         account = await self._me()
         if account is not None:
             try:
-                await asyncio.to_thread(get_accounts().delete, account.id)
-            except InvalidToken:
-                pass  # deleted meanwhile (another tab, the sweep): the outcome asked for
-            await get_hub().drop_account(account.id)
+                enclave_ids = await asyncio.to_thread(get_accounts().delete, account.id)
+            except InvalidToken:  # deleted meanwhile (another tab, the sweep): the outcome asked for
+                enclave_ids = []
+            await get_hub().drop_account(account.id, enclave_ids)
         self._forget()
         self.confirm_delete = False
         return rx.toast.info("Your account and its tokens are deleted.")

@@ -3,6 +3,7 @@
 import secrets
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -89,6 +90,18 @@ def test_three_members_form_a_full_mesh(live, browser):
     expect(c.get_by_test_id("chat-message")).to_have_count(1, timeout=30_000)
     assert texts(c) == ["while Cleo is away"]
     expect(late).to_have_attribute("data-status", "delivered", timeout=15_000)
+
+    # Away again, and her account is deleted meanwhile: nobody waits for her acks.
+    token = c.evaluate("localStorage.getItem('ephem_session') || sessionStorage.getItem('ephem_session')")
+    c.goto("about:blank")
+    expect(cleo_row.get_by_test_id("peer-state")).to_have_text("reconnecting", timeout=15_000)
+    say(a, "after Cleo is gone")
+    last = a.locator("[data-testid=chat-message][data-mine=true]").last
+    expect(last).to_have_attribute("data-status", "sent", timeout=10_000)
+    deleted = httpx.delete(f"{live.backend}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert deleted.status_code == 204, deleted.text
+    expect(last).to_have_attribute("data-status", "delivered", timeout=15_000)
+    expect(a.get_by_test_id("enclave-member")).to_have_count(2, timeout=15_000)
     for page in (a, b, c):
         page.context.close()
 

@@ -465,3 +465,18 @@ async def test_one_account_holds_a_bounded_number_of_connections(server):
         await asyncio.sleep(0.05)
     held.append(await server.client(created.session_token))  # room again once one closed
     await asyncio.gather(*(c.close() for c in (*held, other)))
+
+async def test_members_hear_of_one_who_leaves_or_is_deleted_while_offline(server):
+    a, b, enclave_id = await in_room(server)
+    c_account = server.account("Cleo")  # a member with no connection at all
+    code = server.enclaves.invite(enclave_id, a.account["id"]).code
+    server.enclaves.join(code, c_account.account.id)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        gone = await http.delete("/api/me", headers={"Authorization": f"Bearer {c_account.session_token}"})
+        assert gone.status_code == 204
+        for client in (a, b):
+            assert await client.next("member_left") == {"enclave_id": enclave_id, "account_id": c_account.account.id}
+        left = await http.delete(f"/api/enclaves/{enclave_id}/membership", headers={"Authorization": f"Bearer {b.token}"})
+    assert left.status_code == 204, left.text
+    assert await a.next("member_left") == {"enclave_id": enclave_id, "account_id": b.account["id"]}
+    await asyncio.gather(a.close(), b.close())
