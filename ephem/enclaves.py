@@ -167,13 +167,9 @@ class Enclaves:
 
     def join(self, code: object, account_id: str) -> EnclaveView:
         """Join through an invite code; joining twice is harmless."""
-        if not isinstance(code, str) or not code or len(code) > 200:
-            raise NotFound("This invite link is not valid.")
         now = self.clock()
         with session_scope(self.engine) as db:
-            invite = db.exec(select(Invite).where(Invite.code_hash == self.hasher.digest(INVITE, code))).first()
-            if invite is None or invite.expires_at <= now:
-                raise NotFound("This invite link is not valid or has expired.")
+            invite = self._live_invite(db, code, now)
             # Write to the enclave row first: that locks it (PostgreSQL) or takes
             # the write lock (SQLite), so concurrent joins count members one at a time.
             touched = db.execute(
@@ -261,16 +257,17 @@ class Enclaves:
         """The name of the enclave an invite code opens, changing nothing: the
         invite page says at once when a link is dead instead of after Join.
         Raises NotFound with the messages join() gives."""
+        with Session(self.engine) as db:
+            enclave = db.get(Enclave, self._live_invite(db, code, self.clock()).enclave_id)
+        if enclave is None:
+            raise NotFound("This enclave no longer exists.")
+        return enclave.name
+
+    def _live_invite(self, db: Session, code: object, now: datetime) -> Invite:
+        """The invite behind a code, unexpired, else NotFound."""
         if not isinstance(code, str) or not code or len(code) > 200:
             raise NotFound("This invite link is not valid.")
-        with Session(self.engine) as db:
-            row = db.exec(
-                select(Invite.expires_at, Enclave.name)
-                .join(Enclave, col(Enclave.id) == col(Invite.enclave_id), isouter=True)
-                .where(Invite.code_hash == self.hasher.digest(INVITE, code))
-            ).first()
-        if row is None or row[0] <= self.clock():
+        invite = db.exec(select(Invite).where(Invite.code_hash == self.hasher.digest(INVITE, code))).first()
+        if invite is None or invite.expires_at <= now:
             raise NotFound("This invite link is not valid or has expired.")
-        if row[1] is None:
-            raise NotFound("This enclave no longer exists.")
-        return row[1]
+        return invite
