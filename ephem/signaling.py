@@ -312,10 +312,8 @@ class Hub(socketio.AsyncNamespace):
     async def end_session(self, session_key: str) -> None:
         """A session was signed out: every connection made with it, on any
         worker (a room per session), hears so and goes back to the sign-in."""
-        if self.server is None:  # not serving (the API alone, in scripts): nobody to tell
-            return
         message = error("invalid_token", "You signed out of this session.")
-        await self.emit("session_ended", message, room=_session_room(session_key))
+        await self._tell_room(_session_room(session_key), "session_ended", message)
 
     async def evict(self, enclave_id: str, account_id: str) -> None:
         """An account left an enclave for good: its live connections leave the room too."""
@@ -326,8 +324,12 @@ class Hub(socketio.AsyncNamespace):
     async def _member_left(self, enclave_id: str, account_id: str) -> None:
         """`member_left` (an addition to the contract): sent even when the
         member has no connection, so the others stop keeping messages for it."""
-        if self.server is not None:  # not serving (the API alone): nobody to tell
-            await self.emit("member_left", {"enclave_id": enclave_id, "account_id": account_id}, room=_room(enclave_id))
+        await self._tell_room(_room(enclave_id), "member_left", {"enclave_id": enclave_id, "account_id": account_id})
+
+    async def _tell_room(self, room: str, event: str, data: dict) -> None:
+        """To a room on every worker; when not serving (the API alone, in scripts) there is nobody to tell."""
+        if self.server is not None:
+            await self.emit(event, data, room=room)
 
     async def run_forever(self, tick: float = 1.0) -> None:
         """This worker's upkeep, once a `tick`:
