@@ -55,7 +55,7 @@ tests/node/node_modules/.installed: tests/node/package.json
 	touch $@
 
 migrate: venv
-	$(PY) -m ephem.migrations
+	$(PY) -m ephem.core.migrations
 
 run: setup
 	$(VENV)/bin/reflex run

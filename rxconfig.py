@@ -1,7 +1,7 @@
 import reflex as rx
 from reflex.plugins import RadixThemesPlugin, SitemapPlugin
 
-from ephem.settings import default_db_url
+from ephem.core.settings import default_db_url
 
 config = rx.Config(
     app_name="ephem",

@@ -4,8 +4,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import ephem.models  # noqa: F401  (registers the tables)
-from ephem.db import make_engine
-from ephem.settings import default_db_url
+from ephem.core.db import make_engine
+from ephem.core.settings import default_db_url
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):

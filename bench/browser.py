@@ -4,7 +4,7 @@
     .venv/bin/python bench/browser.py --rounds 5 --messages 200 --batches 1
 
 Starts the real app with `reflex run` on free ports and its own database
-(tests/live.py `running_app`: the development server, as the browser tests
+(tests/support/live_app.py `running_app`: the development server, as the browser tests
 use it) and two users in two Chromium contexts (Debian's /usr/bin/chromium,
 loopback). Each round: A presses Search; B presses Search, and as soon as
 B's enclave page shows the message box B types a message and presses Enter;
@@ -35,8 +35,8 @@ from pathlib import Path
 from harness import BENCH_ENV, describe_machine, fail, new_figure, save_plot, write_csv
 
 from playwright.sync_api import expect, sync_playwright
-from tests.browser import ENCLAVE_URL, sign_up, wait_direct
-from tests.live import CHROMIUM, CHROMIUM_ARGS, running_app
+from tests.support.browser import ENCLAVE_URL, sign_up, wait_direct
+from tests.support.live_app import CHROMIUM, CHROMIUM_ARGS, running_app
 
 # Installed in every document of both pages: when the Search button was
 # clicked, and when each chat message first appeared and was first acked.

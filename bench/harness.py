@@ -2,7 +2,7 @@
 
 - `cluster()` starts production backends (`reflex run --env prod
   --backend-only`, the same `Backend` and private `RedisServer` that
-  tests/test_workers.py uses) on free ports with their own SQLite database.
+  tests/signaling/test_workers.py uses) on free ports with their own SQLite database.
 - `make_accounts()` creates accounts with the project's own
   `ephem.accounts.Accounts.create` in that database before the backends
   start: about 7x faster here than the REST sign-up, which is rate limited
@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ephem.accounts import Accounts  # noqa: E402
-from ephem.db import make_engine  # noqa: E402
-from ephem.migrations import upgrade  # noqa: E402
-from ephem.settings import Settings  # noqa: E402
-from tests.hubserver import Client  # noqa: E402
+from ephem.core.db import make_engine  # noqa: E402
+from ephem.core.migrations import upgrade  # noqa: E402
+from ephem.core.settings import Settings  # noqa: E402
+from tests.support.hubserver import Client  # noqa: E402
 from tests.test_workers import Backend, RedisServer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -373,7 +373,7 @@ def write_profile(raw: Path, name: str, top: int = 30) -> Path:
 
 
 class TimedClient(Client):
-    """tests.hubserver.Client whose event queues hold `(monotonic arrival time, data)`."""
+    """tests.support.hubserver.Client whose event queues hold `(monotonic arrival time, data)`."""
 
     def _recorder(self, name: str):
         queue = self.events.setdefault(name, asyncio.Queue())

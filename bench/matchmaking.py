@@ -49,8 +49,8 @@ from harness import (
     write_csv,
 )
 
-from ephem.matchmaking import InMemoryMatchmaker, Searcher
-from ephem.matchmaking_redis import RedisMatchmaker
+from ephem.live.matchmaking import InMemoryMatchmaker, Searcher
+from ephem.live.matchmaking_redis import RedisMatchmaker
 
 TOPOLOGIES = {
     "single": {"backends": 1, "redis": False, "label": "1 worker, in memory"},

@@ -13,12 +13,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from ephem.clock import Clock, utcnow
-from ephem.db import session_scope
+from ephem.core.clock import Clock, utcnow
+from ephem.core.db import session_scope
 from ephem.errors import InvalidName, InvalidToken
 from ephem.models import Account, Membership, SessionToken
-from ephem.settings import Settings
-from ephem.tokens import TokenHasher, new_token
+from ephem.core.settings import Settings
+from ephem.core.tokens import TokenHasher, new_token
 
 NAME_MAX = 32
 SESSION = "session"

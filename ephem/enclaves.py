@@ -14,12 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from ephem.clock import Clock, utcnow
-from ephem.db import session_scope
+from ephem.core.clock import Clock, utcnow
+from ephem.core.db import session_scope
 from ephem.errors import EnclaveFull, InvalidToken, NotFound
 from ephem.models import Account, Enclave, Invite, Membership
-from ephem.settings import Settings
-from ephem.tokens import TokenHasher, new_token
+from ephem.core.settings import Settings
+from ephem.core.tokens import TokenHasher, new_token
 
 INVITE = "invite"
 NAME_MAX = 64

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from ephem.clock import iso, utcnow
+from ephem.core.clock import iso, utcnow
 
 MAX_TEXT = 4000  # characters in one chat message
 MAX_FRAME = 64 * 1024  # characters in one frame, either way

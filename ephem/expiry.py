@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from ephem.accounts import delete_accounts
-from ephem.clock import Clock, utcnow
-from ephem.db import session_scope
+from ephem.core.clock import Clock, utcnow
+from ephem.core.db import session_scope
 from ephem.models import Account, Enclave, Invite, Membership
-from ephem.settings import Settings
+from ephem.core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel
 
-from ephem.clock import iso
+from ephem.core.clock import iso
 from ephem.enclaves import EnclaveView
 from ephem.models import Account
 

@@ -9,16 +9,17 @@ import functools
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from ephem.accounts import Accounts
-from ephem.db import get_engine
+from ephem.actions import Actions, Live
+from ephem.core.db import get_engine
 from ephem.enclaves import Enclaves
-from ephem.matchmaking import InMemoryMatchmaker
-from ephem.matchmaking_redis import RedisMatchmaker
-from ephem.presence import InMemoryPresence
-from ephem.presence_redis import RedisPresence
-from ephem.ratelimit import RateLimiter
-from ephem.ratelimit_redis import RedisRateLimiter
-from ephem.settings import get_settings
-from ephem.signaling import Hub
+from ephem.live.matchmaking import InMemoryMatchmaker
+from ephem.live.matchmaking_redis import RedisMatchmaker
+from ephem.live.presence import InMemoryPresence
+from ephem.live.presence_redis import RedisPresence
+from ephem.live.ratelimit import RateLimiter
+from ephem.live.ratelimit_redis import RedisRateLimiter
+from ephem.core.settings import get_settings
+from ephem.signaling.hub import Hub
 
 
 @functools.cache
@@ -57,3 +58,13 @@ def get_hub() -> Hub:
         presence = RedisPresence(redis, settings.redis_prefix, lease=settings.presence_lease)
         matchmaker = RedisMatchmaker(redis, settings.redis_prefix, lease=settings.presence_lease)
     return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings)
+
+
+def get_live() -> Live:
+    """The live side as the REST API and the Reflex state see it."""
+    return get_hub()
+
+
+@functools.cache
+def get_actions() -> Actions:
+    return Actions(get_accounts(), get_enclaves(), get_live())

@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ephem.accounts import Accounts
-from ephem.db import make_engine
+from ephem.core.db import make_engine
 from ephem.enclaves import Enclaves
-from ephem.migrations import upgrade
-from ephem.settings import Settings
+from ephem.core.migrations import upgrade
+from ephem.core.settings import Settings
 
 # Redis fixtures (`redis`, `redis_connect`, `redis_prefix`) for every test module.
-pytest_plugins = ["tests.redis_fixtures"]
+pytest_plugins = ["tests.support.redis_fixtures"]
 
 PG_ADMIN_URL = os.environ.get("EPHEM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -115,7 +115,7 @@ def enclaves(engine, db_settings, clock) -> Enclaves:
 @pytest.fixture
 async def server(engine, db_settings):
     """The hub and REST API served for real on a free port."""
-    from tests.hubserver import serve
+    from tests.support.hubserver import serve
 
     async with serve(engine, db_settings) as running:
         yield running
@@ -124,7 +124,7 @@ async def server(engine, db_settings):
 @pytest.fixture(scope="session")
 def live(tmp_path_factory):
     """The whole app, started once with `reflex run` for every browser test."""
-    from tests.live import running_app
+    from tests.support.live_app import running_app
 
     # A call of three is "crowded" here, so its lower-resolution video is tested.
     with running_app(tmp_path_factory.mktemp("live"), {"EPHEM_CALL_VIDEO_CROWD": "2"}) as app:
@@ -137,7 +137,7 @@ def browser():
     # while it runs, which the asyncio tests of other modules must not meet.
     from playwright.sync_api import sync_playwright
 
-    from tests.live import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.live_app import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

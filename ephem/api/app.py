@@ -1,0 +1,72 @@
+"""The REST API under /api (FastAPI, mounted in front of Reflex's own routes).
+
+Thin: parse, authenticate, call the domain, shape the answer; one module of
+routes per resource under `routes/`.
+"""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from ephem.api import errors
+from ephem.api.errors import error_response
+from ephem.api.routes import accounts, enclaves, meta
+from ephem.schemas import ErrorOut
+
+MAX_BODY_BYTES = 16 * 1024
+
+ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 409, 413, 422, 429)}
+
+api = FastAPI(
+    title="ephem",
+    version="1",
+    description="Accounts, enclaves and matchmaking for ephem. Messages never pass through here.",
+    openapi_url="/api/openapi.json",
+    docs_url="/api/docs",
+    redoc_url=None,
+    responses=ERRORS,
+)
+errors.install(api)
+ROUTERS = (meta.router, accounts.router, enclaves.router)
+for router in ROUTERS:
+    api.include_router(router)
+
+
+@api.middleware("http")
+async def _limit_body(request: Request, call_next):
+    if request.url.path.startswith("/api/"):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
+        if length is None and request.method in ("POST", "PUT", "PATCH"):
+            # Chunked: read only as far as the limit, never the whole body.
+            chunks, size = [], 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
+                chunks.append(chunk)
+            request._body = b"".join(chunks)  # what the route reads (Starlette's cached body)
+    return await call_next(request)
+
+
+# Last, so it only catches what no route above matched, with every method:
+# otherwise Reflex's app, mounted behind this one, answers in plain text.
+# (CORS preflights never get here: the CORS middleware answers them.)
+@api.api_route(
+    "/api/{path:path}",
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
+def unknown_endpoint(path: str, request: Request) -> JSONResponse:
+    allowed = sorted(
+        method
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
+        for method in route.methods
+    )
+    if allowed:
+        message = f"/api/{path} takes {', '.join(allowed)}, not {request.method}."
+        return error_response(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
+    return error_response(404, "not_found", f"There is no endpoint /api/{path}.")

@@ -1,0 +1,70 @@
+"""What routes depend on: the caller's account, the domain services, rate limits."""
+
+import functools
+import math
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ephem.accounts import Accounts
+from ephem.actions import Actions, Live
+from ephem.api.errors import ApiError
+from ephem.enclaves import Enclaves
+from ephem.errors import InvalidToken
+from ephem.live.ratelimit import RateLimiter
+from ephem.models import Account
+from ephem.services import get_accounts, get_enclaves, get_live, rate_limiter
+from ephem.core.settings import get_settings
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("Send your session token as `Authorization: Bearer <token>`.")
+    return token.strip()
+
+
+def current_account(request: Request, accounts: Annotated[Accounts, Depends(get_accounts)]) -> Account:
+    return accounts.authenticate(bearer_token(request))
+
+
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+EnclavesDep = Annotated[Enclaves, Depends(get_enclaves)]
+
+
+def get_actions(accounts: AccountsDep, enclaves: EnclavesDep, live: Annotated[Live, Depends(get_live)]) -> Actions:
+    return Actions(accounts, enclaves, live)
+
+
+ActionsDep = Annotated[Actions, Depends(get_actions)]
+Me = Annotated[Account, Depends(current_account)]
+
+
+class Limits:
+    """Creating accounts and guessing recovery tokens are the two things worth
+    flooding; both are limited per client address."""
+
+    def __init__(self, signup: RateLimiter | None = None, restore: RateLimiter | None = None):
+        settings = get_settings()
+        self.signup = signup or rate_limiter("signup", settings.signup_rate, settings.signup_burst)
+        self.restore = restore or rate_limiter("restore", 0.2, 10)
+
+
+@functools.cache
+def get_limits() -> Limits:
+    return Limits()
+
+
+def limited(kind: str):
+    async def check(request: Request, limits: Annotated[Limits, Depends(get_limits)]) -> None:
+        client = request.client.host if request.client else "unknown"
+        limiter = getattr(limits, kind)
+        if not await limiter.allow(client):
+            if limiter.rate <= 0:
+                raise ApiError(429, "rate_limited", "Too many attempts.")
+            wait = math.ceil(1 / limiter.rate)  # when the bucket next holds a whole token, at the latest
+            message = f"Too many attempts. Try again in {wait} seconds."
+            raise ApiError(429, "rate_limited", message, {"Retry-After": str(wait)})
+
+    return Depends(check)

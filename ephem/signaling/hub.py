@@ -1,0 +1,378 @@
+"""The `/ephem` Socket.IO namespace: presence, matchmaking and signaling relay.
+
+Thin over the domain: every event is rate-limited, size-checked and parsed
+with pydantic before a handler sees it, and every handler answers through its
+ack with `{ok: true, ...}` or the contract's error shape. Message text never
+comes here: peers only exchange SDP and ICE candidates through `signal`.
+"""
+
+import asyncio
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from pydantic import BaseModel, ValidationError
+
+from ephem.accounts import Accounts
+from ephem.enclaves import Enclaves
+from ephem.errors import EphemError, InvalidToken
+from ephem.live.matchmaking import Matchmaker, Searcher
+from ephem.live.presence import Peer, PeerInfo, Presence
+from ephem.live.ratelimit import RateLimiter
+from ephem.schemas import AccountOut, error
+from ephem.core.settings import Settings
+from ephem.signaling.payloads import EnclaveIn, Empty, SignalIn, size_of
+from ephem.signaling.upkeep import LOBBY, Upkeep
+
+log = logging.getLogger("ephem.signaling")
+
+NAMESPACE = "/ephem"
+# Per connection: enough for a burst of ICE candidates, tight enough that a
+# flood is answered with `rate_limited` instead of work.
+SOCKET_RATE, SOCKET_BURST = 30, 120
+# Tabs and devices of one account: plenty for a person, and each connection
+# holds server memory, so one token cannot open thousands.
+CONNECTIONS_PER_ACCOUNT = 20
+# Matches written to the database in one transaction at most.
+MATCH_BATCH = 200
+
+
+class Hub(Upkeep, socketio.AsyncNamespace):
+    def __init__(
+        self,
+        accounts: Accounts,
+        enclaves: Enclaves,
+        presence: Presence,
+        matchmaker: Matchmaker,
+        settings: Settings,
+    ):
+        super().__init__(NAMESPACE)
+        self.accounts = accounts
+        self.enclaves = enclaves
+        self.presence = presence
+        self.matchmaker = matchmaker
+        self.settings = settings
+        # Per connection (by sid), and a connection lives on one worker: the
+        # buckets stay here even with Redis, with no round trip per event.
+        self.limiter = RateLimiter(rate=SOCKET_RATE, burst=SOCKET_BURST)
+        self._by_sid: dict[str, Peer] = {}
+        self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
+        self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
+        self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
+        self._matches: list[tuple[Searcher, Searcher]] = []  # made, their enclaves not yet written
+        self._writing_matches = False
+        self._last_stats: dict | None = None
+        self._stats_at = float("-inf")
+        self._touching: asyncio.Future | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._handlers: dict[str, tuple[type[BaseModel] | None, Callable[[Peer, Any], Awaitable[dict]]]] = {
+            "hello": (Empty, self._hello),
+            "echo": (None, self._echo),
+            "search": (Empty, self._search),
+            "cancel_search": (Empty, self._cancel_search),
+            "join": (EnclaveIn, self._join),
+            "leave": (EnclaveIn, self._leave),
+            "signal": (SignalIn, self._signal),
+        }
+
+    # --- connection lifecycle ------------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        account_id = ""
+        try:
+            account = await asyncio.to_thread(self.accounts.authenticate, token)
+            # A slot on this worker, taken with no await before the check, so a
+            # burst of connects cannot all pass it; then the count on all workers.
+            crowded = self._slots[account.id] >= CONNECTIONS_PER_ACCOUNT
+            if not crowded:
+                account_id = account.id
+                self._slots[account_id] += 1
+                crowded = len(await self.presence.peers_of(account_id)) >= CONNECTIONS_PER_ACCOUNT
+            if not crowded:
+                peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account_id, name=account.name, sid=sid)
+                await self.presence.connect(peer)
+        except InvalidToken as exc:
+            self._release(account_id)
+            raise _refused(exc.code, exc.message) from None
+        except Exception:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
+            self._release(account_id)
+            log.exception("connect failed")
+            raise _refused("unavailable", "The server cannot take connections right now. Try again soon.") from None
+        if crowded:
+            self._release(account_id)
+            message = f"This account has {CONNECTIONS_PER_ACCOUNT} connections open already. Close a tab or device first."
+            raise _refused("too_many_connections", message)
+        # Only now: a connection that failed halfway never gets a disconnect to clean it up.
+        self._by_sid[sid] = self._by_peer[peer.peer_id] = peer
+        await self.enter_room(sid, LOBBY)
+        await self.enter_room(sid, _session_room(self.accounts.session_key(token)))
+
+    def _release(self, account_id: str) -> None:
+        if account_id:
+            self._slots[account_id] -= 1
+            if self._slots[account_id] <= 0:
+                del self._slots[account_id]
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        # Local state first: whatever fails below, this worker stops renewing the peer.
+        peer = self._by_sid.pop(sid, None)
+        if peer is None:
+            return
+        self._release(peer.account_id)
+        self._by_peer.pop(peer.peer_id, None)
+        self._searching.pop(peer.peer_id, None)
+        try:
+            await self.limiter.forget(sid)
+            await self.matchmaker.cancel(peer.peer_id)
+            for enclave_id in list(peer.enclaves):
+                await self._announce_left(enclave_id, peer.info(), "disconnected", local=peer)
+            await self.presence.disconnect(peer.peer_id)
+            still_here = await self.presence.peers_of(peer.account_id)
+        except Exception:  # noqa: BLE001 - the shared store lets it lapse instead
+            log.exception("disconnect cleanup failed")
+            still_here = []
+        if not still_here:
+            # The session-only grace period starts when the last connection closes.
+            self._spawn(asyncio.to_thread(self.accounts.touch_many, [peer.account_id]))
+
+    async def trigger_event(self, event: str, *args):
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, payload = args[0], args[1] if len(args) > 1 else None
+        peer = self._by_sid.get(sid)
+        if peer is None:
+            return error("invalid_token", "This connection is not signed in.")
+        try:
+            allowed = await self.limiter.allow(sid)
+        except Exception:  # noqa: BLE001 - e.g. Redis away: answer, do not hang
+            log.exception("rate limiter failed")
+            return error("unavailable", "Something went wrong on our side. Please try again.")
+        if not allowed:
+            return error("rate_limited", "Too many events. Slow down.")
+        entry = self._handlers.get(event)
+        if entry is None or len(args) > 2:
+            return error("unknown_event", f"There is no event {event[:64]!r} that takes these arguments.")
+        model, handler = entry
+        if size_of(payload) > self.settings.max_signal_bytes:
+            return error("payload_too_large", f"Payloads are limited to {self.settings.max_signal_bytes} bytes.")
+        try:
+            parsed = payload if model is None else model.model_validate({} if payload is None else payload)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            return error("invalid_payload", f"Invalid {event} payload: {where + ': ' if where else ''}{first['msg']}.")
+        try:
+            return await handler(peer, parsed)
+        except EphemError as exc:
+            return error(exc.code, exc.message)
+        except Exception:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
+            log.exception("event %s failed", event)
+            return error("unavailable", "Something went wrong on our side. Please try again.")
+
+    # --- events --------------------------------------------------------------
+
+    async def _hello(self, peer: Peer, _body: Empty) -> dict:
+        account = await asyncio.to_thread(self.accounts.get, peer.account_id)
+        return {
+            "ok": True,
+            "peer_id": peer.peer_id,
+            "account": AccountOut.of(account, self.accounts.expires_at(account)).model_dump(),
+            "stats": await self.stats(),
+        }
+
+    async def _echo(self, _peer: Peer, payload: Any) -> dict:
+        return {"ok": True, "echo": payload}
+
+    async def _search(self, peer: Peer, _body: Empty) -> dict:
+        await self._enqueue(peer)
+        return {"ok": True, "status": "searching"}
+
+    async def _enqueue(self, peer: Peer) -> None:
+        match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name))
+        if match is None:
+            # Renewed (by run_forever) only from now on: a renewal that ran
+            # while the enqueue was still on its way would find no lease,
+            # call the searcher lost and enqueue it a second time.
+            if peer.sid in self._by_sid:
+                self._searching[peer.peer_id] = peer
+            else:  # gone while its search was on the way
+                await self.matchmaker.cancel(peer.peer_id)
+        else:
+            self._searching.pop(match.first.peer_id, None)
+            self._searching.pop(match.second.peer_id, None)
+            # After the ack: a client sees "searching" before "matched", never the reverse.
+            self._matches.append((match.first, match.second))
+            if not self._writing_matches:
+                self._writing_matches = True
+                self._spawn(self._write_matches())
+
+    async def _cancel_search(self, peer: Peer, _body: Empty) -> dict:
+        self._searching.pop(peer.peer_id, None)
+        await self.matchmaker.cancel(peer.peer_id)
+        return {"ok": True}
+
+    async def _join(self, peer: Peer, body: EnclaveIn) -> dict:
+        if not await asyncio.to_thread(self.enclaves.is_member, body.enclave_id, peer.account_id):
+            return error("not_member", "You are not a member of this enclave.")
+        if body.enclave_id in peer.enclaves:  # joining twice: just say who is there
+            others = [p.public() for p in await self.presence.peers_in(body.enclave_id) if p.peer_id != peer.peer_id]
+        else:
+            peer.enclaves.add(body.enclave_id)
+            await self.leave_room(peer.sid, LOBBY)
+            # In the room first, so a peer_joined sent by someone who joins
+            # right after us cannot pass us by.
+            await self.enter_room(peer.sid, _room(body.enclave_id))
+            others = [p.public() for p in await self.presence.join(body.enclave_id, peer)]
+            await self.emit(
+                "peer_joined",
+                {"enclave_id": body.enclave_id, "peer": peer.public()},
+                room=_room(body.enclave_id),
+                skip_sid=peer.sid,
+            )
+            self._spawn(asyncio.to_thread(self.enclaves.touch, body.enclave_id))
+        return {"ok": True, "peers": others}
+
+    async def _leave(self, peer: Peer, body: EnclaveIn) -> dict:
+        await self._announce_left(body.enclave_id, peer.info(), "closed", local=peer)
+        return {"ok": True}
+
+    async def _signal(self, peer: Peer, body: SignalIn) -> dict:
+        if body.enclave_id not in peer.enclaves or not await self.presence.in_room(body.enclave_id, peer.peer_id):
+            return error("not_member", "Join this enclave before signaling in it.")
+        target = await self.presence.get(body.to)
+        if target is None or target.peer_id == peer.peer_id or not await self.presence.in_room(body.enclave_id, body.to):
+            return error("unknown_peer", "That peer is not connected to this enclave.")
+        # Through the manager even when the target is this worker's own: room
+        # events (peer_joined) take that path, and a signal must not overtake
+        # the peer_joined that announces its sender.
+        await self.emit(
+            "signal",
+            {"enclave_id": body.enclave_id, "from": peer.peer_id, "kind": body.kind, "data": body.data},
+            to=target.sid,
+        )
+        return {"ok": True}
+
+    # --- helpers used by the REST layer and the lifespan tasks -----------------
+
+    async def stats(self) -> dict:
+        return {"online": await self.presence.online_accounts(), "searching": await self.matchmaker.searching()}
+
+    async def online(self, account_ids) -> set[str]:
+        return await self.presence.online(account_ids)
+
+    async def drop_account(self, account_id: str, enclave_ids: list[str]) -> None:
+        """A deleted account: its connections, on any worker, are closed, and
+        the members of its enclaves hear it left them for good."""
+        for info in await self.presence.peers_of(account_id):
+            await self.disconnect(info.sid)
+        for enclave_id in enclave_ids:
+            await self._member_left(enclave_id, account_id)
+
+    async def end_session(self, session_key: str) -> None:
+        """A session was signed out: every connection made with it, on any
+        worker (a room per session), hears so and goes back to the sign-in."""
+        message = error("invalid_token", "You signed out of this session.")
+        await self._tell_room(_session_room(session_key), "session_ended", message)
+
+    async def evict(self, enclave_id: str, account_id: str) -> None:
+        """An account left an enclave for good: its live connections leave the room too."""
+        for info in await self.presence.peers_of(account_id):
+            await self._announce_left(enclave_id, info, "left", local=self._by_sid.get(info.sid))
+        await self._member_left(enclave_id, account_id)
+
+    async def _member_left(self, enclave_id: str, account_id: str) -> None:
+        """`member_left` (an addition to the contract): sent even when the
+        member has no connection, so the others stop keeping messages for it."""
+        await self._tell_room(_room(enclave_id), "member_left", {"enclave_id": enclave_id, "account_id": account_id})
+
+    async def _tell_room(self, room: str, event: str, data: dict) -> None:
+        """To a room on every worker; when not serving (the API alone, in scripts) there is nobody to tell."""
+        if self.server is not None:
+            await self.emit(event, data, room=room)
+
+    # --- internals -------------------------------------------------------------
+
+    async def _write_matches(self) -> None:
+        """Group commit: the matches made while one batch is being written go
+        into the next, so a burst of searchers costs a few transactions rather
+        than one each, queued on the database's write lock."""
+        try:
+            while self._matches:
+                batch, self._matches = self._matches[:MATCH_BATCH], self._matches[MATCH_BATCH:]
+                groups = [[first.account_id, second.account_id] for first, second in batch]
+                try:
+                    results: list = await asyncio.to_thread(self.enclaves.create_many, groups)
+                except Exception as exc:  # noqa: BLE001 - every side hears about it either way
+                    log.exception("could not create enclaves for %d matches", len(batch))
+                    results = [exc] * len(batch)
+                for (first, second), result in zip(batch, results):
+                    self._spawn(self._announce_match(first, second, result))
+        finally:
+            self._writing_matches = False
+
+    async def _announce_match(self, first: Searcher, second: Searcher, result: Any) -> None:
+        if isinstance(result, Exception):
+            code, message = (
+                (result.code, result.message)
+                if isinstance(result, EphemError)
+                else ("unavailable", "Matching failed. Search again.")
+            )
+            for searcher in (first, second):
+                await self._emit_to_peer(searcher.peer_id, "search_failed", error(code, message))
+            return
+        for me, other in ((first, second), (second, first)):
+            await self._emit_to_peer(
+                me.peer_id,
+                "matched",
+                {"enclave_id": result.id, "peer": {"account_id": other.account_id, "name": other.name}},
+            )
+
+    async def _emit_to_peer(self, peer_id: str, event: str, data: dict) -> None:
+        """To one connection on whichever worker holds it; straight to the socket when it is ours."""
+        local = self._by_peer.get(peer_id)
+        if local is not None:
+            await self.emit(event, data, to=local.sid, ignore_queue=True)
+            return
+        peer = await self.presence.get(peer_id)
+        if peer is not None:
+            await self.emit(event, data, to=peer.sid)
+
+    async def _announce_left(self, enclave_id: str, info: PeerInfo, reason: str, local: Peer | None = None) -> None:
+        """`reason` (an addition to the contract): "left" the enclave for good,
+        "closed" the room on this connection, or "disconnected"."""
+        if local is not None:
+            local.enclaves.discard(enclave_id)
+            if not local.enclaves and local.sid in self._by_sid:  # still connected, back home
+                await self.enter_room(local.sid, LOBBY)
+        if not await self.presence.leave(enclave_id, info.peer_id):
+            return
+        await self.leave_room(info.sid, _room(enclave_id))
+        await self._emit_left(enclave_id, info, reason)
+
+    async def _emit_left(self, enclave_id: str, info: PeerInfo, reason: str) -> None:
+        await self.emit(
+            "peer_left",
+            {"enclave_id": enclave_id, "peer_id": info.peer_id, "account_id": info.account_id, "reason": reason},
+            room=_room(enclave_id),
+        )
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _room(enclave_id: str) -> str:
+    return f"enclave:{enclave_id}"
+
+
+def _session_room(session_key: str) -> str:
+    return f"session:{session_key}"
+
+
+def _refused(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})

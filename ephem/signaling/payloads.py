@@ -1,0 +1,51 @@
+"""What clients may send on `/ephem`, checked by pydantic before any handler sees it."""
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ephem.enclaves import ENCLAVE_ID
+
+ID = Field(min_length=1, max_length=64)
+
+
+class Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnclaveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enclave_id: str = Field(pattern=ENCLAVE_ID)
+
+
+class SessionDescription(BaseModel):
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: str = ""
+
+
+class SignalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    enclave_id: str = Field(pattern=ENCLAVE_ID)
+    to: str = ID
+    kind: Literal["offer", "answer", "candidate"]
+    data: dict[str, Any] | None
+
+    @model_validator(mode="after")
+    def _data_fits_kind(self) -> "SignalIn":
+        if self.kind == "candidate":
+            if self.data is not None and not isinstance(self.data.get("candidate", ""), str):
+                raise ValueError("a candidate's data is an RTCIceCandidateInit or null")
+        else:
+            if self.data is None:
+                raise ValueError(f"an {self.kind} carries {{type, sdp}}")
+            SessionDescription.model_validate(self.data)
+        return self
+
+
+def size_of(payload: Any) -> float:
+    """Bytes as JSON; anything that is not JSON (binary attachments) counts as too large."""
+    try:
+        return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        return float("inf")

@@ -1,0 +1,63 @@
+"""A worker's periodic upkeep of the `/ephem` hub: stats, leases, "seen"."""
+
+import asyncio
+import logging
+
+log = logging.getLogger("ephem.signaling")
+
+# `stats` go to the connections in no enclave (the home page shows them), at
+# most this often: each push is a send to every one of them.
+LOBBY = "lobby"
+STATS_EVERY = 3.0
+
+
+class Upkeep:
+    """Mixed into the hub: its state is the hub's own."""
+
+    async def run_forever(self, tick: float = 1.0) -> None:
+        """This worker's upkeep, once a `tick`:
+
+        - push `stats` to its own clients when they changed;
+        - renew its connections and searchers in the shared stores (and put
+          back whatever a restarted Redis forgot);
+        - retire connections whose worker died, telling their rooms;
+        - about once a minute, mark its connected accounts as seen.
+        """
+        seen_every = self.settings.seen_interval.total_seconds()
+        since_seen = 0.0
+        while True:
+            await asyncio.sleep(tick)
+            since_seen += tick
+            try:
+                await self._push_stats()
+                await self._renew()
+                for departure in await self.presence.lapsed():
+                    await self.matchmaker.cancel(departure.info.peer_id)
+                    for enclave_id in departure.enclaves:
+                        await self._emit_left(enclave_id, departure.info, "disconnected")
+                if since_seen >= seen_every and (self._touching is None or self._touching.done()):
+                    # In the background: a slow database must not delay the renewals above.
+                    since_seen = 0.0
+                    online = list({p.account_id for p in self._by_sid.values()})
+                    self._touching = asyncio.ensure_future(asyncio.to_thread(self.accounts.touch_many, online))
+            except Exception:  # noqa: BLE001 - retried at the next tick
+                log.exception("presence tick failed")
+
+    async def _push_stats(self) -> None:
+        stats = await self.stats()
+        now = asyncio.get_running_loop().time()
+        if stats != self._last_stats and now - self._stats_at >= STATS_EVERY:
+            self._last_stats, self._stats_at = stats, now
+            # Each worker tells its own clients: no fan-out through Redis.
+            await self.emit("stats", stats, room=LOBBY, ignore_queue=True)
+
+    async def _renew(self) -> None:
+        for peer in await self.presence.renew(list(self._by_sid.values())):
+            await self.presence.connect(peer)
+            for enclave_id in peer.enclaves:
+                await self.presence.join(enclave_id, peer)
+        gone, lost = await self.matchmaker.renew(list(self._searching))
+        for peer_id in gone:  # matched (maybe by another worker), or lost
+            peer = self._searching.pop(peer_id, None)
+            if peer_id in lost and peer is not None and peer.sid in self._by_sid:
+                await self._enqueue(peer)

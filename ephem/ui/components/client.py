@@ -1,0 +1,39 @@
+"""The bridge to `assets/ephem_client.js`: props go down, one event comes up."""
+
+import reflex as rx
+
+from ephem.ui.state import LiveState
+
+
+class EphemClient(rx.Component):
+    library = "$/public/ephem_client.js"
+    tag = "EphemClient"
+
+    token: rx.Var[str]
+    enclave_id: rx.Var[str]
+    command: rx.Var[dict]
+    # Inside an enclave the component also renders the chat panel: message
+    # text is drawn in the browser and never enters Reflex state.
+    show_chat: rx.Var[bool]
+    keep_history: rx.Var[bool]
+    # Above this many cameras on, a call sends lower-resolution video.
+    video_crowd: rx.Var[int]
+
+    on_event: rx.EventHandler[lambda kind, data: [kind, data]]
+
+
+ephem_client = EphemClient.create
+
+
+def presence_client() -> rx.Component:
+    """The `/ephem` connection of a page outside any enclave: it keeps a
+    session-only account alive while the page is open, carries searches and
+    brings the online counts."""
+    return ephem_client(
+        token=LiveState.kept_token + LiveState.tab_token,
+        enclave_id="",
+        command=LiveState.command,
+        show_chat=False,
+        keep_history=False,
+        on_event=LiveState.on_client,
+    )

@@ -1,0 +1,346 @@
+"""The enclave view: members with online dots, the invite link, leave, and the room's log."""
+
+import reflex as rx
+
+from ephem.ui import routes
+
+from ephem.ui.enclave_state import EnclaveState, JoinState
+from ephem.ui.components.client import ephem_client
+from ephem.ui.components.layout import brand, confirm_dialog, labelled_switch
+
+
+def member_row(member: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.box(
+            width="0.6rem",
+            height="0.6rem",
+            border_radius="50%",
+            background=rx.cond(member["online"], "var(--green-9)", "var(--gray-6)"),
+            aria_label=rx.cond(member["online"], "online", "offline"),
+        ),
+        # A 32-letter name with no spaces breaks rather than pushing the row off a phone's screen.
+        rx.text(member["name"], dir="auto", overflow_wrap="anywhere", min_width="0"),
+        rx.cond(member["me"], rx.text("(you)", size="1", color_scheme="gray")),
+        rx.cond(
+            member["in_call"],
+            rx.badge(
+                rx.icon("phone", size=12),
+                "in call",
+                variant="soft",
+                size="1",
+                custom_attrs={"data-testid": "member-in-call"},
+            ),
+        ),
+        rx.cond(
+            member["conn"] != "",
+            rx.badge(
+                member["conn"],
+                color_scheme=rx.match(
+                    member["conn"], ("direct", "green"), ("relayed", "blue"), ("failed", "red"), "amber"
+                ),
+                variant="soft",
+                size="1",
+                custom_attrs={"data-testid": "peer-state"},
+            ),
+        ),
+        # "6 ms" must not break into "6 / ms" when a long name squeezes the row.
+        rx.text(member["rtt"], size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
+        align="center",
+        spacing="2",
+        flex_wrap="wrap",  # badges go under a long name
+        custom_attrs={"data-testid": "enclave-member", "data-online": member["online"].to_string()},
+    )
+
+
+def members_panel() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Members", size="3"),
+            rx.foreach(EnclaveState.members, member_row),
+            spacing="2",
+            custom_attrs={"data-testid": "enclave-members"},
+        ),
+        width="100%",
+    )
+
+
+def invite_panel() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Invite someone", size="3"),
+            rx.cond(
+                EnclaveState.invite_url != "",
+                rx.hstack(
+                    rx.input(
+                        value=EnclaveState.invite_url,
+                        read_only=True,
+                        width="100%",
+                        aria_label="Invite link",
+                        custom_attrs={"data-testid": "invite-link"},
+                    ),
+                    # Copy and Revoke wrap together under the link on a phone; Revoke
+                    # is "soft" because a ghost button's negative margin set it off the line.
+                    rx.hstack(
+                        rx.button(
+                            rx.icon("copy", size=16),
+                            "Copy",
+                            variant="soft",
+                            on_click=EnclaveState.copy_invite,
+                            custom_attrs={"data-testid": "invite-copy"},
+                        ),
+                        rx.button(
+                            "Revoke",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=EnclaveState.revoke_invites,
+                            custom_attrs={"data-testid": "invite-revoke"},
+                        ),
+                        spacing="2",
+                        align="center",
+                    ),
+                    width="100%",
+                    wrap="wrap",
+                    align="center",
+                ),
+                rx.button(
+                    rx.icon("link", size=16),
+                    "Create invite link",
+                    variant="soft",
+                    on_click=EnclaveState.create_invite,
+                    custom_attrs={"data-testid": "invite-create"},
+                ),
+            ),
+            rx.text("Links work for 24 hours. Anyone with the link can join.", size="1", color_scheme="gray"),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def log_panel() -> rx.Component:
+    return rx.vstack(
+        rx.foreach(
+            EnclaveState.log,
+            lambda entry: rx.text(
+                rx.el.bdi(entry["who"]),
+                " ",
+                entry["what"],
+                size="1",
+                color_scheme="gray",
+                align="center",
+                width="100%",
+                custom_attrs={"data-testid": "system-message"},
+            ),
+        ),
+        width="100%",
+        spacing="1",
+        role="log",
+        aria_live="polite",
+        # Empty, the log stays in the page (a live region must exist before its
+        # first line to be announced) but out of the flow: no double gap.
+        position=rx.cond(EnclaveState.log.length() > 0, "static", "absolute"),
+        custom_attrs={"data-testid": "enclave-log"},
+    )
+
+
+def typing_indicator() -> rx.Component:
+    return rx.box(
+        rx.cond(
+            EnclaveState.typing_names.length() > 0,
+            rx.text(
+                rx.foreach(EnclaveState.typing_names, lambda name: rx.el.bdi(name, " ")),
+                rx.cond(EnclaveState.typing_names.length() > 1, "are typing…", "is typing…"),
+                size="1",
+                color_scheme="gray",
+                custom_attrs={"data-testid": "typing-indicator"},
+            ),
+        ),
+        min_height="1.25rem",
+    )
+
+
+def chat_panel() -> rx.Component:
+    return rx.vstack(
+        ephem_client(
+            token=EnclaveState.kept_token + EnclaveState.tab_token,
+            enclave_id=EnclaveState.current_id,
+            command=EnclaveState.command,
+            show_chat=True,
+            keep_history=EnclaveState.keep_history != "",
+            video_crowd=EnclaveState.video_crowd,
+            on_event=EnclaveState.on_room_client,
+        ),
+        typing_indicator(),
+        labelled_switch(
+            "Keep messages in this tab after a reload (they never leave your browser)",
+            EnclaveState.keep_history != "",
+            EnclaveState.set_keep_history,
+            "keep-history",
+            size="1",
+            color_scheme="gray",
+        ),
+        width="100%",
+        spacing="1",
+    )
+
+
+def selftest_panel() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Connection test", size="3"),
+                rx.spacer(),
+                rx.button(
+                    "Run",
+                    size="1",
+                    variant="soft",
+                    loading=EnclaveState.testing,
+                    on_click=EnclaveState.run_selftest,
+                    custom_attrs={"data-testid": "selftest-run"},
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.text(
+                "Server round trip: ",
+                rx.cond(EnclaveState.echo_ms >= 0, EnclaveState.echo_ms.to_string() + " ms", "not measured yet"),
+                size="2",
+                custom_attrs={"data-testid": "selftest-echo"},
+            ),
+            rx.text(
+                "Peers: the state and round-trip time of each direct connection are shown in the member list.",
+                size="1",
+                color_scheme="gray",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def leave_dialog() -> rx.Component:
+    return confirm_dialog(
+        "Leave this enclave?",
+        "You stop being a member. To come back you need a new invite link from someone still in it.",
+        "Stay",
+        "Leave",
+        on_confirm=EnclaveState.leave_enclave,
+        open=EnclaveState.confirm_leave,
+        on_open_change=EnclaveState.set_confirm_leave,
+        focus_after="[data-testid=enclave-leave]",
+        testid="enclave-leave",
+    )
+
+
+def enclave_header() -> rx.Component:
+    return rx.hstack(
+        rx.link(rx.icon("arrow_left", size=18), href=routes.HOME, aria_label="Back to home"),
+        rx.vstack(
+            rx.heading(EnclaveState.enclave_name, size="5", dir="auto"),
+            rx.cond(
+                EnclaveState.expires_at != "",
+                rx.text("deleted ", rx.moment(EnclaveState.expires_at, from_now=True), " if unused", size="1", color_scheme="gray"),
+            ),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.button(
+            "Leave",
+            variant="soft",
+            color_scheme="red",
+            on_click=EnclaveState.set_confirm_leave(True),
+            custom_attrs={"data-testid": "enclave-leave"},
+        ),
+        leave_dialog(),
+        width="100%",
+        align="center",
+        spacing="3",
+    )
+
+
+def enclave_view() -> rx.Component:
+    return rx.cond(
+        EnclaveState.missing,
+        rx.vstack(
+            brand(),
+            rx.callout(
+                "This enclave does not exist any more, or you are not a member of it.",
+                icon="info",
+                custom_attrs={"data-testid": "enclave-missing"},
+            ),
+            home_button("enclave-home"),
+            width="100%",
+            spacing="4",
+        ),
+        rx.vstack(
+            enclave_header(),
+            members_panel(),
+            log_panel(),
+            chat_panel(),
+            invite_panel(),
+            selftest_panel(),
+            width="100%",
+            spacing="4",
+        ),
+    )
+
+
+def home_button(testid: str) -> rx.Component:
+    """The way out of a page that has nothing to offer (a missing enclave, a dead invite)."""
+    # One element: a link that looks like a button (a button inside a link would be two tab stops).
+    return rx.button(
+        rx.link(rx.icon("arrow_left", size=16), "Back to home", href=routes.HOME, underline="none", color="var(--accent-contrast)"),
+        as_child=True,
+        custom_attrs={"data-testid": testid},
+    )
+
+
+def join_view() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("You are invited to an enclave", size="5"),
+            rx.cond(
+                JoinState.invite_name != "",
+                rx.text(JoinState.invite_name, weight="bold", dir="auto", custom_attrs={"data-testid": "invite-name"}),
+            ),
+            rx.text("Join to see who is there and talk with them.", size="2", color_scheme="gray"),
+            rx.cond(
+                JoinState.join_error != "",
+                rx.callout(JoinState.join_error, icon="triangle_alert", color_scheme="red", role="alert"),
+            ),
+            rx.hstack(
+                rx.button(
+                    "Join",
+                    on_click=JoinState.accept_invite,
+                    loading=JoinState.joining,
+                    custom_attrs={"data-testid": "join-accept"},
+                ),
+                rx.link(rx.button("Not now", variant="soft", color_scheme="gray"), href=routes.HOME),
+                spacing="3",
+            ),
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def dead_invite_view() -> rx.Component:
+    """An unknown, expired or revoked invite: said on load, with no Join to press."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("This invite link does not work", size="5"),
+            rx.callout(
+                JoinState.invite_error,
+                icon="triangle_alert",
+                color_scheme="red",
+                role="alert",
+                custom_attrs={"data-testid": "invite-error"},
+            ),
+            rx.text("Ask someone in the enclave for a new link.", size="2", color_scheme="gray"),
+            home_button("join-home"),
+            spacing="3",
+        ),
+        width="100%",
+    )

@@ -1,0 +1,168 @@
+"""Home: who I am, my account controls, and the big Search button."""
+
+import reflex as rx
+
+from ephem.ui import routes
+
+from ephem.ui.state import AuthState, LiveState
+from ephem.ui.components.layout import confirm_dialog
+
+
+def account_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(rx.button(rx.icon("user", size=16), "Account", variant="ghost", aria_label="Account menu", id="account-button")),
+        rx.menu.content(
+            rx.menu.item("New recovery token", on_click=AuthState.rotate_recovery),
+            rx.menu.item("Sign out", on_click=AuthState.sign_out),
+            rx.menu.separator(),
+            rx.menu.item("Delete account", color_scheme="red", on_click=AuthState.set_confirm_delete(True)),
+        ),
+    )
+
+
+def delete_dialog() -> rx.Component:
+    return confirm_dialog(
+        "Delete your account?",
+        "Your name, tokens and memberships are deleted at once. This cannot be undone.",
+        "Keep it",
+        "Delete",
+        on_confirm=AuthState.delete_account,
+        open=AuthState.confirm_delete,
+        on_open_change=AuthState.set_confirm_delete,
+        focus_after="#account-button",
+    )
+
+
+def header() -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.text("Signed in as", size="1", color_scheme="gray"),
+            rx.text(AuthState.name, size="4", weight="bold", dir="auto", custom_attrs={"data-testid": "me-name"}),
+            spacing="0",
+        ),
+        rx.spacer(),
+        account_menu(),
+        delete_dialog(),
+        width="100%",
+        align="center",
+    )
+
+
+def stats_line() -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            LiveState.connected,
+            rx.badge(rx.icon("circle", size=8, fill="currentColor"), "connected", color_scheme="green", variant="soft"),
+            rx.badge(rx.spinner(size="1"), "connecting", color_scheme="gray", variant="soft"),
+        ),
+        rx.text(
+            LiveState.online.to_string() + " online · " + LiveState.searching_count.to_string() + " searching",
+            size="2",
+            color_scheme="gray",
+            custom_attrs={"data-testid": "stats"},
+        ),
+        spacing="3",
+        align="center",
+        justify="center",
+        wrap="wrap",
+    )
+
+
+def search_panel() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            LiveState.searching,
+            rx.card(
+                rx.vstack(
+                    rx.hstack(rx.spinner(size="3"), rx.heading("Searching…", size="5"), align="center", spacing="3"),
+                    rx.text(
+                        "Waiting for a stranger. Elapsed: ",
+                        rx.cond(
+                            LiveState.search_started != "",
+                            rx.moment(LiveState.search_started, duration_from_now=True, format="mm:ss", interval=1000),
+                        ),
+                        size="2",
+                        color_scheme="gray",
+                    ),
+                    rx.button(
+                        "Cancel",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=LiveState.cancel_search,
+                        # It replaces the Search button, which took the focus with it.
+                        auto_focus=True,
+                        custom_attrs={"data-testid": "search-cancel"},
+                    ),
+                    align="center",
+                    spacing="3",
+                    width="100%",
+                ),
+                # Only mounted while searching: Escape anywhere on the page cancels.
+                rx.window_event_listener(on_key_down=LiveState.search_key),
+                width="100%",
+            ),
+            rx.button(
+                rx.icon("search", size=28),
+                "Search",
+                size="4",
+                width="100%",
+                height="5rem",
+                font_size="1.5rem",
+                on_click=LiveState.start_search,
+                auto_focus=LiveState.search_cancelled,
+                custom_attrs={"data-testid": "search-button"},
+            ),
+        ),
+        stats_line(),
+        width="100%",
+        align="center",
+        spacing="3",
+    )
+
+
+def enclave_row(enclave: rx.Var) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.text(enclave["name"], weight="bold", dir="auto", trim="both"),
+                    rx.spacer(),
+                    rx.cond(
+                        enclave["online"].to(int) > 0,
+                        rx.badge(enclave["online"].to_string() + " online", color_scheme="green", variant="soft"),
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                rx.text(enclave["members"], size="1", color_scheme="gray", dir="auto"),
+                rx.text(
+                    "active ",
+                    rx.moment(enclave["last_active_at"], from_now=True),
+                    " · deleted ",
+                    rx.moment(enclave["expires_at"], from_now=True),
+                    " unless used",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        href=routes.enclave_path("") + enclave["id"].to(str),
+        underline="none",
+        width="100%",
+        custom_attrs={"data-testid": "enclave-link"},
+    )
+
+
+def enclave_list() -> rx.Component:
+    return rx.cond(
+        LiveState.enclaves.length() > 0,
+        rx.vstack(
+            rx.heading("Your enclaves", size="4"),
+            rx.foreach(LiveState.enclaves, enclave_row),
+            width="100%",
+            spacing="2",
+        ),
+    )

@@ -1,0 +1,123 @@
+"""Sign up with a name, restore with a recovery token, and the once-shown token panel."""
+
+import reflex as rx
+
+from ephem.accounts import NAME_MAX
+from ephem.ui.state import AuthState
+from ephem.ui.components.layout import error_text, labelled_switch
+
+
+def sign_up_form() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Pick a name", size="5"),
+                rx.text("No email, no password. Just what others will see.", color_scheme="gray", size="2"),
+                rx.input(
+                    name="name",
+                    placeholder="Your display name",
+                    max_length=NAME_MAX,
+                    required=True,
+                    auto_focus=True,
+                    dir="auto",
+                    size="3",
+                    width="100%",
+                    custom_attrs={"data-testid": "login-name", "aria-label": "Display name"},
+                ),
+                labelled_switch(
+                    "Remember me on this device",
+                    AuthState.remember_choice,
+                    AuthState.set_remember_choice,
+                    "login-remember",
+                ),
+                rx.text(
+                    rx.cond(
+                        AuthState.remember_choice,
+                        "Kept for 30 days after your last visit.",
+                        "Deleted 10 minutes after you close this tab.",
+                    ),
+                    color_scheme="gray",
+                    size="1",
+                ),
+                error_text(AuthState.error),
+                rx.button(
+                    "Start",
+                    type="submit",
+                    size="3",
+                    width="100%",
+                    loading=AuthState.busy,
+                    custom_attrs={"data-testid": "login-submit"},
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=AuthState.sign_up,
+            reset_on_submit=False,
+        ),
+        width="100%",
+    )
+
+
+def restore_form() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Have a recovery token?", size="4"),
+                rx.hstack(
+                    rx.input(
+                        name="recovery_token",
+                        placeholder="Paste your recovery token",
+                        required=True,
+                        auto_complete="off",
+                        spell_check=False,
+                        width="100%",
+                        custom_attrs={"data-testid": "restore-token", "aria-label": "Recovery token"},
+                    ),
+                    rx.button(
+                        "Restore",
+                        type="submit",
+                        variant="soft",
+                        loading=AuthState.busy,
+                        custom_attrs={"data-testid": "restore-submit"},
+                    ),
+                    width="100%",
+                ),
+                error_text(AuthState.restore_error),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=AuthState.restore,
+        ),
+        width="100%",
+    )
+
+
+def recovery_panel() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Save your recovery token", size="5"),
+            rx.text(
+                "This token is the only way back into this account from another device, "
+                "or after your browser forgets you. We show it once and keep only a fingerprint of it, "
+                "so store it somewhere safe, like a password manager. Anyone who has it can use your account.",
+                size="2",
+            ),
+            rx.code(
+                AuthState.recovery_token,
+                size="4",
+                width="100%",
+                padding="0.75rem",
+                style={"word_break": "break-all", "user_select": "all"},
+                custom_attrs={"data-testid": "recovery-token"},
+            ),
+            rx.hstack(
+                rx.button(rx.icon("copy", size=16), "Copy", on_click=AuthState.copy_recovery, variant="soft"),
+                rx.button("I saved it, continue", on_click=AuthState.dismiss_recovery),
+                spacing="3",
+                wrap="wrap",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )

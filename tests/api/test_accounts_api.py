@@ -1,0 +1,182 @@
+"""The REST API against the real FastAPI app, on SQLite and PostgreSQL."""
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from ephem.accounts import Accounts
+from ephem.models import Account
+from ephem.api.app import api
+from ephem.api.deps import Limits, get_limits
+from ephem.live.ratelimit import RateLimiter
+from ephem.services import get_accounts
+
+
+@pytest.fixture
+async def client(engine, db_settings):
+    api.dependency_overrides[get_accounts] = lambda: Accounts(engine, db_settings)
+    limits = Limits()
+    api.dependency_overrides[get_limits] = lambda: limits
+    transport = httpx.ASGITransport(app=api, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+    api.dependency_overrides.clear()
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["ok"] is False
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+async def test_health_and_openapi(client):
+    assert (await client.get("/api/health")).json() == {"ok": True}
+    spec = (await client.get("/api/openapi.json")).json()
+    for path in ("/api/accounts", "/api/accounts/restore", "/api/me", "/api/me/recovery-token", "/api/health"):
+        assert path in spec["paths"]
+
+
+async def test_account_lifecycle(client):
+    created = await client.post("/api/accounts", json={"name": " زهرا ", "remember": True})
+    assert created.status_code == 201
+    body = created.json()
+    account = body["account"]
+    assert account["name"] == "زهرا" and account["remember"] is True
+    assert set(account) == {"id", "name", "remember", "created_at", "last_seen_at", "expires_at"}
+    assert account["created_at"].endswith("Z") and account["expires_at"] > account["last_seen_at"]
+
+    me = await client.get("/api/me", headers=bearer(body["session_token"]))
+    assert me.status_code == 200 and me.json()["id"] == account["id"]
+
+    restored = await client.post("/api/accounts/restore", json={"recovery_token": body["recovery_token"]})
+    assert restored.status_code == 200
+    assert restored.json()["account"]["id"] == account["id"]
+    new_session = restored.json()["session_token"]
+    assert new_session != body["session_token"]
+
+    rotated = await client.post("/api/me/recovery-token", headers=bearer(new_session))
+    assert rotated.status_code == 200
+    assert_error(
+        await client.post("/api/accounts/restore", json={"recovery_token": body["recovery_token"]}), 401, "invalid_token"
+    )
+    again = await client.post("/api/accounts/restore", json={"recovery_token": rotated.json()["recovery_token"]})
+    assert again.status_code == 200
+
+    signed_out = await client.delete("/api/session", headers=bearer(body["session_token"]))
+    assert signed_out.status_code == 204
+    assert_error(await client.get("/api/me", headers=bearer(body["session_token"])), 401, "invalid_token")
+
+    deleted = await client.delete("/api/me", headers=bearer(new_session))
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert_error(await client.get("/api/me", headers=bearer(new_session)), 401, "invalid_token")
+    assert_error(
+        await client.post("/api/accounts/restore", json={"recovery_token": rotated.json()["recovery_token"]}),
+        401,
+        "invalid_token",
+    )
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"name": "", "remember": True}, "invalid_name"),
+        ({"name": "a\x00b"}, "invalid_name"),
+        ({"name": "x" * 33}, "invalid_name"),
+        ({"name": "x" * 5000}, "invalid_payload"),
+        ({"name": 5}, "invalid_payload"),
+        ({"name": "ok", "remember": "maybe"}, "invalid_payload"),
+        ({"name": "ok", "remember": "yes"}, "invalid_payload"),  # a bool, not something like one
+        ({"name": "ok", "remember": 1}, "invalid_payload"),
+        ({"name": "\u200b\u200b"}, "invalid_name"),
+        ({"name": "ok", "admin": True}, "invalid_payload"),
+        ({}, "invalid_payload"),
+        ([1, 2], "invalid_payload"),
+    ],
+)
+async def test_bad_sign_ups_are_refused_and_create_nothing(client, engine, body, code):
+    assert_error(await client.post("/api/accounts", json=body), 422, code)
+    with Session(engine) as db:
+        assert db.exec(select(Account)).all() == []
+
+
+async def test_malformed_and_oversized_bodies(client):
+    assert_error(
+        await client.post("/api/accounts", content=b"{not json", headers={"content-type": "application/json"}),
+        422,
+        "invalid_payload",
+    )
+    assert_error(await client.post("/api/accounts", content=b"x" * 20_000), 413, "payload_too_large")
+
+
+async def test_a_chunked_body_is_refused_once_past_the_limit_not_read_to_its_end(client):
+    sent = 0
+
+    async def endless():  # no Content-Length: chunked
+        nonlocal sent
+        while sent < 10_000_000:
+            sent += 1024
+            yield b"x" * 1024
+
+    assert_error(await client.post("/api/accounts", content=endless()), 413, "payload_too_large")
+    assert sent < 64 * 1024
+
+    async def small():
+        yield b'{"name": "Chunky",'
+        yield b' "remember": false}'
+
+    created = await client.post("/api/accounts", content=small(), headers={"content-type": "application/json"})
+    assert created.status_code == 201 and created.json()["account"]["name"] == "Chunky"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": "Basic abc"}, bearer("forged")])
+async def test_unauthorized_requests(client, headers):
+    for method, path in [("GET", "/api/me"), ("DELETE", "/api/me"), ("POST", "/api/me/recovery-token")]:
+        assert_error(await client.request(method, path, headers=headers), 401, "invalid_token")
+
+
+async def test_unknown_paths_and_methods_use_the_error_shape(client):
+    assert_error(await client.get("/api/nowhere"), 404, "not_found")
+    for method in ("PUT", "OPTIONS", "TRACE", "PATCH"):
+        wrong = await client.request(method, "/api/me")
+        assert_error(wrong, 405, "method_not_allowed")
+        assert wrong.headers["allow"] == "DELETE, GET"
+    assert (await client.head("/api/health")).status_code == 200  # load balancers' health checks
+    head = await client.head("/api/me")
+    assert head.status_code == 405 and head.headers["allow"] == "DELETE, GET"
+
+
+async def test_sign_up_flood_is_rate_limited(client):
+    tight = Limits(signup=RateLimiter(rate=0.0, burst=3), restore=RateLimiter(rate=0.0, burst=2))
+    api.dependency_overrides[get_limits] = lambda: tight
+    statuses = [(await client.post("/api/accounts", json={"name": f"n{i}"})).status_code for i in range(5)]
+    assert statuses[:3] == [201] * 3
+    assert statuses[3:] == [429, 429]
+    assert_error(await client.post("/api/accounts", json={"name": "late"}), 429, "rate_limited")
+    guesses = [(await client.post("/api/accounts/restore", json={"recovery_token": "guess"})).status_code for _ in range(3)]
+    assert guesses == [401, 401, 429]
+
+
+async def test_rate_limited_answers_say_when_to_come_back(client):
+    slow = Limits(signup=RateLimiter(rate=0.5, burst=1))
+    api.dependency_overrides[get_limits] = lambda: slow
+    assert (await client.post("/api/accounts", json={"name": "first"})).status_code == 201
+    refused = await client.post("/api/accounts", json={"name": "second"})
+    assert_error(refused, 429, "rate_limited")
+    assert refused.headers["retry-after"] == "2"
+    assert "2 seconds" in refused.json()["error"]["message"]
+
+
+async def test_an_internal_failure_is_not_a_traceback(client, monkeypatch):
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(Accounts, "create", explode)
+    response = await client.post("/api/accounts", json={"name": "x"})
+    assert_error(response, 503, "unavailable")
+    assert "fire" not in response.text and "Traceback" not in response.text

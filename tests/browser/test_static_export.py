@@ -1,0 +1,232 @@
+"""Static deploy: the exported frontend on a plain file server, the backend on its own.
+
+`reflex export --frontend-only` rewrites files in the `.web` it builds from
+(`env.json` gets the export's backend URL, `utils/context.jsx` loses dev mode,
+`react-router.config.js` turns on prerendering, `build/` is wiped), and the
+prod backend empties `.states` and writes `.web/backend/` when it starts.
+Either would disturb the dev server the `live` fixture runs from the repo in
+the same session (after the export its pages talk to the export's backend), so
+both run in a copy of the app's sources whose `.web` is seeded from the repo's
+(the packages hard-linked, not reinstalled; without one the export sets up its
+own, as on a fresh clone).
+"""
+
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from ephem.core.migrations import upgrade
+from tests.support.browser import meet, say, texts, wait_direct
+from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
+
+pytestmark = pytest.mark.browser
+
+EXPORT_TIMEOUT = 600  # a fresh machine installs the frontend packages first
+NOT_SOURCES = (".git", ".venv", ".tools", ".web", ".states", ".ephem", ".pytest_cache")
+NOT_SOURCES += ("node_modules", "__pycache__", "*.db", "*.db-*", "frontend.zip", "backend.zip")
+
+
+@dataclass
+class StaticDeploy:
+    site: str  # the static file server
+    backend: str  # `reflex run --env prod --backend-only`
+    folder: Path  # what the file server serves
+    export_seconds: float
+    restart: Callable[[], None]  # kills the backend and starts it again on its port
+
+
+class StaticHost(SimpleHTTPRequestHandler):
+    """What a typical static host does (GitHub Pages, Cloudflare Pages, Netlify).
+
+    A file if there is one, else `<path>.html`, else `<path>/index.html`, else
+    the site's `404.html` with status 404. Reflex makes that `404.html` a copy
+    of React Router's SPA shell, so `/enclave/<id>` opens the right page.
+    """
+
+    def send_head(self):
+        target = Path(self.translate_path(self.path))
+        if target.exists():
+            return super().send_head()
+        if target.with_name(target.name + ".html").is_file():
+            self.path = urlsplit(self.path).path + ".html"
+            return super().send_head()
+        body = (Path(self.directory) / "404.html").read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
+        pass
+
+
+def _seed_web(app: Path) -> None:
+    """Start from the repo's `.web` when it is set up: no reinstall, no network."""
+    web = ROOT / ".web"
+    if not (web / "reflex.json").is_file() or not (web / "node_modules").is_dir():
+        return  # the export initialises its own `.web`, as on a fresh clone
+    def top_level(*names):  # packages have `build/` folders of their own
+        return lambda folder, _: [n for n in names if Path(folder) in (web, web / "node_modules")]
+
+    shutil.copytree(web, app / ".web", symlinks=True, ignore=top_level("node_modules", "build"))
+    packages = partial(shutil.copytree, web / "node_modules", app / ".web/node_modules", symlinks=True)
+    skip = top_level(".vite", ".vite-temp")  # Vite's caches, written while it runs
+    try:  # the packages are only read: hard links are instant
+        packages(ignore=skip, copy_function=os.link)
+    except (OSError, shutil.Error):  # another file system
+        shutil.rmtree(app / ".web/node_modules", ignore_errors=True)
+        packages(ignore=skip)
+
+
+@pytest.fixture(scope="module")
+def static_deploy(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("static")
+    backend_port, site_port = free_port(), free_port()
+    backend = f"http://127.0.0.1:{backend_port}"
+    db_url = f"sqlite:///{tmp / 'static.db'}"
+    upgrade(db_url)
+    env = {
+        **os.environ,
+        "REFLEX_DB_URL": db_url,
+        "EPHEM_SECRET": "static-test-secret-0123456789abcdef",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_CHECK_LATEST_VERSION": "false",
+    }
+    for name in ("REFLEX_WEB_WORKDIR", "REFLEX_STATES_WORKDIR"):
+        env.pop(name, None)  # `.web` and `.states` of the copy, nothing shared
+    bun = ROOT / ".tools/bun/node_modules/.bin/bun"
+    if bun.exists():
+        env.setdefault("REFLEX_BUN_PATH", str(bun))
+
+    app = tmp / "app"
+    shutil.copytree(ROOT, app, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
+    _seed_web(app)
+    export_log = tmp / "export.log"
+    started = time.monotonic()
+    with export_log.open("wb") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip"],
+            cwd=app,
+            env={**env, "REFLEX_API_URL": backend},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=EXPORT_TIMEOUT,
+        )
+    export_seconds = time.monotonic() - started
+    assert done.returncode == 0, export_log.read_text(errors="replace")[-4000:]
+    folder = tmp / "site"
+    shutil.copytree(app / ".web/build/client", folder)
+    shutil.rmtree(app / ".web")  # the backend host needs none of it
+
+    site = f"http://127.0.0.1:{site_port}"
+    server = ThreadingHTTPServer(("127.0.0.1", site_port), partial(StaticHost, directory=str(folder)))
+    log = tmp / "backend.log"
+    proc = None
+
+    def start() -> None:
+        nonlocal proc
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(backend_port)],
+                cwd=app,
+                env={**env, "REFLEX_CORS_ALLOWED_ORIGINS": site},  # as a deployment would: only its site
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait(f"{backend}/api/health", proc, log, time.monotonic() + START_TIMEOUT)
+
+    def restart() -> None:
+        os.killpg(proc.pid, signal.SIGKILL)  # as a crash would: nothing said to anyone
+        proc.wait(10)
+        start()
+
+    try:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        start()
+        print(f"static export took {export_seconds:.1f}s")
+        yield StaticDeploy(site, backend, folder, export_seconds, restart)
+    finally:
+        stop_process(proc)
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_export_is_plain_files_that_know_the_backend(static_deploy):
+    folder = static_deploy.folder
+    assert (folder / "index.html").is_file() and (folder / "404.html").is_file()
+    baked = [p.name for p in (folder / "assets").glob("*.js") if static_deploy.backend.encode() in p.read_bytes()]
+    assert baked, f"{static_deploy.backend} is nowhere in the bundle"
+
+
+def test_login_search_match_and_chat_on_the_static_site(static_deploy, browser):
+    site = static_deploy.site
+    alice, bob = meet(browser, site, "Static Alice", "Static Bob")
+    assert alice.url.startswith(site) and bob.url.startswith(site)
+    wait_direct(alice, 1)
+    wait_direct(bob, 1)
+
+    say(alice, "hello from a static site")
+    expect(bob.get_by_test_id("chat-message")).to_have_count(1, timeout=10_000)
+    assert texts(bob) == ["hello from a static site"]
+    expect(alice.get_by_test_id("chat-message")).to_have_attribute("data-status", "delivered", timeout=10_000)
+
+    say(bob, "and back over the same channel")
+    expect(alice.get_by_test_id("chat-message")).to_have_count(2, timeout=10_000)
+    assert texts(alice) == ["hello from a static site", "and back over the same channel"]
+    expect(bob.get_by_test_id("chat-message").nth(1)).to_have_attribute("data-status", "delivered", timeout=10_000)
+
+    # Invite links point at the page's origin: the static site, not the backend.
+    alice.get_by_test_id("invite-create").click()
+    expect(alice.get_by_test_id("invite-link")).to_have_value(re.compile("^" + re.escape(site) + "/join/"))
+
+    # A deep link straight into the enclave: the file server has no such file
+    # and answers with 404.html, which boots the app on the right route, and
+    # the reloaded peer is back in the enclave.
+    room = bob.url
+    response = bob.reload()
+    assert response is not None and response.status == 404
+    expect(bob).to_have_url(room)
+    expect(bob.get_by_test_id("chat-input")).to_be_visible(timeout=20_000)
+    wait_direct(bob, 1)
+    wait_direct(alice, 1)
+    for page in (alice, bob):
+        page.context.close()
+
+
+def test_a_backend_restart_loses_no_message(static_deploy, browser):
+    """The server only does signaling: when it restarts, the pages keep their
+    conversation, and what was written meanwhile goes out once it is back."""
+    alice, bob = meet(browser, static_deploy.site, "Restart Alice", "Restart Bob")
+    wait_direct(alice, 1)
+    say(alice, "before the restart")
+    expect(bob.get_by_test_id("chat-message")).to_have_count(1, timeout=10_000)
+
+    static_deploy.restart()  # killed, then up again on the same port
+    say(alice, "written around the restart")
+    for page in (alice, bob):
+        expect(page.get_by_test_id("chat-message")).to_have_count(2, timeout=30_000)
+        assert texts(page) == ["before the restart", "written around the restart"]
+    expect(alice.get_by_test_id("chat-message").nth(1)).to_have_attribute("data-status", "delivered", timeout=30_000)
+    say(bob, "and after it")
+    expect(alice.get_by_test_id("chat-message")).to_have_count(3, timeout=15_000)
+    bob.wait_for_timeout(1000)
+    assert texts(bob) == ["before the restart", "written around the restart", "and after it"]  # nothing lost, nothing twice
+    for page in (alice, bob):
+        page.context.close()

@@ -1,0 +1,28 @@
+"""What the Socket.IO server accepts as JSON: only what it could relay to any client."""
+
+import pytest
+
+from ephem.signaling.server import MAX_DEPTH, loads
+from tests.signaling.test_hub import nested
+
+
+@pytest.mark.parametrize("text", ["NaN", "[Infinity]", '{"a": -Infinity}', "[1e400]", "9" * 5000])
+def test_numbers_that_are_not_json_are_refused(text):
+    with pytest.raises(ValueError):
+        loads(text)
+
+
+def test_nesting_is_bounded():
+    deepest = nested(MAX_DEPTH - 1)
+    assert loads(repr(deepest).replace("'", '"')) == deepest
+    with pytest.raises(ValueError):
+        loads(repr(nested(MAX_DEPTH)).replace("'", '"'))
+    with pytest.raises((ValueError, RecursionError)):
+        loads("[" * 100_000 + "]" * 100_000)
+
+
+def test_ordinary_json_passes():
+    assert loads('["signal", {"data": {"sdpMLineIndex": 0, "level": 0.5, "text": "سلام"}}]') == [
+        "signal",
+        {"data": {"sdpMLineIndex": 0, "level": 0.5, "text": "سلام"}},
+    ]

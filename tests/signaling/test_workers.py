@@ -1,0 +1,251 @@
+"""Several backend processes on one Redis behave as one service.
+
+Two `reflex run --env prod --backend-only` processes (each with its own
+forked workers) share a private redis-server started for these tests.
+"""
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ephem.core.migrations import upgrade
+from ephem.peer import EphemPeer
+from tests.support.hubserver import Client
+from tests.support.live_app import ROOT, free_port
+
+LEASE = 2  # seconds: a killed backend's connections lapse quickly here
+
+
+class RedisServer:
+    def __init__(self, tmp: Path):
+        self.binary = shutil.which("redis-server")
+        self.port = free_port()
+        self.tmp = tmp
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.tmp)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout.strip() != b"PONG":
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Backend:
+    def __init__(self, tmp: Path, name: str, env: dict):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / f"{name}.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(self.port)],
+                cwd=ROOT, env={**env, "REFLEX_STATES_WORKDIR": str(tmp / f"{name}-states")}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def wait(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"backend did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("workers")
+    redis = RedisServer(tmp)
+    if redis.binary is None:
+        pytest.skip("redis-server is not installed, so a private Redis cannot be started")
+    redis.start()
+    db_url = f"sqlite:///{tmp / 'shared.db'}"
+    upgrade(db_url)
+    env = {
+        **os.environ,
+        "REFLEX_DB_URL": db_url,
+        "REFLEX_REDIS_URL": redis.url,
+        "EPHEM_SECRET": "workers-test-secret-0123456789abcdef",
+        "EPHEM_PRESENCE_LEASE_SECONDS": str(LEASE),
+        "EPHEM_SIGNUP_BURST": "1000",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_CHECK_LATEST_VERSION": "false",
+    }
+    backends = [Backend(tmp, name, env) for name in ("one", "two")]
+    try:
+        for backend in backends:
+            backend.wait()
+        yield redis, backends
+    finally:
+        for backend in backends:
+            backend.kill()
+        redis.stop()
+
+
+async def sign_up(url: str, name: str) -> str:
+    async with httpx.AsyncClient(base_url=url) as http:
+        answer = await http.post("/api/accounts", json={"name": name})
+        assert answer.status_code == 201, answer.text
+        return answer.json()["session_token"]
+
+
+async def connected(url: str, name: str) -> Client:
+    client = Client()
+    await client.connect(url, await sign_up(url, name))
+    return client
+
+
+async def eventually(check, timeout: float = 15):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+async def test_searchers_on_different_backends_meet_and_signal(cluster):
+    _, (one, two) = cluster
+    a, b = await connected(one.url, "On one"), await connected(two.url, "On two")
+    try:
+        await a.call("search", {})
+        await b.call("search", {})
+        ma, mb = await a.next("matched"), await b.next("matched")
+        assert ma["enclave_id"] == mb["enclave_id"]
+        assert (ma["peer"]["name"], mb["peer"]["name"]) == ("On two", "On one")
+        enclave = ma["enclave_id"]
+        assert (await a.call("join", {"enclave_id": enclave}))["ok"]
+        joined = await b.call("join", {"enclave_id": enclave})
+        assert [p["peer_id"] for p in joined["peers"]] == [a.peer_id]  # presence is shared
+        assert (await a.next("peer_joined"))["peer"]["peer_id"] == b.peer_id  # room events cross over
+        offer = {"type": "offer", "sdp": "v=0\r\n"}
+        ack = await b.call("signal", {"enclave_id": enclave, "to": a.peer_id, "kind": "offer", "data": offer})
+        assert ack == {"ok": True}
+        assert (await a.next("signal"))["data"] == offer
+        async with httpx.AsyncClient() as http:
+            stats = (await http.get(f"{one.url}/api/stats")).json()
+        assert stats["online"] >= 2
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_many_searchers_across_backends_are_matched_exactly_once(cluster):
+    _, (one, two) = cluster
+    clients = await asyncio.gather(*(connected((one, two)[i % 2].url, f"m{i}") for i in range(40)))
+    try:
+        await asyncio.gather(*(c.call("search", {}) for c in clients))
+        matches = await asyncio.gather(*(c.next("matched", timeout=20) for c in clients))
+        pairs: dict[str, set[str]] = {}
+        for client, match in zip(clients, matches):
+            pairs.setdefault(match["enclave_id"], set()).add(client.account["id"])
+        assert len(pairs) == 20 and all(len(members) == 2 for members in pairs.values())
+        await asyncio.sleep(0.5)
+        assert sum(c.pending("matched") for c in clients) == 0
+    finally:
+        await asyncio.gather(*(c.close() for c in clients))
+
+
+async def _searching(url: str, count: int) -> bool:
+    try:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"{url}/api/stats")).json()["searching"] == count
+    except (httpx.HTTPError, ValueError, KeyError):
+        return False
+
+
+async def test_a_killed_backend_s_users_carry_on_through_the_other(cluster):
+    _, (one, two) = cluster
+    alice = await EphemPeer.sign_up(one.url, "Alice")
+    bob = await EphemPeer.sign_up(two.url, "Bob")
+    await alice.connect()
+    await bob.connect()
+    try:
+        searching = asyncio.ensure_future(alice.search(timeout=20))
+        await asyncio.sleep(0.2)
+        await bob.search(timeout=20)
+        await searching
+        first = await bob.send("before the crash")
+        assert (await asyncio.wait_for(anext(alice.messages()), 20)).text == "before the crash"
+        await bob.wait_status(first, "delivered")
+        old_peer = bob.peer_id
+
+        two.kill()
+        # Bob's client reconnects, as a load balancer would send it, to the live backend.
+        await bob.close()
+        bob_again = EphemPeer(one.url, bob.session_token)
+        await bob_again.connect()
+        await bob_again.enter(alice.enclave_id)
+        message = await bob_again.send("after the crash")
+        assert (await asyncio.wait_for(anext(alice.messages()), 20)).text == "after the crash"
+        await bob_again.wait_status(message, "delivered", timeout=20)
+        reply = await alice.send("welcome back")
+        assert (await asyncio.wait_for(anext(bob_again.messages()), 20)).text == "welcome back"
+        await alice.wait_status(reply, "delivered", timeout=20)
+
+        # The dead backend's connection lapses and the room hears it left.
+        async def old_peer_gone():
+            async with httpx.AsyncClient(headers={"Authorization": f"Bearer {alice.session_token}"}) as http:
+                view = (await http.get(f"{one.url}/api/enclaves/{alice.enclave_id}")).json()
+            return all(m["online"] for m in view["members"]) and old_peer not in alice.links
+
+        assert await eventually(old_peer_gone, timeout=LEASE * 6)
+        await bob_again.close()
+    finally:
+        await alice.close()
+
+
+async def test_matchmaking_resumes_after_redis_restarts(cluster):
+    # Last: the previous test killed backend two; backend one's own forked
+    # workers still share everything through Redis.
+    redis, (one, _) = cluster
+    a, b = await connected(one.url, "Before"), await connected(one.url, "Restart")
+    try:
+        await a.call("search", {})
+        await asyncio.sleep(0.3)
+        redis.stop()
+        redis.start()  # empty: Redis here keeps nothing on disk
+        # The waiting searcher is put back by its backend; a new one meets it.
+        assert await eventually(lambda: _searching(one.url, 1), timeout=20)
+        # Socket.IO's pub/sub listeners resubscribe about a second after Redis is back.
+        await asyncio.sleep(3)
+        await b.call("search", {})
+        ma, mb = await a.next("matched", timeout=20), await b.next("matched", timeout=20)
+        assert ma["enclave_id"] == mb["enclave_id"]
+        # Both connections were put back into presence too: they can signal.
+        enclave = ma["enclave_id"]
+        await a.call("join", {"enclave_id": enclave})
+        joined = await b.call("join", {"enclave_id": enclave})
+        assert [p["peer_id"] for p in joined["peers"]] == [a.peer_id]
+    finally:
+        await a.close()
+        await b.close()
