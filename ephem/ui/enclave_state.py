@@ -1,6 +1,7 @@
 """State for the enclave view and for invite links."""
 
 import asyncio
+import dataclasses
 import uuid
 
 import reflex as rx
@@ -11,6 +12,7 @@ from ephem.core.clock import iso, utcnow
 from ephem.errors import EphemError, NotFound
 from ephem.services import get_actions, get_enclaves
 from ephem.core.settings import get_settings
+from ephem.ui.rows import LogLine, MemberRow
 from ephem.ui.state import LiveState
 
 LOG_MAX = 200
@@ -20,9 +22,9 @@ class EnclaveState(LiveState):
     current_id: str = ""
     enclave_name: str = ""
     expires_at: str = ""
-    members: list[dict] = []
+    members: list[MemberRow] = []
     invite_url: str = ""
-    log: list[dict] = []
+    log: list[LogLine] = []
     missing: bool = False
     joined: bool = False
     # From the browser's mesh: connection state per member and who is typing.
@@ -41,20 +43,22 @@ class EnclaveState(LiveState):
 
     def _note(self, what: str, who: str = "") -> None:
         """A system line; `who` is user text and is isolated for bidi on render."""
-        entry = {"id": str(uuid.uuid4()), "who": who, "what": what, "ts": iso(utcnow())}
+        entry = LogLine(id=str(uuid.uuid4()), who=who, what=what, ts=iso(utcnow()))
         self.log = [*self.log, entry][-LOG_MAX:]
 
     def _refresh_online(self) -> None:
         present = set(self._room.values())
         members = []
         for m in self.members:
-            online = m["account_id"] == self.account_id or m["account_id"] in present
-            peer = self.peer_states.get(m["account_id"], {})
-            state = "" if m["me"] else peer.get("state", "connecting" if online else "")
+            online = m.me or m.account_id in present
+            peer = self.peer_states.get(m.account_id, {})
+            state = "" if m.me else peer.get("state", "connecting" if online else "")
             rtt = peer.get("rtt_ms", -1)
-            in_call = self.in_call if m["me"] else online and peer.get("in_call") is True
+            in_call = self.in_call if m.me else online and peer.get("in_call") is True
             members.append(
-                {**m, "online": online, "conn": state, "rtt": f"{rtt:g} ms" if rtt >= 0 else "", "in_call": in_call}
+                dataclasses.replace(
+                    m, online=online, conn=state, rtt=f"{rtt:g} ms" if rtt >= 0 else "", in_call=in_call
+                )
             )
         self.members = members
 
@@ -63,8 +67,7 @@ class EnclaveState(LiveState):
         self.enclave_name = view.name
         self.expires_at = iso(view.expires_at)
         self.members = [
-            {"account_id": m.account_id, "name": m.name, "me": m.account_id == self.account_id, "online": False}
-            for m in view.members
+            MemberRow(account_id=m.account_id, name=m.name, me=m.account_id == self.account_id) for m in view.members
         ]
         self._refresh_online()
 
@@ -101,7 +104,7 @@ class EnclaveState(LiveState):
             self._refresh_online()
             return None
         if kind == "member_left" and data.get("enclave_id") == self.current_id:
-            if data.get("account_id") in {m["account_id"] for m in self.members}:
+            if data.get("account_id") in {m.account_id for m in self.members}:
                 await self._reload_members()  # left (or deleted) while not connected
                 self._refresh_online()
             return None
@@ -109,7 +112,7 @@ class EnclaveState(LiveState):
             if kind == "peer_joined":
                 peer = data.get("peer") or {}
                 self._room = {**self._room, peer.get("peer_id", ""): peer.get("account_id", "")}
-                if peer.get("account_id") not in {m["account_id"] for m in self.members}:
+                if peer.get("account_id") not in {m.account_id for m in self.members}:
                     await self._reload_members()  # joined through an invite just now
                 self._note("joined", peer.get("name", "Someone"))
             else:

@@ -11,6 +11,7 @@ from ephem.errors import EphemError, InvalidToken
 from ephem.models import Account
 from ephem.core.clock import iso, utcnow
 from ephem.services import get_accounts, get_actions, get_enclaves
+from ephem.ui.rows import EnclaveRow
 
 
 class AuthState(rx.State):
@@ -157,7 +158,7 @@ class LiveState(AuthState):
     # The Search button takes the focus back from Cancel only after a cancel, not on every load.
     search_cancelled: bool = False
     command: dict = {}
-    enclaves: list[dict] = []
+    enclaves: list[EnclaveRow] = []
     _seq: int = 0
 
     def _send(self, op: str, **args) -> None:
@@ -235,15 +236,15 @@ class LiveState(AuthState):
         return None
 
 
-def enclave_summary(view, me: str, online: set[str]) -> dict:
+def enclave_summary(view, me: str, online: set[str]) -> EnclaveRow:
     """An enclave as the home list shows it."""
     others = [m for m in view.members if m.account_id != me]
-    return {
-        "id": view.id,
-        "name": view.name,
-        "members": ", ".join(m.name for m in view.members),
-        "count": len(view.members),
-        "online": sum(1 for m in others if m.account_id in online),
-        "last_active_at": iso(view.last_active_at),
-        "expires_at": iso(view.expires_at),
-    }
+    return EnclaveRow(
+        id=view.id,
+        name=view.name,
+        members=", ".join(m.name for m in view.members),
+        count=len(view.members),
+        online=sum(1 for m in others if m.account_id in online),
+        last_active_at=iso(view.last_active_at),
+        expires_at=iso(view.expires_at),
+    )

@@ -15,14 +15,14 @@ def member_row(member: rx.Var) -> rx.Component:
             width="0.6rem",
             height="0.6rem",
             border_radius="50%",
-            background=rx.cond(member["online"], "var(--green-9)", "var(--gray-6)"),
-            aria_label=rx.cond(member["online"], "online", "offline"),
+            background=rx.cond(member.online, "var(--green-9)", "var(--gray-6)"),
+            aria_label=rx.cond(member.online, "online", "offline"),
         ),
         # A 32-letter name with no spaces breaks rather than pushing the row off a phone's screen.
-        rx.text(member["name"], dir="auto", overflow_wrap="anywhere", min_width="0"),
-        rx.cond(member["me"], rx.text("(you)", size="1", color_scheme="gray")),
+        rx.text(member.name, dir="auto", overflow_wrap="anywhere", min_width="0"),
+        rx.cond(member.me, rx.text("(you)", size="1", color_scheme="gray")),
         rx.cond(
-            member["in_call"],
+            member.in_call,
             rx.badge(
                 rx.icon("phone", size=12),
                 "in call",
@@ -32,11 +32,11 @@ def member_row(member: rx.Var) -> rx.Component:
             ),
         ),
         rx.cond(
-            member["conn"] != "",
+            member.conn != "",
             rx.badge(
-                member["conn"],
+                member.conn,
                 color_scheme=rx.match(
-                    member["conn"], ("direct", "green"), ("relayed", "blue"), ("failed", "red"), "amber"
+                    member.conn, ("direct", "green"), ("relayed", "blue"), ("failed", "red"), "amber"
                 ),
                 variant="soft",
                 size="1",
@@ -44,11 +44,11 @@ def member_row(member: rx.Var) -> rx.Component:
             ),
         ),
         # "6 ms" must not break into "6 / ms" when a long name squeezes the row.
-        rx.text(member["rtt"], size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
+        rx.text(member.rtt, size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
         align="center",
         spacing="2",
         flex_wrap="wrap",  # badges go under a long name
-        custom_attrs={"data-testid": "enclave-member", "data-online": member["online"].to_string()},
+        custom_attrs={"data-testid": "enclave-member", "data-online": member.online.to_string()},
     )
 
 
@@ -123,9 +123,9 @@ def log_panel() -> rx.Component:
         rx.foreach(
             EnclaveState.log,
             lambda entry: rx.text(
-                rx.el.bdi(entry["who"]),
+                rx.el.bdi(entry.who),
                 " ",
-                entry["what"],
+                entry.what,
                 size="1",
                 color_scheme="gray",
                 align="center",

@@ -125,21 +125,21 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.hstack(
-                    rx.text(enclave["name"], weight="bold", dir="auto", trim="both"),
+                    rx.text(enclave.name, weight="bold", dir="auto", trim="both"),
                     rx.spacer(),
                     rx.cond(
-                        enclave["online"].to(int) > 0,
-                        rx.badge(enclave["online"].to_string() + " online", color_scheme="green", variant="soft"),
+                        enclave.online > 0,
+                        rx.badge(enclave.online.to_string() + " online", color_scheme="green", variant="soft"),
                     ),
                     width="100%",
                     align="center",
                 ),
-                rx.text(enclave["members"], size="1", color_scheme="gray", dir="auto"),
+                rx.text(enclave.members, size="1", color_scheme="gray", dir="auto"),
                 rx.text(
                     "active ",
-                    rx.moment(enclave["last_active_at"], from_now=True),
+                    rx.moment(enclave.last_active_at, from_now=True),
                     " · deleted ",
-                    rx.moment(enclave["expires_at"], from_now=True),
+                    rx.moment(enclave.expires_at, from_now=True),
                     " unless used",
                     size="1",
                     color_scheme="gray",
@@ -149,7 +149,7 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
             ),
             width="100%",
         ),
-        href=routes.enclave_path("") + enclave["id"].to(str),
+        href=routes.enclave_path("") + enclave.id,
         underline="none",
         width="100%",
         custom_attrs={"data-testid": "enclave-link"},
