@@ -1,7 +1,6 @@
 """The database URLs hosts hand out, and a database that cannot be reached."""
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from ephem.core.settings import Settings, normalize_db_url
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import _postgres_database
 from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
 
 SECRET = "database-test-secret-0123456789"
@@ -40,17 +39,8 @@ def _env(db_url: str, tmp_path) -> dict[str, str]:
 @pytest.fixture
 def plain_postgres_url():
     """A fresh database, named by the plain `postgresql://` URL a host hands out."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not reachable"
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
-    name = f"ephem_test_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'create database "{name}"'))
-    yield make_url(PG_ADMIN_URL).set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    admin, name, url = _postgres_database()
+    yield make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f'drop database if exists "{name}" with (force)'))
     admin.dispose()
