@@ -5,13 +5,15 @@ from sqlmodel import SQLModel
 
 import ephem.models  # noqa: F401  (registers the tables)
 from ephem.core.db import make_engine
-from ephem.core.settings import default_db_url
+from ephem.core.settings import get_settings, normalize_db_url
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-url = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url") or default_db_url()
+url = normalize_db_url(
+    config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url") or get_settings().db_url
+)
 target_metadata = SQLModel.metadata
 
 

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ephem.api.app import api
+from ephem.core.db import get_engine, require_database
 from ephem.core.settings import get_settings
 from ephem.core.sweeper import sweep_forever
 from ephem.services import get_hub
@@ -11,6 +12,7 @@ from ephem.ui import pages, routes
 from ephem.ui.enclave_state import EnclaveState, JoinState
 from ephem.ui.state import LiveState
 
+require_database(get_engine())
 hub = get_hub()
 app = rx.App(
     sio=build_server(get_settings().redis_url),

@@ -1,6 +1,5 @@
 import os
 import secrets
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -38,7 +37,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(db_url="", secret=b"test-secret-of-enough-length-0123456789")
+    return Settings(db_url="sqlite://", secret=b"test-secret-of-enough-length-0123456789")
 
 
 def _postgres_database():
@@ -99,7 +98,7 @@ def engine(db_url):
 
 @pytest.fixture
 def db_settings(settings, db_url) -> Settings:
-    return replace(settings, db_url=db_url)
+    return settings.model_copy(update={"db_url": db_url})
 
 
 @pytest.fixture

@@ -31,8 +31,8 @@ class EnclaveState(LiveState):
     peer_states: dict[str, dict] = {}
     typing_names: list[str] = []
     in_call: bool = False  # this tab is in the enclave's call
-    # Above this many cameras on, a call sends lower-resolution video (EPHEM_CALL_VIDEO_CROWD).
-    video_crowd: int = 6
+    # Above this many cameras on, a call sends lower-resolution video.
+    video_crowd: int = get_settings().call_video_crowd
     echo_ms: float = -1
     testing: bool = False
     confirm_leave: bool = False  # the Leave dialog is open

@@ -67,16 +67,16 @@ def test_turn_credentials_are_short_lived_and_verifiable(settings):
     import base64
     import hashlib
     import hmac
-    from dataclasses import replace
     from datetime import datetime, timezone
 
     from ephem.core.ice import ice_servers_for
 
-    configured = replace(
-        settings,
-        ice_servers=({"urls": "stun:stun.example:3478"},),
-        turn_urls=("turn:turn.example:3478",),
-        turn_secret="s3cret",
+    configured = settings.model_copy(
+        update={
+            "ice_servers": ({"urls": "stun:stun.example:3478"},),
+            "turn_urls": ("turn:turn.example:3478",),
+            "turn_secret": "s3cret",
+        }
     )
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     stun, turn = ice_servers_for(configured, "acct", now)

@@ -32,7 +32,7 @@ from playwright.sync_api import expect
 
 from ephem.core.migrations import upgrade
 from tests.support.browser import meet, say, texts, wait_direct
-from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
+from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, seed_web, stop_process
 
 pytestmark = pytest.mark.browser
 
@@ -76,24 +76,6 @@ class StaticHost(SimpleHTTPRequestHandler):
         pass
 
 
-def _seed_web(app: Path) -> None:
-    """Start from the repo's `.web` when it is set up: no reinstall, no network."""
-    web = ROOT / ".web"
-    if not (web / "reflex.json").is_file() or not (web / "node_modules").is_dir():
-        return  # the export initialises its own `.web`, as on a fresh clone
-    def top_level(*names):  # packages have `build/` folders of their own
-        return lambda folder, _: [n for n in names if Path(folder) in (web, web / "node_modules")]
-
-    shutil.copytree(web, app / ".web", symlinks=True, ignore=top_level("node_modules", "build"))
-    packages = partial(shutil.copytree, web / "node_modules", app / ".web/node_modules", symlinks=True)
-    skip = top_level(".vite", ".vite-temp")  # Vite's caches, written while it runs
-    try:  # the packages are only read: hard links are instant
-        packages(ignore=skip, copy_function=os.link)
-    except (OSError, shutil.Error):  # another file system
-        shutil.rmtree(app / ".web/node_modules", ignore_errors=True)
-        packages(ignore=skip)
-
-
 @pytest.fixture(scope="module")
 def static_deploy(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("static")
@@ -116,7 +98,7 @@ def static_deploy(tmp_path_factory):
 
     app = tmp / "app"
     shutil.copytree(ROOT, app, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
-    _seed_web(app)
+    seed_web(app / ".web")
     export_log = tmp / "export.log"
     started = time.monotonic()
     with export_log.open("wb") as out:

@@ -1,4 +1,3 @@
-from dataclasses import replace
 
 import pytest
 
@@ -86,7 +85,7 @@ def test_checking_an_invite_names_the_enclave_and_changes_nothing(accounts, encl
 
 
 def test_enclaves_have_a_member_cap(accounts, enclaves, db_settings, engine, clock):
-    small = Enclaves(engine, replace(db_settings, max_members=3), clock)
+    small = Enclaves(engine, db_settings.model_copy(update={"max_members": 3}), clock)
     a, b, c, d = people(accounts, "A", "B", "C", "D")
     room = small.create([a, b])
     code = small.invite(room.id, a).code
@@ -133,7 +132,7 @@ def test_invites_of_a_swept_enclave_go_with_it(accounts, enclaves, engine, db_se
 def test_concurrent_joins_respect_the_cap_and_double_clicks(accounts, engine, db_settings, clock):
     from concurrent.futures import ThreadPoolExecutor
 
-    small = Enclaves(engine, replace(db_settings, max_members=3), clock)
+    small = Enclaves(engine, db_settings.model_copy(update={"max_members": 3}), clock)
     a, b, *others = people(accounts, "A", "B", *(f"J{i}" for i in range(8)))
     room = small.create([a, b])
     code = small.invite(room.id, a).code

@@ -1,6 +1,7 @@
 """Runs the real app (`reflex run`) on free ports with its own database, for browser tests."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -8,6 +9,7 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -96,6 +98,24 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None):
         yield app
     finally:
         stop_process(proc)
+
+
+def seed_web(target: Path) -> None:
+    """A `.web` at `target` started from the repo's when it is set up: no reinstall, no network."""
+    web = ROOT / ".web"
+    if not (web / "reflex.json").is_file() or not (web / "node_modules").is_dir():
+        return  # Reflex initialises its own `.web` there, as on a fresh clone
+    def top_level(*names):  # packages have `build/` folders of their own
+        return lambda folder, _: [n for n in names if Path(folder) in (web, web / "node_modules")]
+
+    shutil.copytree(web, target, symlinks=True, ignore=top_level("node_modules", "build"))
+    packages = partial(shutil.copytree, web / "node_modules", target / "node_modules", symlinks=True)
+    skip = top_level(".vite", ".vite-temp")  # Vite's caches, written while it runs
+    try:  # the packages are only read: hard links are instant
+        packages(ignore=skip, copy_function=os.link)
+    except (OSError, shutil.Error):  # another file system
+        shutil.rmtree(target / "node_modules", ignore_errors=True)
+        packages(ignore=skip)
 
 
 def stop_process(proc: subprocess.Popen) -> None:
