@@ -33,6 +33,10 @@ NAMESPACE = "/ephem"
 # Per connection: enough for a burst of ICE candidates, tight enough that a
 # flood is answered with `rate_limited` instead of work.
 SOCKET_RATE, SOCKET_BURST = 30, 120
+# Per account, over all its connections on this worker: a few connections'
+# worth, so a client cannot multiply its share by opening
+# CONNECTIONS_PER_ACCOUNT of them.
+ACCOUNT_RATE, ACCOUNT_BURST = 3 * SOCKET_RATE, 3 * SOCKET_BURST
 # Tabs and devices of one account: plenty for a person, and each connection
 # holds server memory, so one token cannot open thousands.
 CONNECTIONS_PER_ACCOUNT = 20
@@ -56,8 +60,10 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self.matchmaker = matchmaker
         self.settings = settings
         # Per connection (by sid), and a connection lives on one worker: the
-        # buckets stay here even with Redis, with no round trip per event.
+        # buckets stay here even with Redis, with no round trip per event. The
+        # account's too: its connections spread over workers get a budget on each.
         self.limiter = RateLimiter(rate=SOCKET_RATE, burst=SOCKET_BURST)
+        self.account_limiter = RateLimiter(rate=ACCOUNT_RATE, burst=ACCOUNT_BURST)
         self._by_sid: dict[str, Peer] = {}
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
@@ -147,7 +153,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         if peer is None:
             return error("invalid_token", "This connection is not signed in.")
         try:
-            allowed = await self.limiter.allow(sid)
+            # The account's bucket is only drawn on by events its connection's let through.
+            allowed = await self.limiter.allow(sid) and await self.account_limiter.allow(peer.account_id)
         except Exception:  # noqa: BLE001 - e.g. Redis away: answer, do not hang
             log.exception("rate limiter failed")
             return error("unavailable", "Something went wrong on our side. Please try again.")

@@ -480,3 +480,23 @@ async def test_members_hear_of_one_who_leaves_or_is_deleted_while_offline(server
     assert left.status_code == 204, left.text
     assert await a.next("member_left") == {"enclave_id": enclave_id, "account_id": b.account["id"]}
     await asyncio.gather(a.close(), b.close())
+
+
+async def test_an_accounts_connections_share_one_budget(server):
+    """Each connection has its own bucket, and the account one more: twenty
+    tabs flooding together get no more than a few connections' worth."""
+    from ephem.signaling.hub import ACCOUNT_BURST, ACCOUNT_RATE, SOCKET_BURST
+
+    created = server.account("Many tabs")
+    tabs = await asyncio.gather(*(server.client(created.session_token) for _ in range(10)))
+    other = await server.client(name="Someone else")
+    per_tab = SOCKET_BURST - 10  # each tab alone stays within its own bucket
+    started = asyncio.get_running_loop().time()
+    answers = await asyncio.gather(*(tab.call("echo", i, timeout=30) for tab in tabs for i in range(per_tab)))
+    elapsed = asyncio.get_running_loop().time() - started
+    codes = {a["error"]["code"] for a in answers if not a["ok"]}
+    assert codes == {"rate_limited"}
+    # hello took one token per tab
+    assert sum(a["ok"] for a in answers) <= ACCOUNT_BURST - len(tabs) + ACCOUNT_RATE * elapsed + 1
+    assert all([(await other.call("echo", i))["ok"] for i in range(20)])
+    await asyncio.gather(*(c.close() for c in (*tabs, other)))
