@@ -180,3 +180,36 @@ async def test_an_internal_failure_is_not_a_traceback(client, monkeypatch):
     response = await client.post("/api/accounts", json={"name": "x"})
     assert_error(response, 503, "unavailable")
     assert "fire" not in response.text and "Traceback" not in response.text
+
+
+@pytest.fixture
+async def mounted(client):
+    """The API as Reflex serves it: its own app mounted behind ours, answering
+    whatever reaches it in plain text."""
+    from starlette.responses import PlainTextResponse
+
+    async def reflex_like(scope, receive, send):
+        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+    api.mount("", reflex_like)
+    try:
+        yield client
+    finally:
+        api.router.routes.pop()
+
+
+@pytest.mark.parametrize("path", ["/api", "/api/", "/api?x=1", "/api/enclaves/", "/api/me/", "/api//me", "/api/%ZZ", "/api/..%2F"])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "DELETE", "PROPFIND", "FOO"])
+async def test_every_unknown_api_path_answers_in_the_error_shape_behind_reflex(mounted, path, method):
+    response = await mounted.request(method, path)
+    assert response.status_code == 404, (method, path, response.text)
+    assert response.headers["content-type"] == "application/json"
+    if method != "HEAD":
+        assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_unknown_methods_on_known_paths_answer_in_the_error_shape_behind_reflex(mounted):
+    response = await mounted.request("PROPFIND", "/api/me")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "DELETE, GET"
+    assert (await mounted.get("/not-the-api")).text == "Not Found"  # the rest is still Reflex's
