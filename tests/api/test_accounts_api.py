@@ -40,6 +40,10 @@ async def test_health_and_openapi(client):
     spec = (await client.get("/api/openapi.json")).json()
     for path in ("/api/accounts", "/api/accounts/restore", "/api/me", "/api/me/recovery-token", "/api/health"):
         assert path in spec["paths"]
+    name = spec["components"]["schemas"]["CreateAccountIn"]["properties"]["name"]
+    assert name["minLength"] == 1 and name["maxLength"] == 1000
+    empty = await client.post("/api/accounts", json={"name": "", "remember": True})
+    assert empty.json()["error"] == {"code": "invalid_name", "message": "Please enter a name."}
 
 
 async def test_account_lifecycle(client):
