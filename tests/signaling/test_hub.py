@@ -500,3 +500,26 @@ async def test_an_accounts_connections_share_one_budget(server):
     assert sum(a["ok"] for a in answers) <= ACCOUNT_BURST - len(tabs) + ACCOUNT_RATE * elapsed + 1
     assert all([(await other.call("echo", i))["ok"] for i in range(20)])
     await asyncio.gather(*(c.close() for c in (*tabs, other)))
+
+
+async def test_members_hear_of_one_the_sweep_deletes(server, engine):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from ephem.actions import Actions
+    from ephem.core.db import session_scope
+    from ephem.models import Account
+
+    a = await server.client(name="Stays")
+    fleeting = server.account("Fleeting", remember=False).account.id  # its tab long closed
+    enclave_id = server.enclaves.create([a.account["id"], fleeting]).id
+    await a.call("join", {"enclave_id": enclave_id})
+    with session_scope(engine) as db:
+        past = server.accounts.clock() - server.accounts.settings.session_grace - timedelta(seconds=1)
+        db.execute(update(Account).where(Account.id == fleeting).values(last_seen_at=past))
+    result = await Actions(server.accounts, server.enclaves, server.hub).sweep()
+    assert result.left == ((enclave_id, fleeting),)
+    assert await a.next("member_left") == {"enclave_id": enclave_id, "account_id": fleeting}
+    assert server.enclaves.get(enclave_id, a.account["id"]).name == "Stays"
+    await a.close()
