@@ -24,7 +24,7 @@ from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.ratelimit import RateLimiter
 from ephem.schemas import AccountOut, error
 from ephem.core.settings import Settings
-from ephem.signaling.payloads import EnclaveIn, Empty, SignalIn, size_of
+from ephem.signaling.payloads import EnclaveIn, Empty, NotUnicode, SignalIn, size_of
 from ephem.signaling.upkeep import LOBBY, Upkeep
 
 log = logging.getLogger("ephem.signaling")
@@ -164,7 +164,11 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         if entry is None or len(args) > 2:
             return error("unknown_event", f"There is no event {event[:64]!r} that takes these arguments.")
         model, handler = entry
-        if size_of(payload) > self.settings.max_signal_bytes:
+        try:
+            size = size_of(payload)
+        except NotUnicode as exc:
+            return error("invalid_payload", f"Invalid {event} payload: {exc}.")
+        if size > self.settings.max_signal_bytes:
             return error("payload_too_large", f"Payloads are limited to {self.settings.max_signal_bytes} bytes.")
         try:
             parsed = payload if model is None else model.model_validate({} if payload is None else payload)

@@ -217,3 +217,10 @@ async def test_unknown_methods_on_known_paths_answer_in_the_error_shape_behind_r
     assert_error(response, 405, "method_not_allowed")
     assert response.headers["allow"] == "DELETE, GET"
     assert (await mounted.get("/not-the-api")).text == "Not Found"  # the rest is still Reflex's
+
+
+@pytest.mark.parametrize("body", [b'{"name": "\\ud800", "remember": true}', b'{"name": "Bo\xed\xa0\x80", "remember": true}'])
+async def test_a_lone_surrogate_in_a_name_is_invalid_not_too_large(client, body):
+    response = await client.post("/api/accounts", content=body, headers={"content-type": "application/json"})
+    assert_error(response, 422, "invalid_payload")
+    assert "name" in response.json()["error"]["message"]

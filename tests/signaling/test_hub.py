@@ -523,3 +523,15 @@ async def test_members_hear_of_one_the_sweep_deletes(server, engine):
     assert await a.next("member_left") == {"enclave_id": enclave_id, "account_id": fleeting}
     assert server.enclaves.get(enclave_id, a.account["id"]).name == "Stays"
     await a.close()
+
+
+async def test_a_lone_surrogate_is_an_invalid_payload_not_a_large_one(server):
+    a, b, enclave_id = await in_room(server)
+    offer = {"enclave_id": enclave_id, "to": b.peer_id, "kind": "offer", "data": {"type": "offer", "sdp": "v=0\ud800"}}
+    for event, payload in (("echo", "\ud800"), ("echo", {"name": "Bo\udfff"}), ("signal", offer)):
+        answer = await a.call(event, payload)
+        assert answer["ok"] is False and answer["error"]["code"] == "invalid_payload", (event, answer)
+        assert "lone surrogate" in answer["error"]["message"]
+    assert (await a.call("echo", "\U0001f600 paired surrogates are fine"))["ok"]
+    await asyncio.sleep(0.2)
+    assert b.pending("signal") == 0
