@@ -11,6 +11,7 @@ from typing import Protocol
 
 from ephem.accounts import Accounts
 from ephem.enclaves import Enclaves
+from ephem.expiry import SweepResult, sweep_once
 
 
 class Live(Protocol):
@@ -48,6 +49,15 @@ class Actions:
         the account leaves the enclave's room."""
         await asyncio.to_thread(self.enclaves.leave, enclave_id, account_id)
         await self.live.evict(enclave_id, account_id)
+
+    async def sweep(self) -> SweepResult:
+        """One bounded pass of the expiry sweep: an account it deletes is
+        dropped like one deleted by its owner (connections closed, its
+        enclaves' members told)."""
+        result = await asyncio.to_thread(sweep_once, self.accounts.engine, self.accounts.settings, self.accounts.clock)
+        for account_id, enclave_ids in result.left_by_account().items():
+            await self.live.drop_account(account_id, enclave_ids)
+        return result
 
     async def online(self, account_ids: Iterable[str]) -> set[str]:
         return await self.live.online(account_ids)

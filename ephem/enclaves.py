@@ -6,7 +6,7 @@ asks its presence registry and passes the answer in.
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, update
@@ -36,6 +36,7 @@ def valid_id(value: object) -> bool:
 class Member:
     account_id: str
     name: str
+    joined_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,14 @@ class Invitation:
     id: str
     code: str
     expires_at: datetime
+
+
+def _name(members: tuple[Member, ...], created_at: datetime, stored: str) -> str:
+    """The names of the members the match brought together (they joined as
+    it was made) who are still members: one who leaves or is deleted drops
+    out of it. Once none is left, the names of those who joined since."""
+    founders = [m.name for m in members if m.joined_at == created_at] or [m.name for m in members]
+    return " & ".join(founders)[:NAME_MAX] if founders else stored
 
 
 def _not_found() -> NotFound:
@@ -106,12 +115,12 @@ class Enclaves:
                     results.append(NotFound("An account in this match no longer exists."))
                     continue
                 enclave_id = str(uuid.uuid4())
-                name = " & ".join(names[a] for a in group)[:NAME_MAX]
+                # In the order _members gives: joined together, so by name.
+                members = tuple(sorted((Member(a, names[a], now) for a in group), key=lambda m: (m.name, m.account_id)))
+                name = _name(members, now, "")
                 enclaves.append({"id": enclave_id, "name": name, "created_at": now, "last_active_at": now})
                 memberships += [{"enclave_id": enclave_id, "account_id": a, "joined_at": now} for a in group]
-                # In the order _members gives: joined together, so by name.
-                members = sorted((Member(a, names[a]) for a in group), key=lambda m: (m.name, m.account_id))
-                results.append(EnclaveView(enclave_id, name, now, now, now + self.settings.enclave_ttl, tuple(members)))
+                results.append(EnclaveView(enclave_id, name, now, now, now + self.settings.enclave_ttl, members))
             # Bulk inserts: building an ORM object per row cost more than the
             # database's own work (py-spy, bench/).
             if enclaves:
@@ -231,14 +240,14 @@ class Enclaves:
         if not enclave_ids:
             return {}
         rows = db.exec(
-            select(Membership.enclave_id, Account.id, Account.name)
+            select(Membership.enclave_id, Account.id, Account.name, Membership.joined_at)
             .join(Account, col(Account.id) == col(Membership.account_id))
             .where(col(Membership.enclave_id).in_(enclave_ids))
             .order_by(col(Membership.joined_at), col(Account.name), col(Account.id))
         ).all()
         grouped: dict[str, list[Member]] = {}
-        for enclave_id, member_id, name in rows:
-            grouped.setdefault(enclave_id, []).append(Member(member_id, name))
+        for enclave_id, member_id, name, joined_at in rows:
+            grouped.setdefault(enclave_id, []).append(Member(member_id, name, joined_at))
         return {key: tuple(value) for key, value in grouped.items()}
 
     def _view(self, db: Session, enclave: Enclave, members: tuple[Member, ...] | None = None) -> EnclaveView:
@@ -246,7 +255,7 @@ class Enclaves:
             members = self._members(db, [enclave.id]).get(enclave.id, ())
         return EnclaveView(
             id=enclave.id,
-            name=enclave.name,
+            name=_name(members, enclave.created_at, enclave.name),
             created_at=enclave.created_at,
             last_active_at=enclave.last_active_at,
             expires_at=enclave.last_active_at + self.settings.enclave_ttl,
@@ -259,9 +268,9 @@ class Enclaves:
         Raises NotFound with the messages join() gives."""
         with Session(self.engine) as db:
             enclave = db.get(Enclave, self._live_invite(db, code, self.clock()).enclave_id)
-        if enclave is None:
-            raise NotFound("This enclave no longer exists.")
-        return enclave.name
+            if enclave is None:
+                raise NotFound("This enclave no longer exists.")
+            return self._view(db, enclave).name
 
     def _live_invite(self, db: Session, code: object, now: datetime) -> Invite:
         """The invite behind a code, unexpired, else NotFound."""

@@ -22,6 +22,15 @@ from ephem.core.settings import Settings
 class SweepResult:
     accounts: int
     enclaves: int
+    # The memberships (enclave_id, account_id) of the accounts deleted: the
+    # live side tells those enclaves' rooms.
+    left: tuple[tuple[str, str], ...] = ()
+
+    def left_by_account(self) -> dict[str, list[str]]:
+        enclaves: dict[str, list[str]] = {}
+        for enclave_id, account_id in self.left:
+            enclaves.setdefault(account_id, []).append(enclave_id)
+        return enclaves
 
     @property
     def total(self) -> int:
@@ -47,6 +56,12 @@ def sweep_once(engine: Engine, settings: Settings, clock: Clock = utcnow, batch:
                 .with_for_update(skip_locked=True)
             ).all()
         )
+        left = tuple(
+            (enclave_id, account_id)
+            for enclave_id, account_id in db.exec(
+                select(Membership.enclave_id, Membership.account_id).where(col(Membership.account_id).in_(account_ids))
+            )
+        )
         delete_accounts(db, account_ids)
 
     with session_scope(engine) as db:
@@ -69,15 +84,17 @@ def sweep_once(engine: Engine, settings: Settings, clock: Clock = utcnow, batch:
         stale = db.exec(select(Invite.id).where(col(Invite.expires_at) < now).limit(limit)).all()
         if stale:
             db.execute(delete(Invite).where(col(Invite.id).in_(stale)))
-    return SweepResult(len(account_ids), len(enclave_ids))
+    return SweepResult(len(account_ids), len(enclave_ids), left)
 
 
 def sweep_all(engine: Engine, settings: Settings, clock: Clock = utcnow, batch: int | None = None) -> SweepResult:
     """Sweep until a pass deletes nothing; returns the totals."""
     accounts = enclaves = 0
+    left: tuple[tuple[str, str], ...] = ()
     while True:
         result = sweep_once(engine, settings, clock, batch)
         accounts += result.accounts
         enclaves += result.enclaves
+        left += result.left
         if result.total == 0:
-            return SweepResult(accounts, enclaves)
+            return SweepResult(accounts, enclaves, left)

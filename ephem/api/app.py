@@ -32,8 +32,19 @@ for router in ROUTERS:
     api.include_router(router)
 
 
+# What the catch-all below answers; any other method (PROPFIND, FOO) never
+# reaches a route, so the middleware answers it in the catch-all's place.
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+def _under_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
 @api.middleware("http")
 async def _limit_body(request: Request, call_next):
+    if _under_api(request.url.path) and request.method not in METHODS:
+        return unknown_endpoint(request)
     if request.url.path.startswith("/api/"):
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
@@ -53,12 +64,11 @@ async def _limit_body(request: Request, call_next):
 # Last, so it only catches what no route above matched, with every method:
 # otherwise Reflex's app, mounted behind this one, answers in plain text.
 # (CORS preflights never get here: the CORS middleware answers them.)
-@api.api_route(
-    "/api/{path:path}",
-    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
-    include_in_schema=False,
-)
-def unknown_endpoint(path: str, request: Request) -> JSONResponse:
+# `/api` itself too: it matches no `/api/...` pattern.
+@api.api_route("/api", methods=METHODS, include_in_schema=False)
+@api.api_route("/api/{path:path}", methods=METHODS, include_in_schema=False)
+def unknown_endpoint(request: Request) -> JSONResponse:
+    path = request.url.path
     allowed = sorted(
         method
         for router in ROUTERS
@@ -67,6 +77,6 @@ def unknown_endpoint(path: str, request: Request) -> JSONResponse:
         for method in route.methods
     )
     if allowed:
-        message = f"/api/{path} takes {', '.join(allowed)}, not {request.method}."
+        message = f"{path} takes {', '.join(allowed)}, not {request.method}."
         return error_response(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
-    return error_response(404, "not_found", f"There is no endpoint /api/{path}.")
+    return error_response(404, "not_found", f"There is no endpoint {path}.")

@@ -3,24 +3,22 @@
 import asyncio
 import logging
 
-from ephem.core.db import get_engine
-from ephem.expiry import sweep_once
+from ephem.actions import Actions
 from ephem.core.settings import get_settings
 
 log = logging.getLogger("ephem.sweep")
 
 
-async def sweep_forever() -> None:
+async def sweep_forever(actions: Actions) -> None:
     """Delete expired accounts and enclaves, a bounded batch per transaction.
 
     Every worker runs it; batches are small and deletes idempotent, so
     overlapping sweeps on several workers are harmless.
     """
     settings = get_settings()
-    engine = get_engine()
     while True:
         try:
-            while (await asyncio.to_thread(sweep_once, engine, settings)).total:
+            while (await actions.sweep()).total:
                 await asyncio.sleep(0)
         except Exception:  # noqa: BLE001 - a failed pass is retried at the next tick
             log.exception("expiry sweep failed")

@@ -22,6 +22,10 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     async def allow(self, key: str) -> bool:
+        return self.allow_now(key)
+
+    def allow_now(self, key: str) -> bool:
+        """`allow` for callers that cannot await (a logging filter)."""
         now = self.clock()
         with self._lock:
             tokens, last = self._buckets.pop(key, (float(self.burst), now))

@@ -24,7 +24,7 @@ from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.ratelimit import RateLimiter
 from ephem.schemas import AccountOut, error
 from ephem.core.settings import Settings
-from ephem.signaling.payloads import EnclaveIn, Empty, SignalIn, size_of
+from ephem.signaling.payloads import EnclaveIn, Empty, NotUnicode, SignalIn, size_of
 from ephem.signaling.upkeep import LOBBY, Upkeep
 
 log = logging.getLogger("ephem.signaling")
@@ -33,6 +33,10 @@ NAMESPACE = "/ephem"
 # Per connection: enough for a burst of ICE candidates, tight enough that a
 # flood is answered with `rate_limited` instead of work.
 SOCKET_RATE, SOCKET_BURST = 30, 120
+# Per account, over all its connections on this worker: a few connections'
+# worth, so a client cannot multiply its share by opening
+# CONNECTIONS_PER_ACCOUNT of them.
+ACCOUNT_RATE, ACCOUNT_BURST = 3 * SOCKET_RATE, 3 * SOCKET_BURST
 # Tabs and devices of one account: plenty for a person, and each connection
 # holds server memory, so one token cannot open thousands.
 CONNECTIONS_PER_ACCOUNT = 20
@@ -56,8 +60,10 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self.matchmaker = matchmaker
         self.settings = settings
         # Per connection (by sid), and a connection lives on one worker: the
-        # buckets stay here even with Redis, with no round trip per event.
+        # buckets stay here even with Redis, with no round trip per event. The
+        # account's too: its connections spread over workers get a budget on each.
         self.limiter = RateLimiter(rate=SOCKET_RATE, burst=SOCKET_BURST)
+        self.account_limiter = RateLimiter(rate=ACCOUNT_RATE, burst=ACCOUNT_BURST)
         self._by_sid: dict[str, Peer] = {}
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
@@ -147,7 +153,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         if peer is None:
             return error("invalid_token", "This connection is not signed in.")
         try:
-            allowed = await self.limiter.allow(sid)
+            # The account's bucket is only drawn on by events its connection's let through.
+            allowed = await self.limiter.allow(sid) and await self.account_limiter.allow(peer.account_id)
         except Exception:  # noqa: BLE001 - e.g. Redis away: answer, do not hang
             log.exception("rate limiter failed")
             return error("unavailable", "Something went wrong on our side. Please try again.")
@@ -157,7 +164,11 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         if entry is None or len(args) > 2:
             return error("unknown_event", f"There is no event {event[:64]!r} that takes these arguments.")
         model, handler = entry
-        if size_of(payload) > self.settings.max_signal_bytes:
+        try:
+            size = size_of(payload)
+        except NotUnicode as exc:
+            return error("invalid_payload", f"Invalid {event} payload: {exc}.")
+        if size > self.settings.max_signal_bytes:
             return error("payload_too_large", f"Payloads are limited to {self.settings.max_signal_bytes} bytes.")
         try:
             parsed = payload if model is None else model.model_validate({} if payload is None else payload)

@@ -43,9 +43,19 @@ class SignalIn(BaseModel):
         return self
 
 
+class NotUnicode(ValueError):
+    """Text with a lone surrogate ("\\ud800" in JSON): valid JSON, but not text
+    any peer could take; it used to be measured as infinitely large."""
+
+
 def size_of(payload: Any) -> float:
-    """Bytes as JSON; anything that is not JSON (binary attachments) counts as too large."""
+    """Bytes as JSON; anything that is not JSON (binary attachments) counts as
+    too large, and text that is not Unicode raises NotUnicode."""
     try:
-        return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError):
         return float("inf")
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:
+        raise NotUnicode("text must be valid Unicode (it has a lone surrogate such as \\ud800)") from None

@@ -8,6 +8,7 @@ ASGI mode, websocket-only transport and Reflex's JSON encoder.
 import json
 import logging
 import math
+import time
 import uuid
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ from reflex_base.config import get_config
 from reflex_base.environment import environment
 from reflex_base.utils.format import json_dumps
 
+from ephem.live.ratelimit import RateLimiter
 from ephem.schemas import error
 
 
@@ -26,10 +28,45 @@ log = logging.getLogger("ephem.sio")
 # recursed past Python's limit at about 480 levels, and no client of ours
 # nests beyond a few (`echo` takes any JSON, so the bound stays generous).
 MAX_DEPTH = 100
+# Binary attachments one packet may announce: no client of ours sends any,
+# and each one pending is held in memory until the next frame arrives.
+MAX_ATTACHMENTS = 16
+# Malformed input is logged as one line per connection (it is closed at once),
+# and at most this many lines in a burst, LOG_RATE a second after that, for
+# all connections together: probing must not be able to flood the log.
+LOG_BURST, LOG_RATE = 20, 0.2
+# What a client may send; CONNECT_ERROR only ever goes from server to client.
+CLIENT_PACKETS = {packet.CONNECT, packet.DISCONNECT, packet.EVENT, packet.ACK, packet.BINARY_EVENT, packet.BINARY_ACK}
+BINARY_PACKETS = {packet.BINARY_EVENT, packet.BINARY_ACK}
 
 
 class MalformedPacket(ValueError):
     pass
+
+
+class LogThrottle(logging.Filter):
+    """At most LOG_BURST records, then LOG_RATE a second; the next record let
+    through says how many were dropped meanwhile."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        super().__init__()
+        self.bucket = RateLimiter(rate=LOG_RATE, burst=LOG_BURST, clock=clock)
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.bucket.allow_now("log"):
+            self.dropped += 1
+            return False
+        if self.dropped:
+            record.msg, record.args = f"{record.getMessage()} ({self.dropped} similar lines dropped)", None
+            self.dropped = 0
+        return True
+
+
+# Ours, one line per refused connection; and Engine.IO's, which logs a
+# traceback for each frame it cannot parse ("9") without closing the socket.
+for _name in ("ephem.sio", "engineio.server"):
+    logging.getLogger(_name).addFilter(LogThrottle())
 
 
 def _refuse_constant(name: str):
@@ -60,12 +97,43 @@ def loads(text: str | bytes) -> object:
     return value
 
 
+def _placeholders_fit(data: object, count: int) -> None:
+    """Every placeholder that `reconstruct_binary` would resolve names one of
+    the `count` attachments (an int in range: not "x", -1 or True)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("_placeholder") and "num" in item:
+                num = item["num"]
+                if type(num) is not int or not 0 <= num < count:
+                    raise MalformedPacket(f"placeholder {str(num)[:16]} for {count} attachment(s)")
+            else:
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 class Packet(packet.Packet):
     def decode(self, encoded_packet):
+        if not isinstance(encoded_packet, str):
+            raise MalformedPacket("a binary frame where a packet was expected")
         try:
-            return super().decode(encoded_packet)
-        except (ValueError, RecursionError) as exc:  # 5,000-digit numbers too
+            attachments = super().decode(encoded_packet)
+        except (ValueError, TypeError, RecursionError) as exc:  # 5,000-digit numbers too
             raise MalformedPacket(str(exc)[:120]) from None
+        if self.packet_type not in CLIENT_PACKETS:
+            raise MalformedPacket(f"packet type {self.packet_type} is not one a client sends")
+        if self.packet_type in BINARY_PACKETS:
+            if not 0 < attachments <= MAX_ATTACHMENTS:
+                raise MalformedPacket(f"{attachments} attachments announced")
+            _placeholders_fit(self.data, attachments)
+        return attachments
+
+    def add_attachment(self, attachment):
+        if not isinstance(attachment, bytes):
+            raise MalformedPacket("text where a binary attachment was expected")
+        return super().add_attachment(attachment)
 
 
 class Server(socketio.AsyncServer):
@@ -73,7 +141,13 @@ class Server(socketio.AsyncServer):
     named like the server's own (`connect`, `disconnect`: they would reach
     the connection handlers) or not named by a string, and packets that are
     not valid JSON of ours (the connection is closed: no client of ours
-    sends them)."""
+    sends them).
+
+    `_handle_eio_message` is python-socketio's own, with every refusal of a
+    packet turned into `MalformedPacket`: its `ValueError`s escaped to
+    Engine.IO, which logged a traceback for each, and a binary packet that
+    failed to rebuild stayed pending, so every later frame failed too.
+    """
 
     async def _handle_event(self, eio_sid, namespace, id, data):
         name = data[0] if isinstance(data, list) and data else None
@@ -84,11 +158,51 @@ class Server(socketio.AsyncServer):
             await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[refused]))
 
     async def _handle_eio_message(self, eio_sid, data):
+        if eio_sid not in self.eio.sockets:  # refused already; frames it had sent still arrive
+            return
         try:
-            await super()._handle_eio_message(eio_sid, data)
+            pkt = self._assemble(eio_sid, data)
         except MalformedPacket as exc:
-            log.warning("closing a connection that sent a malformed packet: %s", exc)
-            await self.eio.disconnect(eio_sid)
+            await self._refuse(eio_sid, exc)
+            return
+        if pkt is None:  # a binary packet still waiting for attachments
+            return
+        if pkt.packet_type == packet.CONNECT:
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif pkt.packet_type == packet.DISCONNECT:
+            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        elif pkt.packet_type in (packet.EVENT, packet.BINARY_EVENT):
+            await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        else:
+            await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
+
+    def _assemble(self, eio_sid, data) -> "Packet | None":
+        """The packet a frame completes, None while attachments are missing,
+        or `MalformedPacket`."""
+        pending = self._binary_packet.get(eio_sid)
+        if pending is not None:
+            if not pending.add_attachment(data):
+                return None
+            del self._binary_packet[eio_sid]
+            return pending
+        pkt = self.packet_class(encoded_packet=data)
+        if pkt.packet_type in BINARY_PACKETS:
+            if not self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/"):
+                raise MalformedPacket("a binary packet for a namespace not connected")
+            self._binary_packet[eio_sid] = pkt
+            return None
+        return pkt
+
+    async def _refuse(self, eio_sid, exc: MalformedPacket) -> None:
+        self._binary_packet.pop(eio_sid, None)
+        log.warning("closing a connection that sent a malformed packet: %s", exc)
+        socket = self.eio.sockets.get(eio_sid)
+        await self.eio.disconnect(eio_sid)
+        if socket is not None:
+            # Engine.IO's close only queues a CLOSE packet, which a client of
+            # ours obeys; a raw websocket could keep sending. None ends the
+            # writer, which closes the websocket itself.
+            await socket.queue.put(None)
 
 
 def build_server(redis_url: str = "") -> socketio.AsyncServer:

@@ -40,6 +40,10 @@ async def test_health_and_openapi(client):
     spec = (await client.get("/api/openapi.json")).json()
     for path in ("/api/accounts", "/api/accounts/restore", "/api/me", "/api/me/recovery-token", "/api/health"):
         assert path in spec["paths"]
+    name = spec["components"]["schemas"]["CreateAccountIn"]["properties"]["name"]
+    assert name["minLength"] == 1 and name["maxLength"] == 1000
+    empty = await client.post("/api/accounts", json={"name": "", "remember": True})
+    assert empty.json()["error"] == {"code": "invalid_name", "message": "Please enter a name."}
 
 
 async def test_account_lifecycle(client):
@@ -180,3 +184,43 @@ async def test_an_internal_failure_is_not_a_traceback(client, monkeypatch):
     response = await client.post("/api/accounts", json={"name": "x"})
     assert_error(response, 503, "unavailable")
     assert "fire" not in response.text and "Traceback" not in response.text
+
+
+@pytest.fixture
+async def mounted(client):
+    """The API as Reflex serves it: its own app mounted behind ours, answering
+    whatever reaches it in plain text."""
+    from starlette.responses import PlainTextResponse
+
+    async def reflex_like(scope, receive, send):
+        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+    api.mount("", reflex_like)
+    try:
+        yield client
+    finally:
+        api.router.routes.pop()
+
+
+@pytest.mark.parametrize("path", ["/api", "/api/", "/api?x=1", "/api/enclaves/", "/api/me/", "/api//me", "/api/%ZZ", "/api/..%2F"])
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "DELETE", "PROPFIND", "FOO"])
+async def test_every_unknown_api_path_answers_in_the_error_shape_behind_reflex(mounted, path, method):
+    response = await mounted.request(method, path)
+    assert response.status_code == 404, (method, path, response.text)
+    assert response.headers["content-type"] == "application/json"
+    if method != "HEAD":
+        assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_unknown_methods_on_known_paths_answer_in_the_error_shape_behind_reflex(mounted):
+    response = await mounted.request("PROPFIND", "/api/me")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "DELETE, GET"
+    assert (await mounted.get("/not-the-api")).text == "Not Found"  # the rest is still Reflex's
+
+
+@pytest.mark.parametrize("body", [b'{"name": "\\ud800", "remember": true}', b'{"name": "Bo\xed\xa0\x80", "remember": true}'])
+async def test_a_lone_surrogate_in_a_name_is_invalid_not_too_large(client, body):
+    response = await client.post("/api/accounts", content=body, headers={"content-type": "application/json"})
+    assert_error(response, 422, "invalid_payload")
+    assert "name" in response.json()["error"]["message"]

@@ -156,3 +156,26 @@ def test_ids_that_are_not_uuids_are_not_found(accounts, enclaves):
         with pytest.raises(NotFound):
             enclaves.get(bad, a)
         assert enclaves.is_member(bad, a) is False
+
+
+def test_the_name_drops_a_member_who_leaves_or_is_deleted(accounts, enclaves, clock):
+    a, b, c = people(accounts, "Ali", "Bea", "Cy")
+    room = enclaves.create([a, b])
+    clock.advance(minutes=1)
+    enclaves.join(enclaves.invite(room.id, a).code, c)
+    assert enclaves.get(room.id, a).name == "Ali & Bea"  # named by the match, not by who joins later
+    accounts.delete(b)
+    assert enclaves.get(room.id, a).name == "Ali"
+    assert [e.name for e in enclaves.list_for(c)] == ["Ali"]
+    assert enclaves.check_invite(enclaves.invite(room.id, c).code) == "Ali"
+    enclaves.leave(room.id, a)
+    assert enclaves.get(room.id, c).name == "Cy"  # none of the match left: who is there
+
+
+def test_the_name_drops_a_member_the_sweep_deletes(accounts, enclaves, clock):
+    keeper = accounts.create("Keeper", remember=True).account.id
+    fleeting = accounts.create("Fleeting", remember=False).account.id
+    room = enclaves.create([keeper, fleeting])
+    clock.advance(seconds=enclaves.settings.session_grace.total_seconds() + 1)
+    assert sweep_all(enclaves.engine, enclaves.settings, clock).accounts == 1
+    assert enclaves.get(room.id, keeper).name == "Keeper"

@@ -83,3 +83,14 @@ def test_sweep_works_in_bounded_batches(accounts, engine, db_settings, clock):
     assert sweep_once(engine, db_settings, clock, batch=3).accounts == 3
     assert sweep_once(engine, db_settings, clock, batch=3).accounts == 3
     assert sweep_all(engine, db_settings, clock, batch=3).accounts == 1
+
+
+def test_the_sweep_says_whose_memberships_it_removed(accounts, enclaves, engine, db_settings, clock):
+    keeper = accounts.create("Keeper", remember=True).account.id
+    fleeting = accounts.create("Fleeting", remember=False).account.id
+    first, second = enclaves.create([keeper, fleeting]), enclaves.create([fleeting, keeper])
+    clock.advance(seconds=db_settings.session_grace.total_seconds() + 1)
+    result = sweep_all(engine, db_settings, clock, batch=1)
+    assert sorted(result.left) == sorted([(first.id, fleeting), (second.id, fleeting)])
+    assert result.left_by_account().keys() == {fleeting}
+    assert sorted(result.left_by_account()[fleeting]) == sorted([first.id, second.id])

@@ -480,3 +480,57 @@ async def test_members_hear_of_one_who_leaves_or_is_deleted_while_offline(server
     assert left.status_code == 204, left.text
     assert await a.next("member_left") == {"enclave_id": enclave_id, "account_id": b.account["id"]}
     await asyncio.gather(a.close(), b.close())
+
+
+async def test_an_accounts_connections_share_one_budget(server):
+    """Each connection has its own bucket, and the account one more: twenty
+    tabs flooding together get no more than a few connections' worth."""
+    from ephem.signaling.hub import ACCOUNT_BURST, ACCOUNT_RATE, SOCKET_BURST
+
+    created = server.account("Many tabs")
+    tabs = await asyncio.gather(*(server.client(created.session_token) for _ in range(10)))
+    other = await server.client(name="Someone else")
+    per_tab = SOCKET_BURST - 10  # each tab alone stays within its own bucket
+    started = asyncio.get_running_loop().time()
+    answers = await asyncio.gather(*(tab.call("echo", i, timeout=30) for tab in tabs for i in range(per_tab)))
+    elapsed = asyncio.get_running_loop().time() - started
+    codes = {a["error"]["code"] for a in answers if not a["ok"]}
+    assert codes == {"rate_limited"}
+    assert sum(a["ok"] for a in answers) <= ACCOUNT_BURST + ACCOUNT_RATE * elapsed
+    assert all([(await other.call("echo", i))["ok"] for i in range(20)])
+    await asyncio.gather(*(c.close() for c in (*tabs, other)))
+
+
+async def test_members_hear_of_one_the_sweep_deletes(server, engine):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from ephem.actions import Actions
+    from ephem.core.db import session_scope
+    from ephem.models import Account
+
+    a = await server.client(name="Stays")
+    fleeting = server.account("Fleeting", remember=False).account.id  # its tab long closed
+    enclave_id = server.enclaves.create([a.account["id"], fleeting]).id
+    await a.call("join", {"enclave_id": enclave_id})
+    with session_scope(engine) as db:
+        past = server.accounts.clock() - server.accounts.settings.session_grace - timedelta(seconds=1)
+        db.execute(update(Account).where(Account.id == fleeting).values(last_seen_at=past))
+    result = await Actions(server.accounts, server.enclaves, server.hub).sweep()
+    assert result.left == ((enclave_id, fleeting),)
+    assert await a.next("member_left") == {"enclave_id": enclave_id, "account_id": fleeting}
+    assert server.enclaves.get(enclave_id, a.account["id"]).name == "Stays"
+    await a.close()
+
+
+async def test_a_lone_surrogate_is_an_invalid_payload_not_a_large_one(server):
+    a, b, enclave_id = await in_room(server)
+    offer = {"enclave_id": enclave_id, "to": b.peer_id, "kind": "offer", "data": {"type": "offer", "sdp": "v=0\ud800"}}
+    for event, payload in (("echo", "\ud800"), ("echo", {"name": "Bo\udfff"}), ("signal", offer)):
+        answer = await a.call(event, payload)
+        assert answer["ok"] is False and answer["error"]["code"] == "invalid_payload", (event, answer)
+        assert "lone surrogate" in answer["error"]["message"]
+    assert (await a.call("echo", "\U0001f600 paired surrogates are fine"))["ok"]
+    await asyncio.sleep(0.2)
+    assert b.pending("signal") == 0

@@ -14,8 +14,9 @@ router = APIRouter(prefix="/api")
 
 class CreateAccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    # Length and content are checked by the domain so the message is ours.
-    name: str = Field(max_length=1000)
+    # Length and content are checked by the domain so the message is ours:
+    # the minimum is declared for clients, not enforced by pydantic.
+    name: str = Field(max_length=1000, json_schema_extra={"minLength": 1})
     remember: StrictBool = False  # true or false, not "yes"
 
 
