@@ -121,7 +121,7 @@ export class EphemSession {
     if (previous) previous.close(same);
     this.mesh = new Mesh(this, enclaveId);
     // Same enclave, new connection: keep the conversation, its queues and the
-    // call; or take back a conversation parked a moment ago (see park).
+    // call; or take back a conversation parked a moment ago (keeping.js).
     const carried = same ? previous.conversation : parking.take(this.me.account_id, enclaveId);
     if (carried) {
       if (same) {
