@@ -20,7 +20,7 @@ export REFLEX_TELEMETRY_ENABLED = false
 export REFLEX_CHECK_LATEST_VERSION = false
 export PYTHONUNBUFFERED = 1
 
-.PHONY: run test export setup venv bun chromium node-client migrate clean bench
+.PHONY: run test js-test export setup venv bun chromium node-client migrate clean bench
 
 setup: venv bun migrate
 
@@ -60,7 +60,12 @@ migrate: venv
 run: setup
 	$(VENV)/bin/reflex run
 
-test: setup chromium node-client
+# The browser modules' unit tests: Node's own runner, no packages. Its summary
+# (# tests, # pass, # fail) ends the output, and a failure stops `make test`.
+js-test:
+	node --test tests/js/
+
+test: setup chromium node-client js-test
 	$(VENV)/bin/pytest
 
 # Benchmarks (not part of `make test`): each script prints its figures and

@@ -1,8 +1,8 @@
 """The DataChannel envelope of the contract: `{v: 1, type, id, ts, from, payload}`.
 
-Shared by every client written in Python; the browser module applies the
-same rules. Malformed frames are dropped (None); unknown types pass through
-for the caller to ignore.
+Shared by every client written in Python; assets/ephem/envelope.js applies the
+same rules (tests/vectors/ holds the cases both pass). Malformed frames are
+dropped (None); unknown types pass through for the caller to ignore.
 """
 
 import json
@@ -36,14 +36,18 @@ def make(type_: str, sender: str, payload: dict[str, Any]) -> Envelope:
     return Envelope(type_, str(uuid.uuid4()), iso(utcnow()), sender, payload)
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")  # json.loads would take NaN and Infinity
+
+
 def parse(raw: object) -> Envelope | None:
     if not isinstance(raw, str) or len(raw) > MAX_FRAME:
         return None
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json)
     except ValueError:
         return None
-    if not isinstance(data, dict) or data.get("v") != 1:
+    if not isinstance(data, dict) or data.get("v") != 1 or isinstance(data.get("v"), bool):  # True == 1
         return None
     kind, ident, ts, sender, payload = (data.get(k) for k in ("type", "id", "ts", "from", "payload"))
     if not all(isinstance(v, str) for v in (kind, ident, ts, sender)) or not isinstance(payload, dict):

@@ -1,0 +1,243 @@
+// The call panel: who is in the call, our controls and a tile per member.
+// All it shows comes from the mesh's Call (call.js).
+
+import { createElement as h, useEffect, useRef, useState } from "react";
+import { mediaSupport } from "./call_state.js";
+
+const styles = {
+  panel: {
+    display: "flex",
+    flexDirection: "column",
+    gap: "0.5rem",
+    width: "100%",
+    padding: "0.6rem",
+    border: "1px solid var(--gray-a5)",
+    borderRadius: "var(--radius-3)",
+  },
+  header: { display: "flex", alignItems: "center", gap: "0.5rem", flexWrap: "wrap" },
+  title: { fontWeight: 600, fontSize: "0.95rem", marginRight: "auto" },
+  count: { fontSize: "0.8rem", color: "var(--gray-11)" },
+  controls: { display: "flex", gap: "0.4rem", flexWrap: "wrap" },
+  button: (kind) => ({
+    padding: "0.45rem 0.8rem",
+    borderRadius: "var(--radius-3)",
+    border: "1px solid var(--gray-a7)",
+    font: "inherit",
+    fontSize: "0.85rem",
+    cursor: "pointer",
+    background: kind === "primary" ? "var(--accent-9)" : kind === "danger" ? "var(--red-9)" : kind === "on" ? "var(--accent-4)" : "var(--color-surface)",
+    color: kind === "primary" || kind === "danger" ? "white" : "var(--gray-12)",
+  }),
+  // Two columns even on a 375px phone, so a call of three leaves the chat in view.
+  grid: { display: "grid", gridTemplateColumns: "repeat(auto-fill, minmax(min(100%, 140px), 1fr))", gap: "0.5rem" },
+  tile: (speaking) => ({
+    position: "relative",
+    aspectRatio: "4 / 3",
+    maxHeight: "30vh",
+    background: "#111",
+    borderRadius: "var(--radius-3)",
+    overflow: "hidden",
+    outline: speaking ? "3px solid var(--green-9)" : "1px solid var(--gray-a6)",
+    outlineOffset: speaking ? "-3px" : "-1px",
+    transition: "outline-color 120ms",
+  }),
+  video: (mirror) => ({ width: "100%", height: "100%", objectFit: "contain", transform: mirror ? "scaleX(-1)" : "none" }),
+  avatar: {
+    position: "absolute",
+    inset: 0,
+    display: "flex",
+    alignItems: "center",
+    justifyContent: "center",
+    fontSize: "2.2rem",
+    color: "#ddd",
+  },
+  label: {
+    position: "absolute",
+    left: "0.4rem",
+    bottom: "0.4rem",
+    right: "0.4rem",
+    display: "flex",
+    gap: "0.3rem",
+    alignItems: "center",
+    color: "white",
+    fontSize: "0.8rem",
+    textShadow: "0 1px 2px black",
+  },
+  name: { overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap", minWidth: 0 },
+  pill: { background: "rgba(0, 0, 0, 0.6)", borderRadius: "999px", padding: "0 0.45rem", fontSize: "0.7rem" },
+  note: { fontSize: "0.8rem", color: "var(--gray-11)" },
+  error: { fontSize: "0.8rem", color: "var(--red-11)" },
+};
+
+function Video({ stream, muted, mirror }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element || element.srcObject === stream) return;
+    element.srcObject = stream || null;
+    if (stream) element.play().catch(() => {}); // autoplay below handles the rest
+  }, [stream]);
+  return h("video", { ref, autoPlay: true, playsInline: true, muted, style: styles.video(mirror) });
+}
+
+function Tile({ name, self, state, stream, stats, speaking, sendScale }) {
+  const initial = [...(name || "?").trim()][0] || "?";
+  return h(
+    "div",
+    {
+      "data-testid": "call-tile",
+      "data-self": String(self),
+      "data-name": name,
+      "data-muted": String(!state.audio),
+      "data-camera": String(state.video && !state.screen),
+      "data-screen": String(state.screen),
+      "data-speaking": String(speaking),
+      "data-frames-decoded": String(stats ? stats.framesDecoded : 0),
+      "data-frame-width": String(stats ? stats.frameWidth : 0),
+      "data-frame-height": String(stats ? stats.frameHeight : 0),
+      "data-audio-packets": String(stats ? stats.audioPackets : 0),
+      "data-send-scale": self ? String(sendScale) : undefined,
+      style: styles.tile(speaking),
+    },
+    h(Video, { stream, muted: self, mirror: self && state.video && !state.screen }),
+    state.video ? null : h("div", { style: styles.avatar, "aria-hidden": "true" }, initial.toUpperCase()),
+    h(
+      "div",
+      { style: styles.label },
+      h("bdi", { dir: "auto", style: styles.name }, name),
+      self ? h("span", null, "(you)") : null,
+      state.audio ? null : h("span", { style: styles.pill }, "muted"),
+      state.screen ? h("span", { style: styles.pill }, "screen") : null,
+    ),
+  );
+}
+
+function ControlButton({ testid, label, pressed, kind, busy, disabled, onClick }) {
+  return h(
+    "button",
+    {
+      type: "button",
+      "data-testid": testid,
+      "aria-pressed": pressed === undefined ? undefined : String(pressed),
+      "aria-busy": busy ? "true" : undefined,
+      disabled: Boolean(disabled || busy),
+      style: { ...styles.button(kind), opacity: disabled || busy ? 0.6 : 1 },
+      onClick,
+    },
+    busy ? "…" : label,
+  );
+}
+
+export function CallPanel({ mesh }) {
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    if (!mesh) return undefined;
+    return mesh.call.subscribe(() => setVersion((v) => v + 1));
+  }, [mesh]);
+  if (!mesh) return null;
+  const call = mesh.call;
+  const support = mediaSupport();
+  const count = call.count();
+  const now = Date.now();
+  const others = call.active ? call.inCall() : [];
+
+  const header = h(
+    "div",
+    { style: styles.header },
+    h("span", { style: styles.title }, "Call"),
+    h("span", { "data-testid": "call-count", "data-count": String(count), style: styles.count }, count === 0 ? "nobody in the call" : `${count} in the call`),
+  );
+
+  let controls;
+  if (!support.call) {
+    controls = h(
+      "div",
+      { role: "note", "data-testid": "call-insecure", style: styles.note },
+      support.reason === "insecure"
+        ? "Calls need a secure page: open ephem over HTTPS (or on localhost) to use your microphone, camera and screen."
+        : "This browser cannot make calls: it gives pages no access to a microphone or camera.",
+    );
+  } else if (!call.active) {
+    controls = h(ControlButton, {
+      testid: "call-start",
+      label: count > 0 ? "Join the call" : "Start a call",
+      kind: "primary",
+      busy: call.busy === "start",
+      onClick: () => call.start(),
+    });
+  } else {
+    controls = h(
+      "div",
+      { style: styles.controls },
+      h(ControlButton, {
+        testid: "call-mute",
+        label: call.muted ? "Unmute" : "Mute",
+        pressed: call.muted,
+        kind: call.muted ? "on" : "",
+        disabled: !call.microphone,
+        onClick: () => call.toggleMute(),
+      }),
+      h(ControlButton, {
+        testid: "call-camera",
+        label: call.camera ? "Camera off" : "Camera on",
+        pressed: !call.camera,
+        kind: call.camera ? "" : "on",
+        busy: call.busy === "camera",
+        onClick: () => call.toggleCamera(),
+      }),
+      h(ControlButton, {
+        testid: "call-screen",
+        label: call.screen ? "Stop sharing" : "Share screen",
+        pressed: Boolean(call.screen),
+        kind: call.screen ? "on" : "",
+        busy: call.busy === "screen",
+        disabled: !support.screen,
+        onClick: () => call.toggleScreen(),
+      }),
+      h(ControlButton, { testid: "call-leave", label: "Leave the call", kind: "danger", onClick: () => call.leave() }),
+    );
+  }
+
+  const tiles = call.active
+    ? [
+        h(Tile, {
+          key: "self",
+          name: mesh.me.name,
+          self: true,
+          state: call.state,
+          stream: call.preview,
+          stats: null,
+          speaking: call.speakingUntil > now,
+          sendScale: call.sendScale,
+        }),
+        ...others.map((link) => {
+          const peer = call.peer(link);
+          return h(Tile, {
+            key: link.peer.peer_id,
+            name: link.peer.name || "…",
+            self: false,
+            state: peer.state,
+            stream: peer.stream || null,
+            stats: peer.stats,
+            speaking: Boolean(peer.speakingUntil && peer.speakingUntil > now),
+          });
+        }),
+      ]
+    : [];
+
+  return h(
+    "section",
+    { "aria-label": "Call", "data-testid": "call-panel", style: styles.panel },
+    header,
+    controls,
+    call.error ? h("div", { role: "alert", "data-testid": "call-error", style: styles.error }, call.error) : null,
+    call.crowded
+      ? h(
+          "div",
+          { role: "status", "data-testid": "call-crowded", style: styles.note },
+          "Many cameras are on: everyone sends lower-resolution video so the call stays smooth.",
+        )
+      : null,
+    tiles.length ? h("div", { style: styles.grid }, ...tiles) : null,
+  );
+}

@@ -1,0 +1,87 @@
+// The pure part of calls: what a peer's `call` envelope says, what ours says,
+// when a call is crowded, how loud a microphone is and what the receive
+// figures are. No DOM or WebRTC objects are created here, so `node --test`
+// imports it as it is; call.js does the rest.
+
+export const KINDS = ["audio", "video"];
+export const SPEAKING_LEVEL = 0.02; // audio level (0..1) above which a member shows as speaking
+export const SPEAKING_HOLD_MS = 700; // and for this long after, so the ring does not flicker
+export const CROWD_SCALE = 2; // a crowded call sends video at half width and height
+export const CROWD_BITRATE = 250000; // and at most this many bits per second per link
+export const VIDEO_CROWD = 6; // default: above this many cameras, a call sends less video
+
+// What this page can do: calls need a secure context (HTTPS or localhost).
+export function mediaSupport(win = globalThis.window) {
+  if (typeof win === "undefined" || !win.isSecureContext) return { call: false, screen: false, reason: "insecure" };
+  const devices = win.navigator.mediaDevices;
+  if (!devices || !devices.getUserMedia) return { call: false, screen: false, reason: "unsupported" };
+  return { call: true, screen: typeof devices.getDisplayMedia === "function", reason: "" };
+}
+
+// A peer's `call` payload, reduced to the four flags we act on.
+export function callState(payload) {
+  const flag = (key) => Boolean(payload && payload[key] === true);
+  return { active: flag("active"), audio: flag("audio"), video: flag("video"), screen: flag("screen") };
+}
+
+// What we tell the others, from the tracks we hold.
+export function ownState({ active, microphone, muted, camera, screen }) {
+  return {
+    active,
+    audio: active && Boolean(microphone) && !muted,
+    video: active && Boolean(screen || camera),
+    screen: active && Boolean(screen),
+  };
+}
+
+// More than `crowd` members sending video (we count when we send): everyone
+// sends less of it, so a full mesh of uploads still fits.
+export function isCrowded(active, peerStates, own, crowd = VIDEO_CROWD) {
+  const sending = peerStates.filter((state) => state.video).length + (own.video ? 1 : 0);
+  return active && sending > (crowd || VIDEO_CROWD);
+}
+
+// The first encoding of a video sender made to fit the call, or null when it already does.
+export function fitEncoding(encoding, crowded) {
+  const scale = crowded ? CROWD_SCALE : 1;
+  if ((encoding.scaleResolutionDownBy || 1) === scale) return null;
+  const fitted = { ...encoding, scaleResolutionDownBy: scale };
+  if (crowded) fitted.maxBitrate = CROWD_BITRATE;
+  else delete fitted.maxBitrate;
+  return fitted;
+}
+
+// Why the browser gave us no device, in words a user can act on.
+export function explain(err, what) {
+  const name = err && err.name;
+  if (name === "NotAllowedError" || name === "SecurityError") {
+    return `Your browser did not allow the ${what}. Allow it for this site in the address bar, then try again.`;
+  }
+  if (name === "NotFoundError" || name === "OverconstrainedError") return `No ${what} was found on this device.`;
+  if (name === "NotReadableError" || name === "AbortError") return `The ${what} is in use by another program, or could not start.`;
+  return `Could not use the ${what}: ${(err && err.message) || err}`;
+}
+
+// Root mean square of time-domain samples: 0 for silence, about 0.7 for a full-scale sine.
+export function level(samples) {
+  let sum = 0;
+  for (const sample of samples) sum += sample * sample;
+  return samples.length ? Math.sqrt(sum / samples.length) : 0;
+}
+
+// What a call tile shows of one link's `getStats()` reports.
+export function figures(reports) {
+  const found = { framesDecoded: 0, frameWidth: 0, frameHeight: 0, audioPackets: 0, level: 0 };
+  reports.forEach((report) => {
+    if (report.type !== "inbound-rtp") return;
+    if (report.kind === "video") {
+      found.framesDecoded = report.framesDecoded || 0;
+      found.frameWidth = report.frameWidth || 0;
+      found.frameHeight = report.frameHeight || 0;
+    } else if (report.kind === "audio") {
+      found.audioPackets = report.packetsReceived || 0;
+      found.level = report.audioLevel || 0;
+    }
+  });
+  return found;
+}

@@ -1,0 +1,73 @@
+// The component Reflex renders (`EphemClient`, wrapped by ephem/ui/components/client.py
+// through assets/ephem_client.js): it owns the page's session, passes props
+// down to it and sends everything the page shows up through `onEvent`.
+
+import { createElement as h, useEffect, useRef, useState } from "react";
+import { CallPanel } from "./call_panel.js";
+import { ChatPanel, PANEL } from "./chat_panel.js";
+import { VIDEO_CROWD } from "./call_state.js";
+import { EphemSession } from "./session.js";
+import { storage } from "./storage.js";
+
+// The enclave's call and chat, over whichever mesh the session has now.
+function Room({ session, keepHistory }) {
+  const [mesh, setMesh] = useState(session.mesh);
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    const listener = (next) => {
+      setMesh(next);
+      setVersion((v) => v + 1);
+    };
+    session.meshListeners.add(listener);
+    setMesh(session.mesh);
+    return () => session.meshListeners.delete(listener);
+  }, [session]);
+  return h(
+    "div",
+    { style: PANEL },
+    h(CallPanel, { mesh }),
+    h(ChatPanel, { session, mesh, keepHistory }),
+  );
+}
+
+// Rendered once per page. Without `showChat` it draws nothing; with it, the
+// enclave's call and chat. `videoCrowd`: above this many cameras a call sends
+// lower-resolution video.
+export function EphemClient({ token, enclaveId, command, showChat, keepHistory, videoCrowd, onEvent }) {
+  const up = useRef(onEvent);
+  up.current = onEvent;
+  const [session, setSession] = useState(null);
+
+  useEffect(() => {
+    if (!token) return undefined;
+    const created = new EphemSession(token, (kind, data) => up.current && up.current(kind, data));
+    created.setEnclave(enclaveId || "");
+    setSession(created);
+    return () => {
+      setSession(null);
+      created.close();
+    };
+  }, [token]);
+
+  useEffect(() => {
+    if (session) session.setEnclave(enclaveId || "");
+  }, [session, enclaveId]);
+
+  // A command runs once per tab, even when a page remounts or reloads with the
+  // same state: its nonce is remembered in sessionStorage.
+  useEffect(() => {
+    if (!session || !command || !command.nonce) return;
+    if (storage.get("ephem.command") === command.nonce) return;
+    storage.set("ephem.command", command.nonce);
+    session.run(command);
+  }, [session, command && command.nonce]);
+
+  useEffect(() => {
+    if (!session) return;
+    session.videoCrowd = videoCrowd || VIDEO_CROWD;
+    if (session.mesh) session.mesh.call.applyCrowd();
+  }, [session, videoCrowd]);
+
+  if (!showChat || !session) return null;
+  return h(Room, { session, keepHistory });
+}

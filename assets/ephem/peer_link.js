@@ -1,0 +1,214 @@
+// One RTCPeerConnection and its `ephem` DataChannel, to one peer of the mesh:
+// the twin of ephem/peer/rtc.py. Signals go through the session's socket;
+// offers, answers and candidates follow the perfect-negotiation pattern (the
+// smaller peer_id is polite). What arrives on the channel goes to the mesh.
+
+import { frame } from "./envelope.js";
+
+const HIGH_WATER = 1024 * 1024; // stop writing to a channel above this bufferedAmount
+const LOW_WATER = 256 * 1024; // and resume below this
+const CONNECT_TIMEOUT_MS = 30000; // a link not open by then is rebuilt
+
+export class PeerLink {
+  constructor(mesh, peer, initiator) {
+    this.mesh = mesh;
+    this.peer = peer; // {peer_id, account_id, name}
+    this.polite = mesh.peerId < peer.peer_id; // contract: the smaller peer_id is polite
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.answerPending = false;
+    this.channel = null;
+    this.state = "connecting";
+    this.rtt = null;
+    this.closed = false;
+    this.restarts = 0;
+    this.signals = Promise.resolve(); // signals are applied one at a time, in order
+    this.pc = new RTCPeerConnection({ iceServers: mesh.session.iceServers });
+    this.pc.ontrack = (event) => mesh.call.onTrack(this, event);
+    // Video quality can only be set on a negotiated sender.
+    this.pc.onsignalingstatechange = () => this.pc.signalingState === "stable" && mesh.call.applyQuality(this);
+    this.pc.onicecandidate = ({ candidate }) => this.send("candidate", candidate ? candidate.toJSON() : null);
+    this.pc.onnegotiationneeded = () => this.offer();
+    this.pc.onconnectionstatechange = () => this.onConnectionState();
+    this.pc.ondatachannel = ({ channel }) => {
+      if (channel.label === "ephem") this.attach(channel);
+    };
+    // A link that never opens is rebuilt rather than left hanging.
+    this.openTimer = setTimeout(() => {
+      if (!this.open) this.mesh.relink(this);
+    }, CONNECT_TIMEOUT_MS);
+    // Contract: the newcomer creates the channel, which makes it offer.
+    if (initiator) this.attach(this.pc.createDataChannel("ephem", { ordered: true }));
+  }
+
+  async send(kind, data, attempt = 0) {
+    if (this.closed) return;
+    const ack = await this.mesh.session.call("signal", {
+      enclave_id: this.mesh.enclaveId,
+      to: this.peer.peer_id,
+      kind,
+      data,
+    });
+    // A refused signal would leave negotiation half done: retry what is worth it.
+    if (!ack.ok && !this.closed && ack.error && ["rate_limited", "timeout"].includes(ack.error.code) && attempt < 5) {
+      setTimeout(() => this.send(kind, data, attempt + 1), 500 * 2 ** attempt);
+    }
+  }
+
+  async offer() {
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      const { type, sdp } = this.pc.localDescription;
+      this.send("offer", { type, sdp });
+    } catch (err) {
+      console.warn("ephem: offer failed", err);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  onSignal(kind, data) {
+    this.signals = this.signals.then(() => this.applySignal(kind, data)).catch((err) => {
+      console.warn("ephem: signal failed", kind, err);
+      // An offer this connection cannot take (the other side started over):
+      // start over too, and answer it on a fresh connection.
+      if (kind === "offer" && !this.closed) this.mesh.relink(this, { kind, data });
+    });
+  }
+
+  // The "perfect negotiation" pattern: the impolite side ignores a colliding
+  // offer, the polite side rolls back its own and answers.
+  async applySignal(kind, data) {
+    if (this.closed) return;
+    if (kind === "offer" || kind === "answer") {
+      const readyForOffer = !this.makingOffer && (this.pc.signalingState === "stable" || this.answerPending);
+      const collision = data.type === "offer" && !readyForOffer;
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) return;
+      this.answerPending = data.type === "answer";
+      try {
+        await this.pc.setRemoteDescription(data);
+      } finally {
+        this.answerPending = false;
+      }
+      if (data.type === "offer") {
+        this.mesh.call.syncLink(this); // our media goes into this very answer
+        await this.pc.setLocalDescription();
+        const { type, sdp } = this.pc.localDescription;
+        this.send("answer", { type, sdp });
+      }
+    } else if (kind === "candidate") {
+      try {
+        await this.pc.addIceCandidate(data || undefined);
+      } catch (err) {
+        if (!this.ignoreOffer) throw err;
+      }
+    }
+  }
+
+  attach(channel) {
+    this.channel = channel;
+    channel.bufferedAmountLowThreshold = LOW_WATER;
+    channel.onopen = () => {
+      clearTimeout(this.openTimer);
+      this.sendEnvelope("hello", { name: this.mesh.me.name });
+      this.mesh.call.onLinkOpen(this);
+      this.mesh.onLinkOpen(this);
+    };
+    channel.onmessage = ({ data }) => this.mesh.onFrame(this, data);
+    channel.onbufferedamountlow = () => this.mesh.flush(this.peer.account_id);
+    // The channel is the conversation: if it closes under a live link, start over.
+    channel.onclose = () => {
+      if (!this.closed) this.mesh.relink(this);
+    };
+    if (channel.readyState === "open") channel.onopen();
+  }
+
+  get open() {
+    return !this.closed && this.channel !== null && this.channel.readyState === "open";
+  }
+
+  get writable() {
+    return this.open && this.channel.bufferedAmount < HIGH_WATER;
+  }
+
+  sendEnvelope(type, payload) {
+    return this.sendFrame(frame(type, this.mesh.me.account_id, payload));
+  }
+
+  sendFrame(wire) {
+    if (!this.open) return false;
+    try {
+      this.channel.send(wire);
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
+
+  onConnectionState() {
+    const state = this.pc.connectionState;
+    if (state === "connected") {
+      this.restarts = 0;
+      this.refreshStats();
+    } else if (state === "failed" || state === "disconnected") {
+      this.state = "reconnecting";
+      // A dropped path is restored with an ICE restart; after a few tries, start over.
+      clearTimeout(this.restartTimer);
+      this.restartTimer = setTimeout(() => this.restart(), state === "failed" ? 0 : 2500);
+    } else if (state === "connecting" || state === "new") {
+      this.state = this.state === "reconnecting" ? "reconnecting" : "connecting";
+    }
+    this.mesh.changed();
+  }
+
+  async restart() {
+    if (this.closed || this.pc.connectionState === "connected") return;
+    if (this.restarts >= 5) {
+      this.mesh.relink(this);
+      return;
+    }
+    this.restarts += 1;
+    await this.mesh.session.freshIceServers();
+    if (this.closed) return;
+    this.pc.setConfiguration({ iceServers: this.mesh.session.iceServers });
+    this.pc.restartIce();
+  }
+
+  async refreshStats() {
+    if (this.closed || this.pc.connectionState !== "connected") return;
+    try {
+      const stats = await this.pc.getStats();
+      let pair = null;
+      stats.forEach((report) => {
+        if (report.type === "transport" && report.selectedCandidatePairId) pair = stats.get(report.selectedCandidatePairId);
+      });
+      if (!pair) {
+        stats.forEach((report) => {
+          if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") pair = report;
+        });
+      }
+      const local = pair && stats.get(pair.localCandidateId);
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      const relayed = [local, remote].some((c) => c && c.candidateType === "relay");
+      this.state = relayed ? "relayed" : "direct";
+      this.rtt = pair && typeof pair.currentRoundTripTime === "number" ? pair.currentRoundTripTime * 1000 : null;
+    } catch (err) {
+      this.state = "direct";
+    }
+    this.mesh.changed();
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.openTimer);
+    try {
+      if (this.channel) this.channel.close();
+      this.pc.close();
+    } catch (err) {
+      /* already closed */
+    }
+  }
+}

@@ -1,0 +1,25 @@
+// This tab's sessionStorage, best effort: blocked or full storage (private
+// modes, quotas) must not break the chat.
+export const storage = {
+  get(key) {
+    try {
+      return sessionStorage.getItem(key);
+    } catch (err) {
+      return null;
+    }
+  },
+  set(key, value) {
+    try {
+      sessionStorage.setItem(key, value);
+    } catch (err) {
+      /* blocked or full: best effort */
+    }
+  },
+  remove(key) {
+    try {
+      sessionStorage.removeItem(key);
+    } catch (err) {
+      /* blocked */
+    }
+  },
+};
