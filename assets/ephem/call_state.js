@@ -8,7 +8,6 @@ export const SPEAKING_LEVEL = 0.02; // audio level (0..1) above which a member s
 export const SPEAKING_HOLD_MS = 700; // and for this long after, so the ring does not flicker
 export const CROWD_SCALE = 2; // a crowded call sends video at half width and height
 export const CROWD_BITRATE = 250000; // and at most this many bits per second per link
-export const VIDEO_CROWD = 6; // default: above this many cameras, a call sends less video
 
 // What this page can do: calls need a secure context (HTTPS or localhost).
 export function mediaSupport(win = globalThis.window) {
@@ -35,10 +34,11 @@ export function ownState({ active, microphone, muted, camera, screen }) {
 }
 
 // More than `crowd` members sending video (we count when we send): everyone
-// sends less of it, so a full mesh of uploads still fits.
-export function isCrowded(active, peerStates, own, crowd = VIDEO_CROWD) {
+// sends less of it, so a full mesh of uploads still fits. `crowd` is the
+// server's EPHEM_CALL_VIDEO_CROWD; until it is known (0) nothing is crowded.
+export function isCrowded(active, peerStates, own, crowd) {
   const sending = peerStates.filter((state) => state.video).length + (own.video ? 1 : 0);
-  return active && sending > (crowd || VIDEO_CROWD);
+  return active && crowd > 0 && sending > crowd;
 }
 
 // The first encoding of a video sender made to fit the call, or null when it already does.

@@ -5,7 +5,6 @@
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { CallPanel } from "./call_panel.js";
 import { ChatPanel, PANEL } from "./chat_panel.js";
-import { VIDEO_CROWD } from "./call_state.js";
 import { EphemSession } from "./session.js";
 import { storage } from "./storage.js";
 
@@ -64,7 +63,7 @@ export function EphemClient({ token, enclaveId, command, showChat, keepHistory, 
 
   useEffect(() => {
     if (!session) return;
-    session.videoCrowd = videoCrowd || VIDEO_CROWD;
+    session.videoCrowd = videoCrowd || 0;
     if (session.mesh) session.mesh.call.applyCrowd();
   }, [session, videoCrowd]);
 

@@ -6,7 +6,6 @@ import { io } from "socket.io-client";
 import { backendOrigin } from "./backend.js";
 import { checkText } from "./envelope.js";
 import { Mesh, parking } from "./mesh.js";
-import { VIDEO_CROWD } from "./call_state.js";
 
 const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "stats", "search_failed"];
 const REFUSED_RETRY_MS = 10000; // a connection the server refused is tried again after this
@@ -22,7 +21,7 @@ export class EphemSession {
     this.me = null;
     this.iceServers = [];
     this.iceFetchedAt = 0;
-    this.videoCrowd = VIDEO_CROWD;
+    this.videoCrowd = 0; // EPHEM_CALL_VIDEO_CROWD, from the page
     this.closed = false;
     this.meshListeners = new Set();
     this.early = []; // texts written before the mesh opened
