@@ -183,6 +183,38 @@ async def _searching(url: str, count: int) -> bool:
         return False
 
 
+async def test_after_redis_restarts_empty_only_live_searchers_go_back(cluster):
+    redis, (one, two) = cluster
+    matched_a = await connected(one.url, "Matched on one")
+    matched_b = await connected(two.url, "Matched on two")
+    searcher = await connected(one.url, "Searcher")
+    try:
+        await matched_a.call("search", {})
+        await matched_b.call("search", {})  # backend two pairs backend one's searcher
+        first = await matched_a.next("matched")
+        assert (await matched_b.next("matched"))["enclave_id"] == first["enclave_id"]
+        await searcher.call("search", {})
+        # At once: backend one may not have renewed since the match, so only
+        # the matching backend still knows its searcher was matched.
+        redis.stop()
+        redis.start()  # empty: Redis here keeps nothing on disk
+        assert await eventually(lambda: _searching(one.url, 1), timeout=20)
+        await asyncio.sleep(3)  # Socket.IO's pub/sub listeners resubscribe
+        partner = await connected(two.url, "Partner")
+        try:
+            await partner.call("search", {})
+            got, theirs = await searcher.next("matched", timeout=20), await partner.next("matched", timeout=20)
+            assert got["enclave_id"] == theirs["enclave_id"]
+            assert got["peer"]["name"] == "Partner"
+            await asyncio.sleep(LEASE + 1)  # a wrongly restored searcher would be matched by now
+            assert matched_a.pending("matched") == matched_b.pending("matched") == 0
+            assert await _searching(one.url, 0)
+        finally:
+            await partner.close()
+    finally:
+        await asyncio.gather(matched_a.close(), matched_b.close(), searcher.close())
+
+
 async def test_a_killed_backend_s_users_carry_on_through_the_other(cluster):
     _, (one, two) = cluster
     alice = await EphemPeer.sign_up(one.url, "Alice")
