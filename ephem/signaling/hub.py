@@ -62,6 +62,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
+        # cancel_search calls per connection: a search on its way (one put back
+        # after a Redis restart) can tell that it was cancelled meanwhile.
+        self._cancels: Counter[str] = Counter()
         self._matches: list[tuple[Searcher, Searcher]] = []  # made, their enclaves not yet written
         self._writing_matches = False
         self._last_stats: dict | None = None
@@ -125,6 +128,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._release(peer.account_id)
         self._by_peer.pop(peer.peer_id, None)
         self._searching.pop(peer.peer_id, None)
+        self._cancels.pop(peer.peer_id, None)
         try:
             await self.limiter.forget(sid)
             await self.matchmaker.cancel(peer.peer_id)
@@ -192,14 +196,15 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         return {"ok": True, "status": "searching"}
 
     async def _enqueue(self, peer: Peer) -> None:
+        cancels = self._cancels[peer.peer_id]
         match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name))
         if match is None:
             # Renewed (by run_forever) only from now on: a renewal that ran
             # while the enqueue was still on its way would find no lease,
             # call the searcher lost and enqueue it a second time.
-            if peer.sid in self._by_sid:
+            if peer.sid in self._by_sid and self._cancels[peer.peer_id] == cancels:
                 self._searching[peer.peer_id] = peer
-            else:  # gone while its search was on the way
+            else:  # gone, or cancelled, while its search was on the way
                 await self.matchmaker.cancel(peer.peer_id)
         else:
             self._searching.pop(match.first.peer_id, None)
@@ -211,6 +216,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
                 self._spawn(self._write_matches())
 
     async def _cancel_search(self, peer: Peer, _body: Empty) -> dict:
+        self._cancels[peer.peer_id] += 1
         self._searching.pop(peer.peer_id, None)
         await self.matchmaker.cancel(peer.peer_id)
         return {"ok": True}
