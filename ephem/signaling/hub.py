@@ -20,6 +20,7 @@ from ephem.accounts import Accounts
 from ephem.enclaves import Enclaves
 from ephem.errors import EphemError, InvalidToken
 from ephem.live.matchmaking import Matchmaker, Searcher
+from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.ratelimit import RateLimiter
 from ephem.schemas import AccountOut, error
@@ -101,9 +102,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         except InvalidToken as exc:
             self._release(account_id)
             raise _refused(exc.code, exc.message) from None
-        except Exception:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
+        except Exception as exc:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
             self._release(account_id)
-            log.exception("connect failed")
+            outage.report(log, exc, "connect failed")
             raise _refused("unavailable", "The server cannot take connections right now. Try again soon.") from None
         if crowded:
             self._release(account_id)
@@ -136,8 +137,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
                 await self._announce_left(enclave_id, peer.info(), "disconnected", local=peer)
             await self.presence.disconnect(peer.peer_id)
             still_here = await self.presence.peers_of(peer.account_id)
-        except Exception:  # noqa: BLE001 - the shared store lets it lapse instead
-            log.exception("disconnect cleanup failed")
+        except Exception as exc:  # noqa: BLE001 - the shared store lets it lapse instead
+            outage.report(log, exc, "disconnect cleanup failed")
             still_here = []
         if not still_here:
             # The session-only grace period starts when the last connection closes.
@@ -173,7 +174,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             return await handler(peer, parsed)
         except EphemError as exc:
             return error(exc.code, exc.message)
-        except Exception:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
+        except Exception as exc:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
+            if outage.failed(exc):
+                return error("unavailable", MESSAGE)
             log.exception("event %s failed", event)
             return error("unavailable", "Something went wrong on our side. Please try again.")
 
@@ -268,7 +271,14 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         return {"online": await self.presence.online_accounts(), "searching": await self.matchmaker.searching()}
 
     async def online(self, account_ids) -> set[str]:
-        return await self.presence.online(account_ids)
+        try:
+            return await self.presence.online(account_ids)
+        except UNREACHABLE as exc:
+            # Degraded, not failed: enclaves and members come from the database
+            # and are exact; while Redis is away nobody can be reached live (no
+            # connect, no signaling), so "offline" is true enough for a while.
+            outage.failed(exc)
+            return set()
 
     async def drop_account(self, account_id: str, enclave_ids: list[str]) -> None:
         """A deleted account: its connections, on any worker, are closed, and
@@ -369,7 +379,13 @@ class Hub(Upkeep, socketio.AsyncNamespace):
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        # Reported now, not as "never retrieved" whenever the task is collected.
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            outage.report(log, task.exception(), "background task failed")
 
 
 def _room(enclave_id: str) -> str:
