@@ -28,8 +28,12 @@ def get_redis() -> Redis | None:
     if not url:
         return None
     # Bounded: a burst of thousands of events waits for one of these
-    # connections instead of opening a new one each.
-    return Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=64, timeout=10, health_check_interval=30))
+    # connections instead of opening a new one each. Timeouts: a Redis that
+    # stops answering is an outage answered with `unavailable`, not a hang.
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=64, timeout=10, health_check_interval=30, socket_connect_timeout=3, socket_timeout=5
+    )
+    return Redis(connection_pool=pool)
 
 
 def rate_limiter(name: str, rate: float, burst: int):

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ephem.errors import EphemError
+from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.schemas import error
 
 log = logging.getLogger("ephem.api")
@@ -40,6 +41,13 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
     return error_response(exc.status_code, codes.get(exc.status_code, "bad_request"), str(exc.detail))
 
 
+async def _redis_unreachable(_request: Request, exc: Exception) -> JSONResponse:
+    # Handled here, not by `_unexpected`: Starlette re-raises what reaches the
+    # catch-all handler, and the server logs it again with its traceback.
+    outage.failed(exc)
+    return error_response(503, "unavailable", MESSAGE, {"Retry-After": "5"})
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     # Logged here with its traceback; the client only learns that it failed.
     log.exception("unhandled error in the API", exc_info=exc)
@@ -50,4 +58,6 @@ def install(api: FastAPI) -> None:
     api.add_exception_handler(EphemError, _domain_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(StarletteHTTPException, _http_error)
+    for unreachable in UNREACHABLE:
+        api.add_exception_handler(unreachable, _redis_unreachable)
     api.add_exception_handler(Exception, _unexpected)

@@ -20,6 +20,7 @@ from ephem.accounts import Accounts
 from ephem.enclaves import Enclaves
 from ephem.errors import EphemError, InvalidToken
 from ephem.live.matchmaking import Matchmaker, Searcher
+from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.ratelimit import RateLimiter
 from ephem.schemas import AccountOut, error
@@ -68,6 +69,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
+        # cancel_search calls per connection: a search on its way (one put back
+        # after a Redis restart) can tell that it was cancelled meanwhile.
+        self._cancels: Counter[str] = Counter()
         self._matches: list[tuple[Searcher, Searcher]] = []  # made, their enclaves not yet written
         self._writing_matches = False
         self._last_stats: dict | None = None
@@ -104,9 +108,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         except InvalidToken as exc:
             self._release(account_id)
             raise _refused(exc.code, exc.message) from None
-        except Exception:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
+        except Exception as exc:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
             self._release(account_id)
-            log.exception("connect failed")
+            outage.report(log, exc, "connect failed")
             raise _refused("unavailable", "The server cannot take connections right now. Try again soon.") from None
         if crowded:
             self._release(account_id)
@@ -131,6 +135,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._release(peer.account_id)
         self._by_peer.pop(peer.peer_id, None)
         self._searching.pop(peer.peer_id, None)
+        self._cancels.pop(peer.peer_id, None)
         try:
             await self.limiter.forget(sid)
             await self.matchmaker.cancel(peer.peer_id)
@@ -138,8 +143,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
                 await self._announce_left(enclave_id, peer.info(), "disconnected", local=peer)
             await self.presence.disconnect(peer.peer_id)
             still_here = await self.presence.peers_of(peer.account_id)
-        except Exception:  # noqa: BLE001 - the shared store lets it lapse instead
-            log.exception("disconnect cleanup failed")
+        except Exception as exc:  # noqa: BLE001 - the shared store lets it lapse instead
+            outage.report(log, exc, "disconnect cleanup failed")
             still_here = []
         if not still_here:
             # The session-only grace period starts when the last connection closes.
@@ -180,7 +185,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             return await handler(peer, parsed)
         except EphemError as exc:
             return error(exc.code, exc.message)
-        except Exception:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
+        except Exception as exc:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
+            if outage.failed(exc):
+                return error("unavailable", MESSAGE)
             log.exception("event %s failed", event)
             return error("unavailable", "Something went wrong on our side. Please try again.")
 
@@ -203,14 +210,15 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         return {"ok": True, "status": "searching"}
 
     async def _enqueue(self, peer: Peer) -> None:
+        cancels = self._cancels[peer.peer_id]
         match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name))
         if match is None:
             # Renewed (by run_forever) only from now on: a renewal that ran
             # while the enqueue was still on its way would find no lease,
             # call the searcher lost and enqueue it a second time.
-            if peer.sid in self._by_sid:
+            if peer.sid in self._by_sid and self._cancels[peer.peer_id] == cancels:
                 self._searching[peer.peer_id] = peer
-            else:  # gone while its search was on the way
+            else:  # gone, or cancelled, while its search was on the way
                 await self.matchmaker.cancel(peer.peer_id)
         else:
             self._searching.pop(match.first.peer_id, None)
@@ -222,6 +230,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
                 self._spawn(self._write_matches())
 
     async def _cancel_search(self, peer: Peer, _body: Empty) -> dict:
+        self._cancels[peer.peer_id] += 1
         self._searching.pop(peer.peer_id, None)
         await self.matchmaker.cancel(peer.peer_id)
         return {"ok": True}
@@ -273,7 +282,14 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         return {"online": await self.presence.online_accounts(), "searching": await self.matchmaker.searching()}
 
     async def online(self, account_ids) -> set[str]:
-        return await self.presence.online(account_ids)
+        try:
+            return await self.presence.online(account_ids)
+        except UNREACHABLE as exc:
+            # Degraded, not failed: enclaves and members come from the database
+            # and are exact; while Redis is away nobody can be reached live (no
+            # connect, no signaling), so "offline" is true enough for a while.
+            outage.failed(exc)
+            return set()
 
     async def drop_account(self, account_id: str, enclave_ids: list[str]) -> None:
         """A deleted account: its connections, on any worker, are closed, and
@@ -374,7 +390,13 @@ class Hub(Upkeep, socketio.AsyncNamespace):
     def _spawn(self, coro) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        # Reported now, not as "never retrieved" whenever the task is collected.
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            outage.report(log, task.exception(), "background task failed")
 
 
 def _room(enclave_id: str) -> str:

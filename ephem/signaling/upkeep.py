@@ -3,6 +3,8 @@
 import asyncio
 import logging
 
+from ephem.live.outage import outage
+
 log = logging.getLogger("ephem.signaling")
 
 # `stats` go to the connections in no enclave (the home page shows them), at
@@ -40,8 +42,10 @@ class Upkeep:
                     since_seen = 0.0
                     online = list({p.account_id for p in self._by_sid.values()})
                     self._touching = asyncio.ensure_future(asyncio.to_thread(self.accounts.touch_many, online))
-            except Exception:  # noqa: BLE001 - retried at the next tick
-                log.exception("presence tick failed")
+            except Exception as exc:  # noqa: BLE001 - retried at the next tick
+                outage.report(log, exc, "presence tick failed")
+            else:
+                outage.recovered()
 
     async def _push_stats(self) -> None:
         stats = await self.stats()

@@ -224,3 +224,32 @@ async def test_a_lone_surrogate_in_a_name_is_invalid_not_too_large(client, body)
     response = await client.post("/api/accounts", content=body, headers={"content-type": "application/json"})
     assert_error(response, 422, "invalid_payload")
     assert "name" in response.json()["error"]["message"]
+
+
+async def test_redis_out_of_reach_is_unavailable_logged_once(client, engine, redis, redis_prefix, caplog):
+    from redis.asyncio import Redis
+
+    from ephem.live.outage import outage
+    from ephem.live.ratelimit_redis import RedisRateLimiter
+    from tests.support.live_app import free_port
+
+    nowhere = Redis(port=free_port(), retry=None)  # nothing listens there: refused, at once as in services.py
+    api.dependency_overrides[get_limits] = lambda: Limits(signup=RedisRateLimiter(nowhere, rate=1, burst=5))
+    try:
+        with caplog.at_level("WARNING"):
+            for name in ("one", "two", "three"):
+                response = await client.post("/api/accounts", json={"name": name})
+                assert_error(response, 503, "unavailable")
+                assert response.headers["retry-after"] == "5"
+        warnings = [r for r in caplog.records if "Redis is out of reach" in r.getMessage()]
+        assert len(warnings) == 1 and warnings[0].exc_info is None
+        assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+        with Session(engine) as session:
+            assert session.exec(select(Account)).all() == []  # nothing was created
+        # Redis answering again: sign-ups go through, and the log says so once.
+        reachable = RedisRateLimiter(redis, rate=1, burst=5, prefix=f"{redis_prefix}:rl")
+        api.dependency_overrides[get_limits] = lambda: Limits(signup=reachable)
+        assert (await client.post("/api/accounts", json={"name": "back"})).status_code == 201
+    finally:
+        outage.recovered()
+        await nowhere.aclose()

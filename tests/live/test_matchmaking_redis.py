@@ -169,8 +169,62 @@ async def test_renew_tells_lost_searchers_from_matched_ones(redis, redis_prefix)
     await mm.enqueue(s("alone", "solo"))
     # Simulate Redis forgetting one searcher (a restart): its keys vanish.
     await redis.delete(f"{redis_prefix}:mm:lease:alone")
-    gone, lost = await mm.renew(["matched-a", "matched-b", "waiting", "lost", "alone"])
-    assert gone == ["matched-a", "matched-b", "waiting", "lost", "alone"]  # nobody is waiting now
-    assert lost == ["alone"]  # the matched ones are not lost, the one Redis forgot is
+    everyone = ["matched-a", "matched-b", "waiting", "lost", "alone"]
+    assert await mm.renew(everyone) == (["matched-a", "matched-b", "waiting", "lost"], [])
+    # Lost only after a lease: another worker may still write its match again.
+    assert await mm.renew(["alone"]) == ([], [])
+    await asyncio.sleep(LEASE)
+    assert await mm.renew(["alone"]) == (["alone"], ["alone"])
     assert await mm.enqueue(s("alone", "solo")) is None  # and can be enqueued again
     assert await mm.searching() == 1
+
+
+async def _restart(redis, prefix: str) -> None:
+    """What Redis restarting empty does to these keys."""
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    await redis.delete(*keys)
+
+
+async def test_a_match_made_by_another_worker_survives_a_restart(redis_connect, redis_prefix):
+    one, two = [RedisMatchmaker(await redis_connect(), redis_prefix, lease=LEASE) for _ in range(2)]
+    await one.enqueue(s("a"))
+    assert await one.renew(["a"]) == ([], [])
+    assert pair(await two.enqueue(s("b"))) == ("a", "b")  # worker two pairs worker one's searcher
+    await one.enqueue(s("waiting"))
+    await _restart(await redis_connect(), redis_prefix)
+    # Worker one renews first: "a" is neither waiting nor matched, for now.
+    assert await one.renew(["a", "waiting"]) == ([], [])
+    await two.renew([])  # worker two writes its match again
+    assert await one.renew(["a", "waiting"]) == (["a"], [])
+    await asyncio.sleep(LEASE)
+    assert await one.renew(["waiting"]) == (["waiting"], ["waiting"])
+    assert await one.enqueue(s("waiting")) is None
+    assert pair(await two.enqueue(s("newcomer"))) == ("waiting", "newcomer")
+
+
+async def test_a_match_written_again_late_takes_its_searcher_out_of_the_queue(redis_connect, redis_prefix):
+    one, two = [RedisMatchmaker(await redis_connect(), redis_prefix, lease=LEASE) for _ in range(2)]
+    await one.enqueue(s("a"))
+    await two.enqueue(s("b"))
+    await _restart(await redis_connect(), redis_prefix)
+    await one.renew(["a"])
+    await asyncio.sleep(LEASE)
+    assert await one.renew(["a"]) == (["a"], ["a"])
+    assert await one.enqueue(s("a")) is None  # put back before worker two wrote the match
+    await two.renew([])
+    assert await one.searching() == 0
+    assert await one.renew(["a"]) == (["a"], [])  # matched after all, not lost again
+    assert await two.enqueue(s("c")) is None
+
+
+async def test_an_old_match_written_again_leaves_a_new_search_alone(redis_connect, redis_prefix):
+    one, two = [RedisMatchmaker(await redis_connect(), redis_prefix, lease=LEASE) for _ in range(2)]
+    await one.enqueue(s("a"))
+    await two.enqueue(s("b"))
+    assert await one.renew(["a"]) == (["a"], [])
+    assert await one.enqueue(s("a")) is None  # the same connection searches again
+    await _restart(await redis_connect(), redis_prefix)
+    await two.renew([])  # writes the old match again
+    assert await one.renew(["a"]) == ([], [])
+    await asyncio.sleep(LEASE)
+    assert await one.renew(["a"]) == (["a"], ["a"])

@@ -200,6 +200,40 @@ async def test_a_search_still_on_its_way_is_not_taken_for_lost(server, monkeypat
     await a.close()
 
 
+async def test_a_searcher_cancelled_while_being_put_back_stays_out(server, monkeypatch):
+    """Redis restarted empty: the worker puts its searcher back, slowly, and
+    the searcher cancels meanwhile. It must not end up searching again."""
+    real = server.hub.matchmaker
+    a = await server.client(name="Ana")
+    assert (await a.call("search", {}))["ok"]
+    arrived, release = asyncio.Event(), asyncio.Event()
+    reported: list[str] = []
+
+    class RestartedStore:
+        async def renew(self, peer_ids):
+            lost = [p for p in peer_ids if p not in reported]  # lost once, as after a restart
+            reported.extend(lost)
+            return lost, lost
+
+        async def enqueue(self, searcher):
+            arrived.set()
+            await release.wait()
+            return await real.enqueue(searcher)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(server.hub, "matchmaker", RestartedStore())
+    await asyncio.wait_for(arrived.wait(), 5)  # the hub's own upkeep is putting it back
+    assert await a.call("cancel_search", {}) == {"ok": True}
+    release.set()
+    await asyncio.sleep(0.5)  # a few upkeep ticks
+    assert reported == [a.peer_id]
+    assert a.peer_id not in server.hub._searching
+    assert await real.searching() == 0
+    await a.close()
+
+
 async def test_join_presence_and_signal_relay(server):
     a, b, enclave_id = await matched_pair(server)
     joined_a = await a.call("join", {"enclave_id": enclave_id})

@@ -183,6 +183,97 @@ async def _searching(url: str, count: int) -> bool:
         return False
 
 
+async def test_after_redis_restarts_empty_only_live_searchers_go_back(cluster):
+    redis, (one, two) = cluster
+    matched_a = await connected(one.url, "Matched on one")
+    matched_b = await connected(two.url, "Matched on two")
+    searcher = await connected(one.url, "Searcher")
+    try:
+        await matched_a.call("search", {})
+        await matched_b.call("search", {})  # backend two pairs backend one's searcher
+        first = await matched_a.next("matched")
+        assert (await matched_b.next("matched"))["enclave_id"] == first["enclave_id"]
+        await searcher.call("search", {})
+        # At once: backend one may not have renewed since the match, so only
+        # the matching backend still knows its searcher was matched.
+        redis.stop()
+        redis.start()  # empty: Redis here keeps nothing on disk
+        assert await eventually(lambda: _searching(one.url, 1), timeout=20)
+        await asyncio.sleep(3)  # Socket.IO's pub/sub listeners resubscribe
+        partner = await connected(two.url, "Partner")
+        try:
+            await partner.call("search", {})
+            got, theirs = await searcher.next("matched", timeout=20), await partner.next("matched", timeout=20)
+            assert got["enclave_id"] == theirs["enclave_id"]
+            assert got["peer"]["name"] == "Partner"
+            await asyncio.sleep(LEASE + 1)  # a wrongly restored searcher would be matched by now
+            assert matched_a.pending("matched") == matched_b.pending("matched") == 0
+            assert await _searching(one.url, 0)
+        finally:
+            await partner.close()
+    finally:
+        await asyncio.gather(matched_a.close(), matched_b.close(), searcher.close())
+
+
+def _is_unavailable(answer) -> bool:
+    return answer == {"ok": False, "error": {"code": "unavailable", "message": answer["error"]["message"]}}
+
+
+async def test_a_redis_outage_is_answered_unavailable_and_passes(cluster):
+    redis, (one, two) = cluster
+    a, b = await connected(one.url, "Outage A"), await connected(two.url, "Outage B")
+    await a.call("search", {})
+    await b.call("search", {})
+    enclave = (await a.next("matched"))["enclave_id"]
+    await b.next("matched")
+    logs = {backend: backend.log.stat().st_size for backend in (one, two)}
+    headers = {"Authorization": f"Bearer {a.token}"}
+    redis.stop()
+    try:
+        answers = []
+        async with httpx.AsyncClient(timeout=20) as http:
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline:
+                for backend in (one, two):
+                    signup = await http.post(f"{backend.url}/api/accounts", json={"name": "During"})
+                    assert signup.status_code == 503 and _is_unavailable(signup.json()), signup.text
+                    stats = await http.get(f"{backend.url}/api/stats")
+                    assert stats.status_code == 503 and _is_unavailable(stats.json()), stats.text
+                    # Reads from the database degrade: everyone shows offline.
+                    view = await http.get(f"{backend.url}/api/enclaves/{enclave}", headers=headers)
+                    assert view.status_code == 200, view.text
+                    assert [m["online"] for m in view.json()["members"]] == [False, False]
+                    listed = await http.get(f"{backend.url}/api/enclaves", headers=headers)
+                    assert listed.status_code == 200 and [e["id"] for e in listed.json()] == [enclave]
+                for client in (a, b):
+                    answers.append(await client.call("search", {}, timeout=20))
+                    answers.append(await client.call("join", {"enclave_id": enclave}, timeout=20))
+        assert answers and all(_is_unavailable(answer) for answer in answers), answers
+    finally:
+        redis.start()
+    try:
+        async def signed_up():
+            async with httpx.AsyncClient() as http:
+                return (await http.post(f"{two.url}/api/accounts", json={"name": "After"})).status_code == 201
+
+        assert await eventually(signed_up, timeout=20)
+        # Both connections were put back: they search and meet again.
+        assert await eventually(lambda: _searching(one.url, 0), timeout=20)
+        await asyncio.sleep(3)  # Socket.IO's pub/sub listeners resubscribe
+        assert (await a.call("search", {}))["ok"]
+        assert (await b.call("search", {}))["ok"]
+        assert (await a.next("matched", timeout=20))["enclave_id"] == (await b.next("matched", timeout=20))["enclave_id"]
+    finally:
+        await a.close()
+        await b.close()
+    for backend, start in logs.items():
+        with backend.log.open("rb") as log:
+            log.seek(start)
+            written = log.read().decode(errors="replace")
+        assert "Traceback" not in written, written[-4000:]
+        assert "Redis is out of reach" in written
+
+
 async def test_a_killed_backend_s_users_carry_on_through_the_other(cluster):
     _, (one, two) = cluster
     alice = await EphemPeer.sign_up(one.url, "Alice")
