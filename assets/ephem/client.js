@@ -6,7 +6,9 @@ import { createElement as h, useEffect, useRef, useState } from "react";
 import { CallPanel } from "./call_panel.js";
 import { ChatPanel, PANEL } from "./chat_panel.js";
 import { EphemSession } from "./session.js";
-import { storage } from "./storage.js";
+import { keptToken, storage } from "./storage.js";
+
+const TOKEN_TRIES = 50; // 5 s for the page to store a fresh token
 
 // The enclave's call and chat, over whichever mesh the session has now.
 function Room({ session, keepHistory }) {
@@ -32,10 +34,28 @@ function Room({ session, keepHistory }) {
 // Rendered once per page. Without `showChat` it draws nothing; with it, the
 // enclave's call and chat. `videoCrowd`: above this many cameras a call sends
 // lower-resolution video.
-export function EphemClient({ token, enclaveId, command, showChat, keepHistory, videoCrowd, onEvent }) {
+export function EphemClient({ account, enclaveId, command, showChat, keepHistory, videoCrowd, onEvent }) {
   const up = useRef(onEvent);
   up.current = onEvent;
   const [session, setSession] = useState(null);
+  const [token, setToken] = useState("");
+
+  // `account` says who is signed in; the token itself is read from this
+  // browser's storage, where sign-up's script may write it a moment later.
+  useEffect(() => {
+    let tries = 0;
+    const look = () => {
+      const found = account ? keptToken() : "";
+      if (found || !account || ++tries >= TOKEN_TRIES) {
+        setToken(found);
+        return true;
+      }
+      return false;
+    };
+    if (look()) return undefined;
+    const timer = setInterval(() => look() && clearInterval(timer), 100);
+    return () => clearInterval(timer);
+  }, [account]);
 
   useEffect(() => {
     if (!token) return undefined;

@@ -23,3 +23,14 @@ export const storage = {
     }
   },
 };
+
+// The session token, kept by the page in localStorage (remembered account) or
+// sessionStorage (this tab only). It never goes up into Reflex state.
+const TOKEN_KEY = "ephem_session";
+export function keptToken() {
+  try {
+    return localStorage.getItem(TOKEN_KEY) || sessionStorage.getItem(TOKEN_KEY) || "";
+  } catch (err) {
+    return "";
+  }
+}

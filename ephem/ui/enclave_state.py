@@ -13,7 +13,7 @@ from ephem.errors import EphemError, NotFound
 from ephem.services import get_actions, get_enclaves
 from ephem.core.settings import get_settings
 from ephem.ui.rows import LogLine, MemberRow
-from ephem.ui.state import LiveState
+from ephem.ui.state import LiveState, with_token
 
 LOG_MAX = 200
 
@@ -72,10 +72,14 @@ class EnclaveState(LiveState):
         self._refresh_online()
 
     @rx.event
-    async def load_enclave(self):
-        await self.load()
+    def load_enclave(self):
+        return with_token(EnclaveState.load_enclave_as)
+
+    @rx.event
+    async def load_enclave_as(self, token: str):
+        signed_out = await self._sign_in(token)
         if not self.account_id:
-            return rx.redirect(routes.HOME)
+            return [signed_out, rx.redirect(routes.HOME)] if signed_out else rx.redirect(routes.HOME)
         enclave_id = self.room  # the dynamic route segment /enclave/[room]
         if enclave_id != self.current_id:
             self.current_id, self.log, self.invite_url = enclave_id, [], ""
@@ -201,13 +205,18 @@ class JoinState(LiveState):
     invite_error: str = ""
 
     @rx.event
-    async def load_join(self):
-        await self.load()
+    def load_join(self):
+        return with_token(JoinState.load_join_as)
+
+    @rx.event
+    async def load_join_as(self, token: str):
+        signed_out = await self._sign_in(token)
         self.join_error = self.invite_error = self.invite_name = ""
         try:
             self.invite_name = await asyncio.to_thread(get_enclaves().check_invite, self.code)
         except EphemError as exc:
             self.invite_error = exc.message
+        return signed_out
 
     @rx.event
     async def accept_invite(self):

@@ -1,6 +1,7 @@
 """Reflex state for the login and home views: pure Python over the domain."""
 
 import asyncio
+import json
 import uuid
 
 import reflex as rx
@@ -14,12 +15,26 @@ from ephem.services import get_accounts, get_actions, get_enclaves
 from ephem.ui.rows import EnclaveRow
 
 
-class AuthState(rx.State):
-    # Where the browser keeps its session token decides whether the account
-    # outlives the browser: localStorage when remembered, else sessionStorage.
-    kept_token: str = rx.LocalStorage(name="ephem_session")
-    tab_token: str = rx.SessionStorage(name="ephem_session")
+# The session token lives in the browser only: localStorage when the account
+# is remembered, else sessionStorage (the contract). Server-side state is
+# pickled to disk or Redis, so it never holds one: a handler that needs the
+# token asks the page for it and gets it as its argument.
+TOKEN_KEY = "ephem_session"
+_READ_TOKEN = f"localStorage.getItem('{TOKEN_KEY}') || sessionStorage.getItem('{TOKEN_KEY}') || ''"
+_FORGET_TOKEN = f"localStorage.removeItem('{TOKEN_KEY}'); sessionStorage.removeItem('{TOKEN_KEY}')"
 
+
+def with_token(handler) -> rx.event.EventSpec:
+    """Run `handler(token)` with the token the page keeps ('' when none)."""
+    return rx.call_script(_READ_TOKEN, callback=handler)
+
+
+def keep_token(token: str, remember: bool) -> rx.event.EventSpec:
+    kept, other = ("localStorage", "sessionStorage") if remember else ("sessionStorage", "localStorage")
+    return rx.call_script(f"{other}.removeItem('{TOKEN_KEY}'); {kept}.setItem('{TOKEN_KEY}', {json.dumps(token)})")
+
+
+class AuthState(rx.State):
     account_id: str = ""
     name: str = ""
     remember: bool = False
@@ -36,40 +51,33 @@ class AuthState(rx.State):
     def signed_in(self) -> bool:
         return bool(self.account_id)
 
-    def _token(self) -> str:
-        return self.kept_token or self.tab_token
-
-    def _adopt(self, account: Account, session_token: str) -> None:
+    def _adopt(self, account: Account, session_token: str) -> rx.event.EventSpec:
         self.account_id, self.name, self.remember = account.id, account.name, account.remember
-        if account.remember:
-            self.kept_token, self.tab_token = session_token, ""
-        else:
-            self.kept_token, self.tab_token = "", session_token
         self.error = self.restore_error = ""
+        return keep_token(session_token, account.remember)
 
-    def _forget(self) -> None:
+    def _forget(self) -> rx.event.EventSpec:
         self.account_id = self.name = self.recovery_token = ""
-        self.kept_token = self.tab_token = ""
+        return rx.call_script(_FORGET_TOKEN)
 
-    async def _me(self) -> Account | None:
-        """The signed-in account, or None after clearing a stale token."""
-        token = self._token()
-        if not token:
+    async def _me(self, token: str) -> Account | None:
+        """The token's account, or None: a stale token is dropped from the page."""
+        if not isinstance(token, str) or not token:
             return None
         try:
             return await asyncio.to_thread(get_accounts().authenticate, token)
         except InvalidToken:
-            self._forget()
             return None
 
-    @rx.event
-    async def load(self):
-        account = await self._me()
-        if account is not None:
-            self.account_id, self.name, self.remember = account.id, account.name, account.remember
-        else:  # no token (any more): signed out in another tab, say
-            self.account_id = self.name = ""
+    async def _sign_in(self, token: str) -> rx.event.EventSpec | None:
+        """Who the page is signed in as, from its token; no token (any more,
+        signed out in another tab, say) signs the page out."""
+        account = await self._me(token)
         self.checked = True
+        if account is None:
+            return self._forget() if token else None
+        self.account_id, self.name, self.remember = account.id, account.name, account.remember
+        return None
 
     @rx.event
     def set_remember_choice(self, value: bool):
@@ -84,7 +92,7 @@ class AuthState(rx.State):
         except EphemError as exc:
             self.error = exc.message
         else:
-            self._adopt(created.account, created.session_token)
+            yield self._adopt(created.account, created.session_token)
             self.recovery_token = created.recovery_token
         finally:
             self.busy = False
@@ -98,7 +106,7 @@ class AuthState(rx.State):
         except EphemError as exc:
             self.restore_error = exc.message
         else:
-            self._adopt(restored.account, restored.session_token)
+            yield self._adopt(restored.account, restored.session_token)
         finally:
             self.busy = False
 
@@ -115,34 +123,44 @@ class AuthState(rx.State):
         return [rx.set_clipboard(self.recovery_token), rx.toast.success("Recovery token copied")]
 
     @rx.event
-    async def rotate_recovery(self):
-        account = await self._me()
-        if account is None:
-            return rx.toast.error("Your session has ended.")
+    def rotate_recovery(self):
+        return with_token(AuthState.rotate_recovery_as)
+
+    @rx.event
+    async def rotate_recovery_as(self, token: str):
+        account = await self._me(token)
         try:
+            if account is None:
+                raise InvalidToken("Your session has ended.")
             self.recovery_token = await asyncio.to_thread(get_accounts().rotate_recovery, account.id)
         except InvalidToken:  # deleted meanwhile (another tab, the sweep)
-            self._forget()
-            return rx.toast.error("Your session has ended.")
+            return [self._forget(), rx.toast.error("Your session has ended.")]
+        return None
 
     @rx.event
-    async def sign_out(self):
-        token = self._token()
-        if token:
+    def sign_out(self):
+        return with_token(AuthState.sign_out_as)
+
+    @rx.event
+    async def sign_out_as(self, token: str):
+        if isinstance(token, str) and token:
             await get_actions().sign_out(token)
-        self._forget()
+        return self._forget()
 
     @rx.event
-    async def delete_account(self):
-        account = await self._me()
+    def delete_account(self):
+        return with_token(AuthState.delete_account_as)
+
+    @rx.event
+    async def delete_account_as(self, token: str):
+        account = await self._me(token)
         if account is not None:
             try:
                 await get_actions().delete_account(account.id)
             except InvalidToken:  # deleted meanwhile (another tab, the sweep): the outcome asked for
                 pass
-        self._forget()
         self.confirm_delete = False
-        return rx.toast.info("Your account and its tokens are deleted.")
+        return [self._forget(), rx.toast.info("Your account and its tokens are deleted.")]
 
 
 
@@ -171,13 +189,18 @@ class LiveState(AuthState):
         self.searching_count = int(stats.get("searching", 0))
 
     @rx.event
-    async def load_home(self):
-        await self.load()
+    def load_home(self):
+        return with_token(LiveState.load_home_as)
+
+    @rx.event
+    async def load_home_as(self, token: str):
+        signed_out = await self._sign_in(token)
         self.search_cancelled = False
         if self.account_id:
             views = await asyncio.to_thread(get_enclaves().list_for, self.account_id)
             online = await get_actions().online({m.account_id for v in views for m in v.members})
             self.enclaves = [enclave_summary(v, self.account_id, online) for v in views]
+        return signed_out
 
     @rx.event
     def start_search(self):
@@ -217,8 +240,7 @@ class LiveState(AuthState):
         elif kind == "connect_error":
             self.connected = False
             if data.get("code") == "invalid_token":
-                self._forget()
-                return rx.redirect(routes.HOME)
+                return [self._forget(), rx.redirect(routes.HOME)]
             if data.get("code") in ("too_many_connections", "unavailable"):  # retried in a moment
                 return rx.toast.warning(str(data.get("message", "The server refused the connection.")), id="refused")
         elif kind == "stats":

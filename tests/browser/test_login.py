@@ -1,5 +1,8 @@
 """Sign-up, reload and restore in headless Chromium against the running app."""
 
+import time
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -85,4 +88,41 @@ def test_the_page_stays_connected_while_the_recovery_token_is_shown(live, browse
             break
         page.wait_for_timeout(200)
     assert online() == before + 1
+    context.close()
+
+
+def stored_token(page) -> str:
+    return page.evaluate("localStorage.getItem('ephem_session') || sessionStorage.getItem('ephem_session') || ''")
+
+
+@pytest.mark.parametrize("remember", [True, False])
+def test_no_token_reaches_server_side_state(live, browser, remember):
+    """Reflex pickles its state on the server (disk here, Redis with several
+    workers): a session token kept there would sign anyone in who reads it."""
+    context = browser.new_context()
+    page = context.new_page()
+    recovery = sign_up(page, live.frontend, f"Pickle {remember}", remember=remember)
+    expect(page.get_by_test_id("search-button")).to_be_visible()
+    session = stored_token(page)
+    assert len(session) >= 22, "the browser keeps its session token"
+    page.reload()  # the token is read again on load and used to sign in
+    expect(page.get_by_test_id("me-name")).to_have_text(f"Pickle {remember}", timeout=30_000)
+    page.get_by_test_id("search-button").click()
+    expect(page.get_by_test_id("search-cancel")).to_be_visible()
+    page.get_by_test_id("search-cancel").click()
+
+    deadline = time.monotonic() + 5
+    pickles: list[Path] = []
+    while time.monotonic() < deadline and not pickles:
+        pickles = [f for f in live.states.rglob("*") if f.is_file()]
+        time.sleep(0.2)
+    assert pickles, f"Reflex wrote no state under {live.states}"
+    for secret in (session, recovery):
+        holders = [f.name for f in pickles if secret.encode() in f.read_bytes()]
+        assert not holders, f"a token is in server-side state: {holders}"
+
+    page.get_by_role("button", name="Account menu").click()
+    page.get_by_role("menuitem", name="Sign out").click()
+    expect(page.get_by_test_id("login-name")).to_be_visible(timeout=30_000)
+    assert stored_token(page) == "", "signing out removes the token from the browser"
     context.close()

@@ -45,6 +45,7 @@ class LiveApp:
     backend: str
     log: Path
     db_path: Path
+    states: Path  # Reflex's server-side state, pickled
 
 
 def _wait(url: str, proc: subprocess.Popen, log: Path, deadline: float) -> None:
@@ -90,7 +91,7 @@ def running_app(tmp: Path, extra_env: dict[str, str] | None = None):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    app = LiveApp(f"http://localhost:{frontend_port}", f"http://localhost:{backend_port}", log, db_path)
+    app = LiveApp(f"http://localhost:{frontend_port}", f"http://localhost:{backend_port}", log, db_path, tmp / "states")
     try:
         deadline = time.monotonic() + START_TIMEOUT
         _wait(f"{app.backend}/api/health", proc, log, deadline)

@@ -9,7 +9,9 @@ class EphemClient(rx.Component):
     library = "$/public/ephem_client.js"
     tag = "EphemClient"
 
-    token: rx.Var[str]
+    # Who is signed in; the module reads the session token from the browser's
+    # own storage, so it never passes through (or stays in) server-side state.
+    account: rx.Var[str]
     enclave_id: rx.Var[str]
     command: rx.Var[dict]
     # Inside an enclave the component also renders the chat panel: message
@@ -30,7 +32,7 @@ def presence_client() -> rx.Component:
     session-only account alive while the page is open, carries searches and
     brings the online counts."""
     return ephem_client(
-        token=LiveState.kept_token + LiveState.tab_token,
+        account=LiveState.account_id,
         enclave_id="",
         command=LiveState.command,
         show_chat=False,

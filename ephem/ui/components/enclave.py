@@ -163,7 +163,7 @@ def typing_indicator() -> rx.Component:
 def chat_panel() -> rx.Component:
     return rx.vstack(
         ephem_client(
-            token=EnclaveState.kept_token + EnclaveState.tab_token,
+            account=EnclaveState.account_id,
             enclave_id=EnclaveState.current_id,
             command=EnclaveState.command,
             show_chat=True,

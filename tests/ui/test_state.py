@@ -1,0 +1,56 @@
+"""The Reflex states as plain Python: handlers called directly, as the page would."""
+
+import re
+
+import pytest
+
+import ephem.ephem  # noqa: F401 - the app registers its states
+from ephem.ui import state as state_module
+from ephem.ui.state import LiveState
+
+TOKEN = re.compile(r'"([A-Za-z0-9_-]{32})"')
+
+
+@pytest.fixture
+def page(accounts, monkeypatch) -> LiveState:
+    monkeypatch.setattr(state_module, "get_accounts", lambda: accounts)
+    return LiveState()
+
+
+def scripts(events) -> str:
+    return " ".join(str(e) for e in events if e is not None)
+
+
+async def test_sign_up_hands_the_token_to_the_browser_and_keeps_none(page, accounts):
+    events = [event async for event in page.sign_up({"name": "Ada"})]
+    assert page.account_id and page.recovery_token
+    sent = TOKEN.findall(scripts(events))
+    assert len(sent) == 1, "the session token goes to the browser once, in a script"
+    assert accounts.authenticate(sent[0]).id == page.account_id
+    # Whatever Reflex pickles of this state (disk, Redis) holds no session token.
+    assert sent[0] not in repr(page.dict())
+    assert sent[0].encode() not in page._serialize()
+
+
+async def test_a_page_signs_in_with_the_token_it_keeps(page, accounts):
+    created = accounts.create("Bo", True)
+    assert await page._sign_in(created.session_token) is None
+    assert (page.account_id, page.name, page.checked) == (created.account.id, "Bo", True)
+    assert created.session_token not in repr(page.dict())
+
+
+async def test_a_stale_token_signs_the_page_out_and_is_dropped(page, accounts):
+    created = accounts.create("Cy", False)
+    await page._sign_in(created.session_token)
+    accounts.end_session(created.session_token)
+    dropped = await page._sign_in(created.session_token)
+    assert page.account_id == "" and page.checked
+    assert "removeItem('ephem_session')" in str(dropped)
+    assert await page._sign_in("") is None, "no token: nothing to drop"
+
+
+def test_the_server_refusing_the_token_signs_out_and_goes_home(page):
+    page.account_id = "someone"
+    events = page._handle_client("connect_error", {"code": "invalid_token", "message": "no"})
+    assert page.account_id == "" and not page.connected
+    assert "removeItem('ephem_session')" in scripts(events) and "/" in scripts(events)
