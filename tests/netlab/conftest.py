@@ -29,28 +29,15 @@ class Internet:
     cert: Path  # coturn's self-signed certificate, trusted by peers
     tmp: Path
 
-    @property
-    def turn_urls(self) -> list[str]:
-        return [
-            f"turn:{self.turn}:3478?transport=udp",
-            f"turn:{self.turn}:3478?transport=tcp",
-            f"turns:{self.turn}:443?transport=tcp",
-        ]
+
+def turn_urls(turn: str) -> list[str]:
+    """What a deployment offers: TURN over UDP and TCP on 3478, over TLS on 443."""
+    return [f"turn:{turn}:3478?transport=udp", f"turn:{turn}:3478?transport=tcp", f"turns:{turn}:443?transport=tcp"]
 
 
 def _serving(ns: Namespace, address: str, port: int) -> bool:
     listening = ns.run("ss", "-Hltn")
     return f"{address}:{port} " in listening
-
-
-def _wait(proc: subprocess.Popen, log: Path, ready, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start within {timeout}s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +63,7 @@ def internet(tmp_path_factory):
             "REFLEX_STATES_WORKDIR": str(tmp / "states"),
             "EPHEM_SECRET": "netlab-secret-0123456789abcdef0123",
             "EPHEM_ICE_SERVERS": json.dumps([{"urls": [f"stun:{turn}:3478"]}]),
-            "EPHEM_TURN_URLS": ",".join(Internet(lab, public, turn, "", Path(), tmp).turn_urls),
+            "EPHEM_TURN_URLS": ",".join(turn_urls(turn)),
             "EPHEM_TURN_SECRET": SECRET,
             "EPHEM_SIGNUP_BURST": "1000",
             "REFLEX_TELEMETRY_ENABLED": "false",
@@ -92,14 +79,14 @@ def internet(tmp_path_factory):
             )
         # The web server and coturn both use port 443, on different addresses; Reflex checks
         # that 443 is free on every address before it starts, so coturn comes second.
-        _wait(backend, backend_log, lambda: _serving(public, web, 443), "the backend", START_TIMEOUT)
+        coturn.wait_ready(backend, backend_log, lambda: _serving(public, web, 443), "the backend", START_TIMEOUT)
         cert, key = coturn.self_signed_cert(tmp, turn)
         conf = coturn.config(tmp, secret=SECRET, address=turn, port=3478, tls_port=443,
                              allowed_peers=f"{CORE_NET}.0.0-{CORE_NET}.255.255", cert=cert, key=key)
         turn_log = tmp / "turnserver.log"
         with turn_log.open("wb") as out:
             turnserver = lab.popen(public, coturn.argv(conf), stdout=out, stderr=subprocess.STDOUT)
-        _wait(turnserver, turn_log, lambda: _serving(public, turn, 3478) and _serving(public, turn, 443), "turnserver", 20)
+        coturn.wait_ready(turnserver, turn_log, lambda: _serving(public, turn, 3478) and _serving(public, turn, 443), "turnserver", 20)
         yield Internet(lab, public, turn, f"http://{web}:443", cert, tmp)
     finally:
         lab.close()

@@ -28,7 +28,8 @@ def turn(tmp_path_factory):
     with log.open("wb") as out:
         proc = subprocess.Popen(coturn.argv(conf), stdout=out, stderr=subprocess.STDOUT)
     try:
-        coturn.wait_listening(log, proc, lambda: coturn.tcp_open("127.0.0.1", port) and coturn.tcp_open("127.0.0.1", tls_port))
+        coturn.wait_ready(proc, log, lambda: coturn.tcp_open("127.0.0.1", port) and coturn.tcp_open("127.0.0.1", tls_port),
+                          "turnserver")
         yield {"port": port, "tls_port": tls_port, "closed": closed, "cert": cert}
     finally:
         proc.terminate()

@@ -62,16 +62,15 @@ def argv(conf: Path) -> list[str]:
     return [shutil.which("turnserver") or "turnserver", "-c", str(conf)]
 
 
-def wait_listening(log: Path, proc: subprocess.Popen, check, timeout: float = 15) -> None:
-    """Until `check()` says coturn accepts TCP connections (or it exits)."""
+def wait_ready(proc: subprocess.Popen, log: Path, ready, what: str, timeout: float = 15) -> None:
+    """Until `ready()` (or `proc` exits, or time runs out: then with the end of its log)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while not ready():
         if proc.poll() is not None:
-            raise RuntimeError(f"turnserver exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        if check():
-            return
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start within {timeout}s:\n{log.read_text()[-3000:]}")
         time.sleep(0.1)
-    raise RuntimeError(f"turnserver did not listen within {timeout}s:\n{log.read_text()[-3000:]}")
 
 
 def tcp_open(host: str, port: int) -> bool:
