@@ -20,7 +20,7 @@ export REFLEX_TELEMETRY_ENABLED = false
 export REFLEX_CHECK_LATEST_VERSION = false
 export PYTHONUNBUFFERED = 1
 
-.PHONY: run test js-test export setup venv bun chromium node-client migrate clean bench
+.PHONY: run test js-test export setup venv bun chromium netlab-tools node-client migrate clean bench
 
 setup: venv bun migrate
 
@@ -47,6 +47,15 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The network lab (tests/netlab) builds networks with nftables and runs coturn.
+# Debian's coturn package would start a system service; nothing here starts
+# it (no systemd), and the lab runs its own turnserver inside a namespace.
+netlab-tools:
+	@command -v nft >/dev/null && command -v turnserver >/dev/null || { \
+	  echo "Installing nftables and coturn for the network lab"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables coturn >/dev/null; }
+
 # The reference socket.io-client, for the Node interop test.
 node-client: tests/node/node_modules/.installed
 
@@ -65,7 +74,7 @@ run: setup
 js-test:
 	node --test tests/js/
 
-test: setup chromium node-client js-test
+test: setup chromium netlab-tools node-client js-test
 	$(VENV)/bin/pytest
 
 # Benchmarks (not part of `make test`): each script prints its figures and

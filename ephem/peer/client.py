@@ -17,6 +17,7 @@ import socketio
 from ephem.envelope import make
 from ephem.peer.conversation import Conversation, Message
 from ephem.peer.rtc import RtcLink
+from ephem.peer.turn import usable_ice_servers
 
 log = logging.getLogger("ephem.peer")
 
@@ -93,7 +94,8 @@ class EphemPeer:
         )
         await self._hello()
         answer = await self.http.get("/api/ice-servers")
-        self.ice_servers = answer.json().get("ice_servers", []) if answer.status_code == 200 else []
+        offered = answer.json().get("ice_servers", []) if answer.status_code == 200 else []
+        self.ice_servers = await usable_ice_servers(offered)
 
     async def _hello(self) -> None:
         hello = _check(await self._call("hello", {}))

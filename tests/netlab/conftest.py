@@ -1,0 +1,168 @@
+"""Fixtures of the network lab: one lab internet with coturn and the backend per run, homes per test."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ephem.core.migrations import upgrade
+from tests.netlab.lab import CORE_NET, Lab, Namespace, leftover_namespaces, missing_requirements
+from tests.support import coturn
+from tests.support.live_app import ROOT
+
+SECRET = "netlab-turn-secret-0123456789abcdef"
+START_TIMEOUT = 240
+
+
+@dataclass
+class Internet:
+    lab: Lab
+    public: Namespace
+    turn: str  # coturn's address
+    server: str  # the backend's URL, as peers reach it
+    cert: Path  # coturn's self-signed certificate, trusted by peers
+    tmp: Path
+
+
+def turn_urls(turn: str) -> list[str]:
+    """What a deployment offers: TURN over UDP and TCP on 3478, over TLS on 443."""
+    return [f"turn:{turn}:3478?transport=udp", f"turn:{turn}:3478?transport=tcp", f"turns:{turn}:443?transport=tcp"]
+
+
+def _serving(ns: Namespace, address: str, port: int) -> bool:
+    listening = ns.run("ss", "-Hltn")
+    return f"{address}:{port} " in listening
+
+
+@pytest.fixture(scope="session")
+def internet(tmp_path_factory):
+    reason = missing_requirements()
+    if reason:
+        pytest.skip(reason)
+    stale = leftover_namespaces()
+    if stale:
+        print(f"netlab: removing namespaces left by an earlier run: {stale}")
+        for name in stale:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    tmp = tmp_path_factory.mktemp("netlab")
+    lab = Lab()
+    try:
+        public, turn, web = lab.public()
+
+        db_url = f"sqlite:///{tmp / 'ephem.db'}"
+        upgrade(db_url)
+        env = {
+            **os.environ,
+            "REFLEX_DB_URL": db_url,
+            "REFLEX_STATES_WORKDIR": str(tmp / "states"),
+            "EPHEM_SECRET": "netlab-secret-0123456789abcdef0123",
+            "EPHEM_ICE_SERVERS": json.dumps([{"urls": [f"stun:{turn}:3478"]}]),
+            "EPHEM_TURN_URLS": ",".join(turn_urls(turn)),
+            "EPHEM_TURN_SECRET": SECRET,
+            "EPHEM_SIGNUP_BURST": "1000",
+            "REFLEX_TELEMETRY_ENABLED": "false",
+            "REFLEX_CHECK_LATEST_VERSION": "false",
+        }
+        backend_log = tmp / "backend.log"
+        with backend_log.open("wb") as out:
+            backend = lab.popen(
+                public,
+                [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-only",
+                 "--backend-host", web, "--backend-port", "443"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+        # The web server and coturn both use port 443, on different addresses; Reflex checks
+        # that 443 is free on every address before it starts, so coturn comes second.
+        coturn.wait_ready(backend, backend_log, lambda: _serving(public, web, 443), "the backend", START_TIMEOUT)
+        cert, key = coturn.self_signed_cert(tmp, turn)
+        conf = coturn.config(tmp, secret=SECRET, address=turn, port=3478, tls_port=443,
+                             allowed_peers=f"{CORE_NET}.0.0-{CORE_NET}.255.255", cert=cert, key=key)
+        turn_log = tmp / "turnserver.log"
+        with turn_log.open("wb") as out:
+            turnserver = lab.popen(public, coturn.argv(conf), stdout=out, stderr=subprocess.STDOUT)
+        coturn.wait_ready(turnserver, turn_log, lambda: _serving(public, turn, 3478) and _serving(public, turn, 443), "turnserver", 20)
+        yield Internet(lab, public, turn, f"http://{web}:443", cert, tmp)
+    finally:
+        lab.close()
+
+
+@dataclass
+class PeerRun:
+    name: str
+    proc: subprocess.Popen
+    lines: list[dict]
+
+    log: Path
+
+    def wait_for(self, event: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.lines:
+                if line["event"] == event:
+                    return line
+                if line["event"] == "error":
+                    raise AssertionError(f"peer {self.name} failed: {line['error']}\n{self.lines}\n{self.tail()}")
+            if self.proc.poll() is not None and not any(line["event"] == event for line in self.lines):
+                raise AssertionError(f"peer {self.name} exited with {self.proc.returncode}: {self.lines}\n{self.tail()}")
+            time.sleep(0.1)
+        raise AssertionError(f"peer {self.name} said no {event!r} within {timeout}s: {self.lines}\n{self.tail()}")
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:]
+
+
+@pytest.fixture
+def chat(internet):
+    """`chat(home_a, home_b, count)`: a Python peer in each home, matched by search; both `done` lines."""
+    runs: list[PeerRun] = []
+
+    def start(home, name: str, count: int) -> PeerRun:
+        env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
+        env["SSL_CERT_FILE"] = str(internet.cert)  # trust the lab's TURN-over-TLS certificate
+        log = internet.tmp / f"peer-{home.ns.name}-{name}.log"
+        with log.open("wb") as err:
+            proc = internet.lab.popen(
+                home.ns,
+                [sys.executable, "-m", "tests.netlab.chat_peer", "--server", internet.server, "--name", name,
+                 "--count", str(count)],
+                cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
+            )
+        run = PeerRun(name, proc, [], log)
+
+        def read():
+            for line in proc.stdout:
+                if line.startswith("{"):
+                    run.lines.append(json.loads(line))
+
+        threading.Thread(target=read, daemon=True).start()
+        runs.append(run)
+        return run
+
+    def run_pair(home_a, home_b, count: int = 20, timeout: float = 60) -> tuple[dict, dict]:
+        a = start(home_a, "A", count)
+        time.sleep(0.2)
+        b = start(home_b, "B", count)
+        done = a.wait_for("done", timeout), b.wait_for("done", timeout)
+        for run in (a, b):
+            run.proc.stdin.close()
+        for run, line in zip((a, b), done):
+            print(f"netlab: peer {run.name} done after {line['seconds']}s on {line['route']}")
+        return done
+
+    yield run_pair
+    for run in runs:
+        if run.proc.poll() is None and not run.proc.stdin.closed:
+            run.proc.stdin.close()
+
+
+@pytest.fixture
+def homes(internet):
+    """The lab, for building this test's homes; they go when the test ends."""
+    with internet.lab.scope() as lab:
+        yield lab
