@@ -7,6 +7,7 @@ comes here: peers only exchange SDP and ICE candidates through `signal`.
 """
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections import Counter
@@ -43,6 +44,21 @@ ACCOUNT_RATE, ACCOUNT_BURST = 3 * SOCKET_RATE, 3 * SOCKET_BURST
 CONNECTIONS_PER_ACCOUNT = 20
 # Matches written to the database in one transaction at most.
 MATCH_BATCH = 200
+
+
+def _whoever_it_can_reach(method):
+    """For telling live connections of a change the database has already
+    made: with Redis out of reach the change still stands (the action
+    succeeds), and the connections it could not tell lapse on their own."""
+
+    @functools.wraps(method)
+    async def tell(self, *args):
+        try:
+            await method(self, *args)
+        except UNREACHABLE as exc:
+            outage.failed(exc)
+
+    return tell
 
 
 class Hub(Upkeep, socketio.AsyncNamespace):
@@ -291,6 +307,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             outage.failed(exc)
             return set()
 
+    @_whoever_it_can_reach
     async def drop_account(self, account_id: str, enclave_ids: list[str]) -> None:
         """A deleted account: its connections, on any worker, are closed, and
         the members of its enclaves hear it left them for good."""
@@ -299,12 +316,14 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         for enclave_id in enclave_ids:
             await self._member_left(enclave_id, account_id)
 
+    @_whoever_it_can_reach
     async def end_session(self, session_key: str) -> None:
         """A session was signed out: every connection made with it, on any
         worker (a room per session), hears so and goes back to the sign-in."""
         message = error("invalid_token", "You signed out of this session.")
         await self._tell_room(_session_room(session_key), "session_ended", message)
 
+    @_whoever_it_can_reach
     async def evict(self, enclave_id: str, account_id: str) -> None:
         """An account left an enclave for good: its live connections leave the room too."""
         for info in await self.presence.peers_of(account_id):
