@@ -2,7 +2,6 @@
 
 import shutil
 import subprocess
-from dataclasses import replace
 
 import pytest
 
@@ -37,7 +36,7 @@ def turn(tmp_path_factory):
 
 
 def offered(settings, *urls, secret=SECRET):
-    return ice_servers_for(replace(settings, turn_urls=urls, turn_secret=secret), "account-1")
+    return ice_servers_for(settings.model_copy(update={"turn_urls": urls, "turn_secret": secret}), "account-1")
 
 
 async def test_the_first_url_that_allocates_is_kept(settings, turn):
