@@ -114,6 +114,18 @@ class PeerRun:
             time.sleep(0.1)
         raise AssertionError(f"peer {self.name} said no {event!r} within {timeout}s: {self.lines}\n{self.tail()}")
 
+    def wait_for_nth(self, event: str, n: int, timeout: float) -> dict:
+        """The `n`th `event` line (1-based)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [line for line in self.lines if line["event"] == event]
+            if len(found) >= n:
+                return found[n - 1]
+            if any(line["event"] == "error" for line in self.lines) or self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"peer {self.name} said no {event!r} #{n} within {timeout}s: {self.lines}\n{self.tail()}")
+
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:]
 

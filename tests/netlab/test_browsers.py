@@ -59,3 +59,22 @@ def test_symmetric_nat_on_both_sides_rows_say_turn_over_udp(homes, browsers):
         assert row["words"] == {"relay-udp": "via relay server (TURN, UDP)", "relay": "via relay server (TURN)"}[row["path"]]
     assert "relay-udp" in [row["path"] for row in rows], rows
     assert_chatted(a.wait_for("round", 30), b.wait_for("round", 30), 1, 5)
+
+
+def test_a_browser_whose_address_moves_recovers_by_ice_restart(homes, browsers):
+    home_a, home_b = homes.open_home("home-a", 1), homes.open_home("home-b", 2)
+    a, b = pair(browsers, home_a, home_b, "--count", "3", "--rounds", "2")
+    for run in (a, b):
+        assert run.wait_for("round", 90)["row"]["links"] == 1
+    homes.move(home_a, 3)
+    a.say()
+    b.say()
+    done = [run.wait_for_nth("round", 2, 30) for run in (a, b)]
+    for run, line in zip((a, b), done):
+        print(f"netlab: {run.name} back after the move in {line['seconds']}s: {line['row']}")
+    assert_chatted(*done, 2, 3)
+    for line in done:
+        # The same RTCPeerConnection (data-links), brought back by an ICE restart, within 5 s.
+        assert line["row"]["links"] == 1, line["row"]
+        assert line["row"]["path"] == "direct", line["row"]
+        assert line["seconds"] < 5, line
