@@ -21,6 +21,7 @@ export class Mesh {
     this.me = session.me;
     this.peerId = session.peerId;
     this.links = new Map(); // peer_id -> PeerLink
+    this.built = new Map(); // account_id -> RTCPeerConnections made for it (shown as data-links)
     this.listeners = new Set();
     this.closed = false;
     this.conversation = new Conversation({
@@ -63,6 +64,10 @@ export class Mesh {
         name: account.name,
         state: account.state === "reconnecting" || account.state === "left" ? account.state : best ? best.state : account.state,
         rtt_ms: best && best.rtt !== null ? Math.round(best.rtt * 10) / 10 : -1,
+        path: best ? best.path : "",
+        relay: best ? best.relayProtocol : "",
+        links: this.built.get(accountId) || 0,
+        ice_restarts: links.reduce((sum, l) => sum + l.iceRestarts, 0),
         in_call: links.some((l) => this.call.inCallOn(l)),
       });
     });
@@ -83,6 +88,7 @@ export class Mesh {
     }
     this.conversation.linkAdded(peer.account_id, peer.name);
     const link = new PeerLink(this, peer, initiator);
+    this.built.set(peer.account_id, (this.built.get(peer.account_id) || 0) + 1);
     this.links.set(peer.peer_id, link);
     this.changed();
     return link;

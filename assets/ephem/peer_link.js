@@ -4,10 +4,15 @@
 // smaller peer_id is polite). What arrives on the channel goes to the mesh.
 
 import { frame } from "./envelope.js";
+import { checkCandidate } from "./ice_config.js";
+import { describeLink } from "./link_stats.js";
 
 const HIGH_WATER = 1024 * 1024; // stop writing to a channel above this bufferedAmount
 const LOW_WATER = 256 * 1024; // and resume below this
 const CONNECT_TIMEOUT_MS = 30000; // a link not open by then is rebuilt
+const DISCONNECTED_RESTART_MS = 1000; // a path silent this long after "disconnected" gets an ICE restart
+const RESTART_TIMEOUT_MS = 5000; // an ICE restart not connected by then is tried again
+const MAX_RESTARTS = 5; // then the link is rebuilt on a new RTCPeerConnection
 
 export class PeerLink {
   constructor(mesh, peer, initiator) {
@@ -20,6 +25,9 @@ export class PeerLink {
     this.channel = null;
     this.state = "connecting";
     this.rtt = null;
+    this.path = ""; // "direct" | "relay", from the selected candidate pair (link_stats.js)
+    this.relayProtocol = ""; // "udp" | "tcp" | "tls" when our side is relayed
+    this.iceRestarts = 0; // ICE restarts asked for on this RTCPeerConnection
     this.closed = false;
     this.restarts = 0;
     this.signals = Promise.resolve(); // signals are applied one at a time, in order
@@ -30,6 +38,12 @@ export class PeerLink {
     this.pc.onicecandidate = ({ candidate }) => this.send("candidate", candidate ? candidate.toJSON() : null);
     this.pc.onnegotiationneeded = () => this.offer();
     this.pc.onconnectionstatechange = () => this.onConnectionState();
+    // The browser's own network went away or came back (Wi-Fi to mobile, a
+    // new address): the path we had is likely dead, restart ICE at once.
+    this.onOffline = () => this.networkChanged("offline");
+    this.onOnline = () => this.networkChanged("online");
+    window.addEventListener("offline", this.onOffline);
+    window.addEventListener("online", this.onOnline);
     this.pc.ondatachannel = ({ channel }) => {
       if (channel.label === "ephem") this.attach(channel);
     };
@@ -99,8 +113,13 @@ export class PeerLink {
         this.send("answer", { type, sdp });
       }
     } else if (kind === "candidate") {
+      const checked = checkCandidate(data);
+      if (!checked.ok) {
+        console.warn(`ephem: dropping a remote ICE candidate (${checked.reason})`);
+        return;
+      }
       try {
-        await this.pc.addIceCandidate(data || undefined);
+        await this.pc.addIceCandidate(checked.candidate || undefined);
       } catch (err) {
         if (!this.ignoreOffer) throw err;
       }
@@ -151,49 +170,68 @@ export class PeerLink {
     const state = this.pc.connectionState;
     if (state === "connected") {
       this.restarts = 0;
+      clearTimeout(this.restartTimer);
       this.refreshStats();
     } else if (state === "failed" || state === "disconnected") {
       this.state = "reconnecting";
-      // A dropped path is restored with an ICE restart; after a few tries, start over.
-      clearTimeout(this.restartTimer);
-      this.restartTimer = setTimeout(() => this.restart(), state === "failed" ? 0 : 2500);
+      // A dropped path is restored with an ICE restart on this same
+      // connection; after a few tries, start over on a new one.
+      this.scheduleRestart(state === "failed" ? 0 : DISCONNECTED_RESTART_MS);
     } else if (state === "connecting" || state === "new") {
       this.state = this.state === "reconnecting" ? "reconnecting" : "connecting";
     }
     this.mesh.changed();
   }
 
-  async restart() {
-    if (this.closed || this.pc.connectionState === "connected") return;
-    if (this.restarts >= 5) {
+  scheduleRestart(delay) {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => this.restart(), delay);
+  }
+
+  networkChanged(event) {
+    if (this.closed) return;
+    console.info(`ephem: browser went ${event}, restarting ICE with ${this.peer.name || this.peer.peer_id}`);
+    if (event === "offline") {
+      this.state = "reconnecting";
+      this.mesh.changed();
+      return; // nothing to restart over until a network is back
+    }
+    this.restart(true);
+  }
+
+  // An ICE restart: new credentials and candidates on the same
+  // RTCPeerConnection, its DataChannel and media untouched. Each try has
+  // RESTART_TIMEOUT_MS to connect; after MAX_RESTARTS the link is rebuilt.
+  async restart(force = false) {
+    if (this.closed || (!force && this.pc.connectionState === "connected")) return;
+    if (this.restarts >= MAX_RESTARTS) {
+      console.warn(`ephem: ${MAX_RESTARTS} ICE restarts did not reconnect ${this.peer.peer_id}, starting over`);
       this.mesh.relink(this);
       return;
     }
     this.restarts += 1;
+    this.iceRestarts += 1;
+    this.scheduleRestart(RESTART_TIMEOUT_MS);
     await this.mesh.session.freshIceServers();
     if (this.closed) return;
-    this.pc.setConfiguration({ iceServers: this.mesh.session.iceServers });
+    try {
+      this.pc.setConfiguration({ iceServers: this.mesh.session.iceServers });
+    } catch (err) {
+      console.warn("ephem: ICE servers refused on restart, keeping the previous ones", err);
+    }
     this.pc.restartIce();
+    this.mesh.changed();
   }
 
   async refreshStats() {
     if (this.closed || this.pc.connectionState !== "connected") return;
     try {
-      const stats = await this.pc.getStats();
-      let pair = null;
-      stats.forEach((report) => {
-        if (report.type === "transport" && report.selectedCandidatePairId) pair = stats.get(report.selectedCandidatePairId);
-      });
-      if (!pair) {
-        stats.forEach((report) => {
-          if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") pair = report;
-        });
-      }
-      const local = pair && stats.get(pair.localCandidateId);
-      const remote = pair && stats.get(pair.remoteCandidateId);
-      const relayed = [local, remote].some((c) => c && c.candidateType === "relay");
-      this.state = relayed ? "relayed" : "direct";
-      this.rtt = pair && typeof pair.currentRoundTripTime === "number" ? pair.currentRoundTripTime * 1000 : null;
+      const link = describeLink(await this.pc.getStats());
+      if (this.closed || this.pc.connectionState !== "connected") return;
+      this.path = link.path || "direct";
+      this.relayProtocol = link.protocol;
+      this.state = this.path === "relay" ? "relayed" : "direct";
+      this.rtt = link.rtt_ms;
     } catch (err) {
       this.state = "direct";
     }
@@ -203,6 +241,8 @@ export class PeerLink {
   close() {
     this.closed = true;
     clearTimeout(this.restartTimer);
+    window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("online", this.onOnline);
     clearTimeout(this.openTimer);
     try {
       if (this.channel) this.channel.close();

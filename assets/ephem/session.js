@@ -5,11 +5,14 @@
 import { io } from "socket.io-client";
 import { backendOrigin } from "./backend.js";
 import { checkText } from "./envelope.js";
+import { sanitizeIceServers } from "./ice_config.js";
+import { probeIceServers } from "./ice_probe.js";
 import { Mesh, parking } from "./mesh.js";
 
 const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "stats", "search_failed"];
 const REFUSED_RETRY_MS = 10000; // a connection the server refused is tried again after this
 const ICE_REFRESH_MS = 20 * 60 * 1000; // TURN credentials are short-lived: refetch well before expiry
+const ICE_FETCH_TIMEOUT_MS = 5000; // a fetch of the ICE servers that takes longer keeps what we had
 
 export class EphemSession {
   constructor(token, emitUp) {
@@ -79,18 +82,27 @@ export class EphemSession {
     if (this.enclaveId && this.me) await this.join(this.enclaveId);
   }
 
+  // The STUN/TURN servers, checked (ice_config.js) before WebRTC sees them.
   async freshIceServers(force = false) {
     if (!force && Date.now() - this.iceFetchedAt < ICE_REFRESH_MS) return;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), ICE_FETCH_TIMEOUT_MS);
     try {
       const response = await fetch(`${backendOrigin()}/api/ice-servers`, {
         headers: { Authorization: `Bearer ${this.token}` },
+        signal: abort.signal,
       });
       if (response.ok) {
-        this.iceServers = (await response.json()).ice_servers || [];
+        const body = await response.json();
+        this.iceServers = sanitizeIceServers(body && body.ice_servers);
         this.iceFetchedAt = Date.now();
+      } else {
+        console.warn(`ephem: /api/ice-servers answered ${response.status}, keeping the ICE servers we had`);
       }
     } catch (err) {
-      /* keep what we had */
+      console.warn("ephem: could not fetch the ICE servers, keeping the ones we had", err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -187,12 +199,19 @@ export class EphemSession {
     return ack;
   }
 
+  // The server round trip over the socket, then each configured STUN and
+  // TURN server on its own (ice_probe.js): which of them work from here.
   async selfTest(seq) {
     const started = performance.now();
     const ack = await this.call("echo", { probe: started });
     const echoMs = ack.ok ? Math.round((performance.now() - started) * 10) / 10 : -1;
-    if (this.mesh) await Promise.all([...this.mesh.links.values()].map((link) => link.refreshStats()));
-    this.emitUp("selftest", { seq, echo_ms: echoMs, ok: Boolean(ack.ok) });
+    this.emitUp("selftest", { seq, echo_ms: echoMs, ok: Boolean(ack.ok), servers: null });
+    await this.freshIceServers(true);
+    const [servers] = await Promise.all([
+      probeIceServers(this.iceServers),
+      this.mesh ? Promise.all([...this.mesh.links.values()].map((link) => link.refreshStats())) : null,
+    ]);
+    this.emitUp("selftest", { seq, echo_ms: echoMs, ok: Boolean(ack.ok), servers });
   }
 
   close() {

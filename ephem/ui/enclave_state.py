@@ -12,10 +12,40 @@ from ephem.core.clock import iso, utcnow
 from ephem.errors import EphemError, NotFound
 from ephem.services import get_actions, get_enclaves
 from ephem.core.settings import get_settings
-from ephem.ui.rows import LogLine, MemberRow
+from ephem.ui.rows import IceCheckRow, LogLine, MemberRow
 from ephem.ui.state import LiveState, with_token
 
 LOG_MAX = 200
+MAX_ICE_CHECKS = 64
+RELAY_PROTOCOLS = {"udp": "UDP", "tcp": "TCP", "tls": "TLS"}
+ICE_RESULTS = {"works", "no answer", "refused credentials", "not usable here"}
+TONES = {"direct": "green", "relayed": "blue", "connecting": "amber", "reconnecting": "amber", "failed": "red"}
+
+
+def link_words(state: str, relay: object) -> tuple[str, str]:
+    """What a member row says of a link in `state` ("direct", "relayed", …) and its `data-path`."""
+    if state == "relayed":
+        protocol = RELAY_PROTOCOLS.get(relay) if isinstance(relay, str) else None
+        if protocol is None:  # the other side's relay: how it reaches it is not ours to see
+            return "via relay server (TURN)", "relay"
+        return f"via relay server (TURN, {protocol})", f"relay-{relay}"
+    return state, "direct" if state == "direct" else ""
+
+
+def ice_check_rows(servers: object) -> list[IceCheckRow]:
+    """The self-test's per-URL findings, as the browser reported them (anything odd is left out)."""
+    rows = []
+    for found in servers if isinstance(servers, list) else []:
+        if not isinstance(found, dict):
+            continue
+        url, kind, result = found.get("url"), found.get("kind"), found.get("result")
+        if isinstance(url, str) and kind in ("stun", "turn") and result in ICE_RESULTS:
+            rows.append(IceCheckRow(url=url[:512], kind=kind.upper(), result=result, ok=result == "works"))
+    return rows[:MAX_ICE_CHECKS]
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 class EnclaveState(LiveState):
@@ -35,6 +65,11 @@ class EnclaveState(LiveState):
     video_crowd: int = get_settings().call_video_crowd
     echo_ms: float = -1
     testing: bool = False
+    # The self-test's check of each configured STUN/TURN URL: not run yet,
+    # running, or its findings (an empty list: nothing is configured).
+    ice_checking: bool = False
+    ice_checked: bool = False
+    ice_checks: list[IceCheckRow] = []
     confirm_leave: bool = False  # the Leave dialog is open
     # Message history stays in the browser; this only says whether the tab keeps it.
     keep_history: str = rx.SessionStorage("", name="ephem_keep_history")
@@ -54,10 +89,20 @@ class EnclaveState(LiveState):
             peer = self.peer_states.get(m.account_id, {})
             state = "" if m.me else peer.get("state", "connecting" if online else "")
             rtt = peer.get("rtt_ms", -1)
+            rtt = rtt if isinstance(rtt, (int, float)) and not isinstance(rtt, bool) else -1
             in_call = self.in_call if m.me else online and peer.get("in_call") is True
+            conn, path = link_words(str(state), peer.get("relay"))
             members.append(
                 dataclasses.replace(
-                    m, online=online, conn=state, rtt=f"{rtt:g} ms" if rtt >= 0 else "", in_call=in_call
+                    m,
+                    online=online,
+                    conn=conn,
+                    path=path,
+                    tone=TONES.get(str(state), "amber"),
+                    rtt=f"{rtt:g} ms" if rtt >= 0 and path else "",
+                    in_call=in_call,
+                    links=_count(peer.get("links")),
+                    ice_restarts=_count(peer.get("ice_restarts")),
                 )
             )
         self.members = members
@@ -85,6 +130,7 @@ class EnclaveState(LiveState):
             self.current_id, self.log, self.invite_url = enclave_id, [], ""
         # A (re)loaded page starts with no connections: nothing of the last one holds.
         self._room, self.joined, self.peer_states, self.typing_names, self.echo_ms = {}, False, {}, [], -1
+        self.ice_checking, self.ice_checked, self.ice_checks = False, False, []
         self.in_call, self.video_crowd = False, get_settings().call_video_crowd
         self.confirm_leave = False
         try:
@@ -141,8 +187,14 @@ class EnclaveState(LiveState):
             self._note("left", str(data.get("name", "Someone")))
             return None
         if kind == "selftest":
-            self.testing = False
-            self.echo_ms = float(data.get("echo_ms", -1))
+            # First the server round trip (`servers` null: still checking), then the STUN/TURN findings.
+            echo = data.get("echo_ms", -1)
+            self.echo_ms = float(echo) if isinstance(echo, (int, float)) and not isinstance(echo, bool) else -1
+            servers = data.get("servers")
+            self.ice_checking = servers is None and "servers" in data
+            self.testing = self.ice_checking
+            if isinstance(servers, list):
+                self.ice_checks, self.ice_checked = ice_check_rows(servers), True
             return None
         if kind == "disconnected":
             self.joined = False
@@ -151,7 +203,7 @@ class EnclaveState(LiveState):
 
     @rx.event
     def run_selftest(self):
-        self.testing = True
+        self.testing, self.ice_checking = True, True
         self._send("selftest")
 
     @rx.event

@@ -9,10 +9,27 @@ class MemberRow:
     name: str
     me: bool
     online: bool = False
-    # How the browser's link to this member runs ("direct", "relayed", …), and its round trip.
+    # How the browser's link to this member runs, in words ("direct", "via relay
+    # server (TURN, UDP)", "reconnecting", …), and its round trip.
     conn: str = ""
     rtt: str = ""
     in_call: bool = False
+    # The same for tests and styling: "direct", "relay-udp" | "relay-tcp" |
+    # "relay-tls" | "relay" (the other side's relay), or "" while not connected.
+    path: str = ""
+    tone: str = "gray"  # the badge's color
+    links: int = 0  # RTCPeerConnections the page has made to this member
+    ice_restarts: int = 0  # ICE restarts on the current one
+
+
+@dataclasses.dataclass
+class IceCheckRow:
+    """What the self-test found of one configured STUN or TURN URL."""
+
+    url: str
+    kind: str  # "STUN" | "TURN"
+    result: str  # "works" | "no answer" | "refused credentials" | "not usable here"
+    ok: bool
 
 
 @dataclasses.dataclass

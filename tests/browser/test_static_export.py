@@ -1,20 +1,13 @@
 """Static deploy: the exported frontend on a plain file server, the backend on its own.
 
-`reflex export --frontend-only` rewrites files in the `.web` it builds from
-(`env.json` gets the export's backend URL, `utils/context.jsx` loses dev mode,
-`react-router.config.js` turns on prerendering, `build/` is wiped), and the
-prod backend empties `.states` and writes `.web/backend/` when it starts.
-Either would disturb the dev server the `live` fixture runs from the repo in
-the same session (after the export its pages talk to the export's backend), so
-both run in a copy of the app's sources whose `.web` is seeded from the repo's
-(the packages hard-linked, not reinstalled; without one the export sets up its
-own, as on a fresh clone).
+The export runs in a copy of the app (`tests/support/static_site.py`): it
+rewrites the `.web` it builds from, and the prod backend empties `.states`
+and writes `.web/backend/` when it starts; either would disturb the dev
+server the `live` fixture runs from the repo in the same session.
 """
 
-import io
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,23 +15,17 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
 from ephem.core.migrations import upgrade
 from tests.support.browser import meet, say, texts, wait_direct
-from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, seed_web, stop_process
+from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
+from tests.support.static_site import export_site, static_server
 
 pytestmark = pytest.mark.browser
-
-EXPORT_TIMEOUT = 600  # a fresh machine installs the frontend packages first
-NOT_SOURCES = (".git", ".venv", ".tools", ".web", ".states", ".ephem", ".pytest_cache")
-NOT_SOURCES += ("node_modules", "__pycache__", "*.db", "*.db-*", "frontend.zip", "backend.zip")
 
 
 @dataclass
@@ -48,32 +35,6 @@ class StaticDeploy:
     folder: Path  # what the file server serves
     export_seconds: float
     restart: Callable[[], None]  # kills the backend and starts it again on its port
-
-
-class StaticHost(SimpleHTTPRequestHandler):
-    """What a typical static host does (GitHub Pages, Cloudflare Pages, Netlify).
-
-    A file if there is one, else `<path>.html`, else `<path>/index.html`, else
-    the site's `404.html` with status 404. Reflex makes that `404.html` a copy
-    of React Router's SPA shell, so `/enclave/<id>` opens the right page.
-    """
-
-    def send_head(self):
-        target = Path(self.translate_path(self.path))
-        if target.exists():
-            return super().send_head()
-        if target.with_name(target.name + ".html").is_file():
-            self.path = urlsplit(self.path).path + ".html"
-            return super().send_head()
-        body = (Path(self.directory) / "404.html").read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        return io.BytesIO(body)
-
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib's name
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -96,28 +57,12 @@ def static_deploy(tmp_path_factory):
     if bun.exists():
         env.setdefault("REFLEX_BUN_PATH", str(bun))
 
-    app = tmp / "app"
-    shutil.copytree(ROOT, app, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
-    seed_web(app / ".web")
-    export_log = tmp / "export.log"
     started = time.monotonic()
-    with export_log.open("wb") as out:
-        done = subprocess.run(
-            [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip"],
-            cwd=app,
-            env={**env, "REFLEX_API_URL": backend},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=EXPORT_TIMEOUT,
-        )
+    folder, app = export_site(tmp, backend, env)
     export_seconds = time.monotonic() - started
-    assert done.returncode == 0, export_log.read_text(errors="replace")[-4000:]
-    folder = tmp / "site"
-    shutil.copytree(app / ".web/build/client", folder)
-    shutil.rmtree(app / ".web")  # the backend host needs none of it
 
     site = f"http://127.0.0.1:{site_port}"
-    server = ThreadingHTTPServer(("127.0.0.1", site_port), partial(StaticHost, directory=str(folder)))
+    server = static_server("127.0.0.1", site_port, folder)
     log = tmp / "backend.log"
     proc = None
 

@@ -15,6 +15,7 @@ from ephem.core.migrations import upgrade
 from tests.netlab.lab import CORE_NET, Lab, Namespace, leftover_namespaces, missing_requirements
 from tests.support import coturn
 from tests.support.live_app import ROOT
+from tests.support.static_site import export_site
 
 SECRET = "netlab-turn-secret-0123456789abcdef"
 START_TIMEOUT = 240
@@ -113,8 +114,52 @@ class PeerRun:
             time.sleep(0.1)
         raise AssertionError(f"peer {self.name} said no {event!r} within {timeout}s: {self.lines}\n{self.tail()}")
 
+    def wait_for_nth(self, event: str, n: int, timeout: float) -> dict:
+        """The `n`th `event` line (1-based)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [line for line in self.lines if line["event"] == event]
+            if len(found) >= n:
+                return found[n - 1]
+            if any(line["event"] == "error" for line in self.lines) or self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"peer {self.name} said no {event!r} #{n} within {timeout}s: {self.lines}\n{self.tail()}")
+
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:]
+
+
+    def say(self, line: str = "go") -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+
+def start_peer(internet: Internet, home, name: str, module: str, *args: str) -> PeerRun:
+    """`python -m module` in `home`, its JSON lines collected as they come; stopped with the lab scope."""
+    env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
+    env["SSL_CERT_FILE"] = str(internet.cert)  # trust the lab's TURN-over-TLS certificate
+    log = internet.tmp / f"{module.rsplit('.', 1)[1]}-{home.ns.name}-{name}.log"
+    with log.open("wb") as err:
+        proc = internet.lab.popen(
+            home.ns, [sys.executable, "-m", module, "--name", name, *args],
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
+        )
+    run = PeerRun(name, proc, [], log)
+
+    def read():
+        for line in proc.stdout:
+            if line.startswith("{"):
+                run.lines.append(json.loads(line))
+
+    threading.Thread(target=read, daemon=True).start()
+    return run
+
+
+def finish(runs: list[PeerRun]) -> None:
+    for run in runs:
+        if run.proc.poll() is None and not run.proc.stdin.closed:
+            run.proc.stdin.close()
 
 
 @pytest.fixture
@@ -123,24 +168,7 @@ def chat(internet):
     runs: list[PeerRun] = []
 
     def start(home, name: str, count: int) -> PeerRun:
-        env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
-        env["SSL_CERT_FILE"] = str(internet.cert)  # trust the lab's TURN-over-TLS certificate
-        log = internet.tmp / f"peer-{home.ns.name}-{name}.log"
-        with log.open("wb") as err:
-            proc = internet.lab.popen(
-                home.ns,
-                [sys.executable, "-m", "tests.netlab.chat_peer", "--server", internet.server, "--name", name,
-                 "--count", str(count)],
-                cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
-            )
-        run = PeerRun(name, proc, [], log)
-
-        def read():
-            for line in proc.stdout:
-                if line.startswith("{"):
-                    run.lines.append(json.loads(line))
-
-        threading.Thread(target=read, daemon=True).start()
+        run = start_peer(internet, home, name, "tests.netlab.chat_peer", "--server", internet.server, "--count", str(count))
         runs.append(run)
         return run
 
@@ -156,9 +184,42 @@ def chat(internet):
         return done
 
     yield run_pair
-    for run in runs:
-        if run.proc.poll() is None and not run.proc.stdin.closed:
-            run.proc.stdin.close()
+    finish(runs)
+
+
+@pytest.fixture(scope="session")
+def site(internet):
+    """The frontend as a static export with the lab backend's URL baked in, served from the public namespace."""
+    env = {**os.environ, "REFLEX_TELEMETRY_ENABLED": "false", "REFLEX_CHECK_LATEST_VERSION": "false"}
+    for name in ("REFLEX_WEB_WORKDIR", "REFLEX_STATES_WORKDIR"):
+        env.pop(name, None)  # `.web` and `.states` of the copy, nothing shared
+    bun = ROOT / ".tools/bun/node_modules/.bin/bun"
+    if bun.exists():
+        env.setdefault("REFLEX_BUN_PATH", str(bun))
+    folder, _ = export_site(internet.tmp / "export", internet.server, env)
+    web = internet.server.split("//", 1)[1].rsplit(":", 1)[0]
+    server = internet.lab.popen(
+        internet.public,
+        [sys.executable, "-m", "tests.support.static_site", "--dir", str(folder), "--host", web, "--port", "80"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    if server.stdout.readline().strip() != "ready":
+        raise RuntimeError(f"the lab's static site did not start ({server.wait(5)})")
+    return f"http://{web}"
+
+
+@pytest.fixture
+def browsers(internet, site):
+    """`browsers(home, name, *args)`: a headless Chromium in `home` on the lab's site (browser_peer.py)."""
+    runs: list[PeerRun] = []
+
+    def start(home, name: str, *args: str) -> PeerRun:
+        run = start_peer(internet, home, name, "tests.netlab.browser_peer", "--site", site, *args)
+        runs.append(run)
+        return run
+
+    yield start
+    finish(runs)
 
 
 @pytest.fixture

@@ -145,6 +145,14 @@ class Lab:
             self.core.run("ip", "route", "add", f"{LAN_NET}.{net}.0/24", "via", f"{CORE_NET}.{net}.2")
         return Home(ns, address, router)
 
+    def move(self, home: Home, host: int) -> Home:
+        """An open home's host gets a new address on its network (Wi-Fi to mobile): the old one is gone."""
+        net = home.address.rsplit(".", 1)[0]
+        home.ns.run("ip", "addr", "del", f"{home.address}/24", "dev", "wan")
+        home.ns.run("ip", "addr", "add", f"{net}.{host}/24", "dev", "wan")
+        home.ns.run("ip", "route", "replace", "default", "via", f"{net}.1")
+        return Home(home.ns, f"{net}.{host}", home.router)
+
     def slow_down(self, home: Home, delay_ms: float, loss_percent: float) -> None:
         """Each packet the home's router forwards, either way, waits `delay_ms`; `loss_percent` are lost."""
         lan = home.address.rsplit(".", 1)[0] + ".0/24"

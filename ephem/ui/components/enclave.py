@@ -35,9 +35,7 @@ def member_row(member: rx.Var) -> rx.Component:
             member.conn != "",
             rx.badge(
                 member.conn,
-                color_scheme=rx.match(
-                    member.conn, ("direct", "green"), ("relayed", "blue"), ("failed", "red"), "amber"
-                ),
+                color_scheme=member.tone,
                 variant="soft",
                 size="1",
                 custom_attrs={"data-testid": "peer-state"},
@@ -48,7 +46,16 @@ def member_row(member: rx.Var) -> rx.Component:
         align="center",
         spacing="2",
         flex_wrap="wrap",  # badges go under a long name
-        custom_attrs={"data-testid": "enclave-member", "data-online": member.online.to_string()},
+        # data-path: "direct", "relay-udp" | "relay-tcp" | "relay-tls" | "relay", or "" while not
+        # connected; data-links: RTCPeerConnections this page made to the member; data-ice-restarts:
+        # ICE restarts on the current one (a network change recovered without a new connection).
+        custom_attrs={
+            "data-testid": "enclave-member",
+            "data-online": member.online.to_string(),
+            "data-path": member.path,
+            "data-links": member.links.to_string(),
+            "data-ice-restarts": member.ice_restarts.to_string(),
+        },
     )
 
 
@@ -208,8 +215,10 @@ def selftest_panel() -> rx.Component:
                 size="2",
                 custom_attrs={"data-testid": "selftest-echo"},
             ),
+            ice_checks(),
             rx.text(
-                "Peers: the state and round-trip time of each direct connection are shown in the member list.",
+                "Peers: how each connection runs (direct or via a relay server) and its round-trip time "
+                "are shown in the member list.",
                 size="1",
                 color_scheme="gray",
             ),
@@ -217,6 +226,53 @@ def selftest_panel() -> rx.Component:
             width="100%",
         ),
         width="100%",
+    )
+
+
+def ice_check_row(check: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.badge(check.kind, variant="outline", size="1"),
+        rx.text(check.url, size="1", overflow_wrap="anywhere", min_width="0", font_family="monospace"),
+        rx.badge(
+            check.result,
+            color_scheme=rx.cond(check.ok, "green", "red"),
+            variant="soft",
+            size="1",
+            white_space="nowrap",
+        ),
+        align="center",
+        spacing="2",
+        flex_wrap="wrap",
+        custom_attrs={"data-testid": "selftest-server", "data-result": check.result, "data-url": check.url},
+    )
+
+
+def ice_checks() -> rx.Component:
+    """Which configured STUN/TURN servers answer from this network."""
+    return rx.box(
+        rx.cond(
+            EnclaveState.ice_checking,
+            rx.text("Checking the STUN and TURN servers…", size="2"),
+            rx.cond(
+                EnclaveState.ice_checked,
+                rx.cond(
+                    EnclaveState.ice_checks.length() > 0,
+                    rx.vstack(
+                        rx.text("Relay and address servers:", size="2"),
+                        rx.foreach(EnclaveState.ice_checks, ice_check_row),
+                        spacing="1",
+                        width="100%",
+                    ),
+                    rx.text(
+                        "No STUN or TURN server is configured: only direct connections on open networks will work.",
+                        size="2",
+                        custom_attrs={"data-testid": "selftest-no-servers"},
+                    ),
+                ),
+            ),
+        ),
+        width="100%",
+        custom_attrs={"data-testid": "selftest-servers"},
     )
 
 

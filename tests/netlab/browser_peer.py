@@ -1,0 +1,105 @@
+"""One headless Chromium for the network lab, run inside a namespace (the browser inherits it).
+
+Signs up on the lab's static site, searches, waits until the other member's
+row says how the link runs, and prints JSON lines like chat_peer.py:
+`open` (the row: data-path, its words, data-links), optionally `selftest`
+(each STUN/TURN URL and its verdict), then one `round` per --rounds: it
+sends --count messages and waits until the other side's messages of that
+round are in and its own are delivered (`seconds` from the round's start).
+Rounds after the first start when a line arrives on stdin, so the test can
+change the network in between. It stays open until its stdin closes.
+
+    python -m tests.netlab.browser_peer --site http://100.64.0.11 --name A --count 5 --rounds 2
+"""
+
+import argparse
+import json
+import re
+import sys
+import time
+
+from playwright.sync_api import sync_playwright
+
+from tests.support.browser import ENCLAVE_URL, say, sign_up
+from tests.support.live_app import CHROMIUM, CHROMIUM_ARGS
+
+OTHER_ROW = "[data-testid=enclave-member]:not([data-path=''])"
+
+
+def say_line(event: str, **fields) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def row(page) -> dict:
+    """The other member's row: how the link runs, in words and as data attributes."""
+    found = page.locator("[data-testid=enclave-member]").filter(has=page.get_by_test_id("peer-state")).first
+    return {
+        "path": found.get_attribute("data-path"),
+        "words": found.get_by_test_id("peer-state").inner_text(),
+        "rtt": found.get_by_test_id("peer-rtt").inner_text(),
+        "links": int(found.get_attribute("data-links") or 0),
+        "ice_restarts": int(found.get_attribute("data-ice-restarts") or 0),
+    }
+
+
+def messages(page) -> list[dict]:
+    return page.evaluate(
+        """() => [...document.querySelectorAll("[data-testid=chat-message]")].map((m) => ({
+            mine: m.dataset.mine === "true", status: m.dataset.status, text: m.querySelector("div[dir=auto]").innerText }))"""
+    )
+
+
+def main(args) -> None:
+    with sync_playwright() as p:
+        # The lab's coturn has a self-signed certificate; Chromium checks TURN-over-TLS ones too.
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"])
+        page = browser.new_context().new_page()
+        page.on("console", lambda m: m.type in ("warning", "error", "info") and print(f"console {m.type}: {m.text}", file=sys.stderr, flush=True))
+        started = time.monotonic()
+        sign_up(page, args.site, args.name)
+        page.get_by_test_id("search-button").click()
+        page.wait_for_url(ENCLAVE_URL, timeout=args.timeout * 1000)
+        page.wait_for_selector(OTHER_ROW, timeout=args.timeout * 1000)
+        say_line("open", seconds=round(time.monotonic() - started, 2), row=row(page))
+        if args.selftest:
+            page.get_by_test_id("selftest-run").click()
+            page.wait_for_selector("[data-testid=selftest-server], [data-testid=selftest-no-servers]", timeout=args.timeout * 1000)
+            servers = page.locator("[data-testid=selftest-server]")
+            found = [{"url": s.get_attribute("data-url"), "result": s.get_attribute("data-result")} for s in servers.all()]
+            say_line("selftest", servers=found)
+        for round_ in range(args.rounds):
+            if round_:
+                sys.stdin.readline()
+            began = time.monotonic()
+            for i in range(args.count):
+                say(page, f"{args.name} {round_}-{i}")
+            page.wait_for_function(
+                """([count]) => {
+                    const all = [...document.querySelectorAll("[data-testid=chat-message]")];
+                    const theirs = all.filter((m) => m.dataset.mine !== "true").length;
+                    const mine = all.filter((m) => m.dataset.mine === "true");
+                    return theirs >= count && mine.length >= count && mine.every((m) => m.dataset.status === "delivered");
+                }""",
+                arg=[args.count * (round_ + 1)],
+                timeout=args.timeout * 1000,
+            )
+            seconds = round(time.monotonic() - began, 2)
+            page.wait_for_timeout(500)  # anything arriving twice would show up here
+            say_line("round", i=round_, seconds=seconds, messages=messages(page), row=row(page))
+        sys.stdin.read()  # the test closes stdin once both sides are done
+        browser.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--site", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--count", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--selftest", action="store_true")
+    parser.add_argument("--timeout", type=float, default=45)
+    try:
+        main(parser.parse_args())
+    except Exception as error:  # noqa: BLE001 - reported to the test as a line, with the reason
+        say_line("error", error=re.sub(r"\s+", " ", repr(error))[:2000])
+        sys.exit(1)

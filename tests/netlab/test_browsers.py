@@ -1,0 +1,80 @@
+"""Two headless Chromiums, each in its own home, chat through the lab's static site and backend.
+
+Each browser is a Playwright script (browser_peer.py) started under
+`ip netns exec`, so Chromium sits on that home's network. The member rows
+must say how the link runs, in the words a user reads.
+"""
+
+from tests.netlab.lab import SYMMETRIC_NAT
+
+
+def pair(browsers, home_a, home_b, *args: str):
+    a = browsers(home_a, "A", *args)
+    b = browsers(home_b, "B", *args)
+    return a, b
+
+
+def texts(messages: list[dict], mine: bool) -> list[str]:
+    return [m["text"] for m in messages if m["mine"] is mine]
+
+
+def sent(name: str, rounds: int, count: int) -> list[str]:
+    return [f"{name} {r}-{i}" for r in range(rounds) for i in range(count)]
+
+
+def assert_chatted(a_round: dict, b_round: dict, rounds: int, count: int) -> None:
+    """Every message of each side arrived once, in order, and was delivered."""
+    for mine, theirs, done in (("A", "B", a_round), ("B", "A", b_round)):
+        assert texts(done["messages"], False) == sent(theirs, rounds, count), done["messages"]
+        assert texts(done["messages"], True) == sent(mine, rounds, count), done["messages"]
+        assert {m["status"] for m in done["messages"] if m["mine"]} == {"delivered"}
+
+
+def test_open_network_rows_say_direct_and_the_self_test_finds_every_server(internet, homes, browsers):
+    a, b = pair(browsers, homes.open_home("home-a", 1), homes.open_home("home-b", 2), "--selftest")
+    for run in (a, b):
+        row = run.wait_for("open", 90)["row"]
+        assert (row["path"], row["words"], row["links"]) == ("direct", "direct", 1), row
+        assert row["rtt"].endswith(" ms"), row
+    found = {s["url"]: s["result"] for s in a.wait_for("selftest", 30)["servers"]}
+    turn = internet.turn
+    assert found == {
+        f"stun:{turn}:3478": "works",
+        f"turn:{turn}:3478?transport=udp": "works",
+        f"turn:{turn}:3478?transport=tcp": "works",
+        f"turns:{turn}:443?transport=tcp": "works",
+    }, found
+    assert_chatted(a.wait_for("round", 30), b.wait_for("round", 30), 1, 5)
+
+
+def test_symmetric_nat_on_both_sides_rows_say_turn_over_udp(homes, browsers):
+    home_a = homes.home_behind_router("home-a", 1, SYMMETRIC_NAT)
+    home_b = homes.home_behind_router("home-b", 2, SYMMETRIC_NAT)
+    a, b = pair(browsers, home_a, home_b)
+    rows = [run.wait_for("open", 90)["row"] for run in (a, b)]
+    # A side whose own candidate is the relay knows it reaches coturn over UDP;
+    # the other side sees only that its peer's candidate is a relay.
+    for row in rows:
+        assert row["path"] in ("relay-udp", "relay"), rows
+        assert row["words"] == {"relay-udp": "via relay server (TURN, UDP)", "relay": "via relay server (TURN)"}[row["path"]]
+    assert "relay-udp" in [row["path"] for row in rows], rows
+    assert_chatted(a.wait_for("round", 30), b.wait_for("round", 30), 1, 5)
+
+
+def test_a_browser_whose_address_moves_recovers_by_ice_restart(homes, browsers):
+    home_a, home_b = homes.open_home("home-a", 1), homes.open_home("home-b", 2)
+    a, b = pair(browsers, home_a, home_b, "--count", "3", "--rounds", "2")
+    for run in (a, b):
+        assert run.wait_for("round", 90)["row"]["links"] == 1
+    homes.move(home_a, 3)
+    a.say()
+    b.say()
+    done = [run.wait_for_nth("round", 2, 30) for run in (a, b)]
+    for run, line in zip((a, b), done):
+        print(f"netlab: {run.name} back after the move in {line['seconds']}s: {line['row']}")
+    assert_chatted(*done, 2, 3)
+    for line in done:
+        # The same RTCPeerConnection (data-links), brought back by an ICE restart, within 5 s.
+        assert line["row"]["links"] == 1, line["row"]
+        assert line["row"]["path"] == "direct", line["row"]
+        assert line["seconds"] < 5, line
