@@ -1,6 +1,5 @@
 """How member rows word each link, and what the self-test says of the STUN/TURN servers."""
 
-import ephem.ephem  # noqa: F401 - the app registers its states
 from ephem.ui.enclave_state import EnclaveState, ice_check_rows, link_words
 from ephem.ui.rows import MemberRow
 

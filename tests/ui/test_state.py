@@ -4,7 +4,6 @@ import re
 
 import pytest
 
-import ephem.ephem  # noqa: F401 - the app registers its states
 from ephem.ui import state as state_module
 from ephem.ui.state import LiveState
 
