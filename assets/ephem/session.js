@@ -7,7 +7,7 @@ import { backendOrigin } from "./backend.js";
 import { checkText } from "./envelope.js";
 import { Mesh, parking } from "./mesh.js";
 
-const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "stats", "search_failed"];
+const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "stats", "search_failed", "removed"];
 const REFUSED_RETRY_MS = 10000; // a connection the server refused is tried again after this
 const ICE_REFRESH_MS = 20 * 60 * 1000; // TURN credentials are short-lived: refetch well before expiry
 

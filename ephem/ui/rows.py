@@ -13,6 +13,15 @@ class MemberRow:
     conn: str = ""
     rtt: str = ""
     in_call: bool = False
+    host: bool = False  # brought together by the match: may remove invitees
+    blocked: bool = False  # blocked by me
+
+
+@dataclasses.dataclass
+class BlockRow:
+    account_id: str
+    name: str
+    created_at: str
 
 
 @dataclasses.dataclass
