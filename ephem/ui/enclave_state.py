@@ -212,10 +212,7 @@ class EnclaveState(LiveState):
 
     @rx.event
     async def unblock_member(self, account_id: str):
-        try:
-            await asyncio.to_thread(get_safety().unblock, self.account_id, account_id)
-        except NotFound:
-            pass  # lifted already (in another tab): the outcome asked for
+        await self._unblock(account_id)
         self.blocked_ids = [a for a in self.blocked_ids if a != account_id]
         self._refresh_online()
 

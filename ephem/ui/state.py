@@ -216,12 +216,15 @@ class LiveState(AuthState):
         views = await asyncio.to_thread(get_safety().blocks_of, self.account_id)
         self.blocks = [BlockRow(account_id=b.account_id, name=b.name, created_at=iso(b.created_at)) for b in views]
 
-    @rx.event
-    async def unblock(self, account_id: str):
+    async def _unblock(self, account_id: str) -> None:
         try:
             await asyncio.to_thread(get_safety().unblock, self.account_id, account_id)
         except NotFound:
             pass  # lifted already (in another tab): the outcome asked for
+
+    @rx.event
+    async def unblock(self, account_id: str):
+        await self._unblock(account_id)
         await self._load_blocks()
         return rx.toast.success("Unblocked.")
 
