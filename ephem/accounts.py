@@ -8,21 +8,22 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from ephem.core.clock import Clock, utcnow
 from ephem.core.db import session_scope
-from ephem.errors import InvalidName, InvalidToken
-from ephem.models import Account, Membership, SessionToken
+from ephem.errors import Banned, InvalidName, InvalidToken
+from ephem.models import Account, Block, Invite, Membership, SessionToken
 from ephem.core.settings import Settings
 from ephem.core.tokens import TokenHasher, new_token
 
 NAME_MAX = 32
 SESSION = "session"
 RECOVERY = "recovery"
+BANNED = "This account is banned."
 
 # PostgreSQL's deadlock_detected and serialization_failure: the transaction was
 # rolled back whole and is safe to run again.
@@ -130,6 +131,8 @@ class Accounts:
             account = db.get(Account, row.account_id) if row else None
             if account is None or not self.hasher.matches(SESSION, session_token, row.token_hash):
                 raise InvalidToken("This session has ended. Sign in again or restore with your recovery token.")
+        if account.banned_at is not None:
+            raise Banned(BANNED)
         self.touch(account)
         return account
 
@@ -173,6 +176,8 @@ class Accounts:
             account = db.exec(select(Account).where(Account.recovery_hash == digest)).first() if seen.rowcount else None
             if account is None or not self.hasher.matches(RECOVERY, token, account.recovery_hash):
                 raise InvalidToken("That recovery token is not valid. It may have been replaced, or the account has expired.")
+            if account.banned_at is not None:
+                raise Banned(BANNED)
             fresh = self._session_row(account.id, session_token, now)
             db.add(fresh)
             self._trim_sessions(db, account.id, keep=fresh.token_hash)
@@ -246,6 +251,9 @@ def delete_accounts(db, account_ids: list[str]) -> int:
         return 0
     db.execute(delete(SessionToken).where(col(SessionToken.account_id).in_(account_ids)))
     db.execute(delete(Membership).where(col(Membership.account_id).in_(account_ids)))
+    db.execute(delete(Block).where(or_(col(Block.blocker_id).in_(account_ids), col(Block.blocked_id).in_(account_ids))))
+    # Invite links made by a deleted account stop working with it.
+    db.execute(delete(Invite).where(col(Invite.created_by).in_(account_ids)))
     return db.execute(delete(Account).where(col(Account.id).in_(account_ids))).rowcount or 0
 
 

@@ -27,6 +27,8 @@ class Live(Protocol):
 
     async def evict(self, enclave_id: str, account_id: str) -> None: ...
 
+    async def remove(self, enclave_id: str, account_id: str) -> None: ...
+
 
 class Actions:
     def __init__(self, accounts: Accounts, enclaves: Enclaves, live: Live):
@@ -49,6 +51,12 @@ class Actions:
         the account leaves the enclave's room."""
         await asyncio.to_thread(self.enclaves.leave, enclave_id, account_id)
         await self.live.evict(enclave_id, account_id)
+
+    async def remove_member(self, enclave_id: str, host_id: str, member_id: str) -> None:
+        """A host removes a member: the membership and that member's invite
+        links go, and its live connections are told and leave the room."""
+        await asyncio.to_thread(self.enclaves.remove, enclave_id, host_id, member_id)
+        await self.live.remove(enclave_id, member_id)
 
     async def sweep(self) -> SweepResult:
         """One bounded pass of the expiry sweep: an account it deletes is

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from ephem.core.clock import Clock, utcnow
 from ephem.core.db import session_scope
-from ephem.errors import EnclaveFull, InvalidToken, NotFound
+from ephem.errors import EnclaveFull, Forbidden, Invalid, InvalidToken, NotFound
 from ephem.models import Account, Enclave, Invite, Membership
 from ephem.core.settings import Settings
 from ephem.core.tokens import TokenHasher, new_token
@@ -47,6 +47,11 @@ class EnclaveView:
     last_active_at: datetime
     expires_at: datetime
     members: tuple[Member, ...]
+
+    def is_host(self, account_id: str) -> bool:
+        """Hosts are the members the match brought together (they joined as it
+        was made): they may remove the others."""
+        return any(m.account_id == account_id and m.joined_at == self.created_at for m in self.members)
 
 
 @dataclass(frozen=True)
@@ -210,11 +215,24 @@ class Enclaves:
     def leave(self, enclave_id: str, account_id: str) -> None:
         with session_scope(self.engine) as db:
             self._member_enclave(db, enclave_id, account_id)
-            db.execute(
-                delete(Membership).where(
-                    col(Membership.enclave_id) == enclave_id, col(Membership.account_id) == account_id
-                )
-            )
+            _drop_member(db, enclave_id, account_id)
+
+    def remove(self, enclave_id: str, host_id: str, member_id: object) -> None:
+        """A host removes a member who joined by invite: the membership goes,
+        and so do the invite links that member made."""
+        with session_scope(self.engine) as db:
+            enclave = self._member_enclave(db, enclave_id, host_id)
+            if not isinstance(member_id, str) or member_id == host_id:
+                raise Invalid("To leave an enclave yourself, use Leave.")
+            host = db.get(Membership, (enclave_id, host_id))
+            if host.joined_at != enclave.created_at:
+                raise Forbidden("Only the members the match brought together can remove someone.")
+            member = db.get(Membership, (enclave_id, member_id))
+            if member is None:
+                raise NotFound("That account is not a member of this enclave.")
+            if member.joined_at == enclave.created_at:
+                raise Forbidden("A member the match brought together cannot be removed; block them or leave.")
+            _drop_member(db, enclave_id, member_id)
 
     def touch(self, enclave_id: str) -> None:
         """Record activity, writing at most once per `seen_interval`."""
@@ -280,3 +298,12 @@ class Enclaves:
         if invite is None or invite.expires_at <= now:
             raise NotFound("This invite link is not valid or has expired.")
         return invite
+
+
+def _drop_member(db: Session, enclave_id: str, account_id: str) -> None:
+    """The membership goes, and the invite links the member made in the
+    enclave stop working with it."""
+    db.execute(
+        delete(Membership).where(col(Membership.enclave_id) == enclave_id, col(Membership.account_id) == account_id)
+    )
+    db.execute(delete(Invite).where(col(Invite.enclave_id) == enclave_id, col(Invite.created_by) == account_id))

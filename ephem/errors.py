@@ -28,3 +28,25 @@ class NotFound(EphemError):
 class EnclaveFull(EphemError):
     code = "enclave_full"
     status = 409
+
+
+class Invalid(EphemError):
+    code = "invalid_payload"
+    status = 422
+
+
+class Forbidden(EphemError):
+    code = "forbidden"
+    status = 403
+
+
+class Banned(InvalidToken):
+    """A banned account's tokens work nowhere; caught like any dead token."""
+
+    code = "banned"
+    status = 403
+
+
+class TooMany(EphemError):
+    code = "too_many"
+    status = 409

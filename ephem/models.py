@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -12,6 +13,9 @@ class Account(SQLModel, table=True):
     recovery_hash: str = Field(max_length=64, unique=True)
     created_at: datetime
     last_seen_at: datetime = Field(index=True)
+    # Set by an operator (`python -m ephem.admin ban`): its tokens stop working.
+    banned_at: datetime | None = None
+    ban_reason: str | None = Field(default=None, max_length=500)
 
 
 class SessionToken(SQLModel, table=True):
@@ -48,3 +52,27 @@ class Invite(SQLModel, table=True):
     created_by: str = Field(max_length=36)
     created_at: datetime
     expires_at: datetime
+
+
+class Block(SQLModel, table=True):
+    """The blocker is never matched with the blocked account again; goes with either account."""
+
+    blocker_id: str = Field(foreign_key="account.id", primary_key=True, max_length=36)
+    blocked_id: str = Field(foreign_key="account.id", primary_key=True, index=True, max_length=36)
+    created_at: datetime
+
+
+class Report(SQLModel, table=True):
+    """A member reported to the operators, with the messages the reporter chose
+    to attach from their own screen (JSON). No foreign keys: a report outlives
+    the accounts it names, for the operators to read."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    reporter_id: str = Field(index=True, max_length=36)
+    reported_id: str = Field(index=True, max_length=36)
+    reported_name: str = Field(max_length=64)
+    enclave_id: str | None = Field(default=None, max_length=36)
+    reason: str = Field(max_length=500)
+    evidence: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(index=True)
+    closed_at: datetime | None = None

@@ -45,6 +45,7 @@ class MemberOut(BaseModel):
     account_id: str
     name: str
     online: bool
+    host: bool = False  # brought together by the match that made the enclave: may remove others
 
 
 class EnclaveOut(BaseModel):
@@ -63,5 +64,8 @@ class EnclaveOut(BaseModel):
             created_at=iso(view.created_at),
             last_active_at=iso(view.last_active_at),
             expires_at=iso(view.expires_at),
-            members=[MemberOut(account_id=m.account_id, name=m.name, online=m.account_id in online) for m in view.members],
+            members=[
+                MemberOut(account_id=m.account_id, name=m.name, online=m.account_id in online, host=view.is_host(m.account_id))
+                for m in view.members
+            ],
         )

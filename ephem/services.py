@@ -19,6 +19,7 @@ from ephem.live.presence_redis import RedisPresence
 from ephem.live.ratelimit import RateLimiter
 from ephem.live.ratelimit_redis import RedisRateLimiter
 from ephem.core.settings import get_settings
+from ephem.safety import Safety
 from ephem.signaling.hub import Hub
 
 
@@ -54,6 +55,11 @@ def get_enclaves() -> Enclaves:
 
 
 @functools.cache
+def get_safety() -> Safety:
+    return Safety(get_engine(), get_settings())
+
+
+@functools.cache
 def get_hub() -> Hub:
     settings, redis = get_settings(), get_redis()
     if redis is None:
@@ -61,7 +67,7 @@ def get_hub() -> Hub:
     else:
         presence = RedisPresence(redis, settings.redis_prefix, lease=settings.presence_lease)
         matchmaker = RedisMatchmaker(redis, settings.redis_prefix, lease=settings.presence_lease)
-    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings)
+    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings, get_safety())
 
 
 def get_live() -> Live:

@@ -73,7 +73,7 @@ def sqlite_url(tmp_path):
 
 def _clean(engine) -> None:
     with engine.begin() as conn:
-        for table in ("invite", "membership", "session_token", "enclave", "account"):
+        for table in ("report", "block", "invite", "membership", "session_token", "enclave", "account"):
             conn.execute(text(f"delete from {table}"))
 
 

@@ -5,13 +5,14 @@
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { CallPanel } from "./call_panel.js";
 import { ChatPanel, PANEL } from "./chat_panel.js";
+import { ReportPanel } from "./report_panel.js";
 import { EphemSession } from "./session.js";
 import { keptToken, storage } from "./storage.js";
 
 const TOKEN_TRIES = 50; // 5 s for the page to store a fresh token
 
 // The enclave's call and chat, over whichever mesh the session has now.
-function Room({ session, keepHistory }) {
+function Room({ session, keepHistory, reporting, onReported }) {
   const [mesh, setMesh] = useState(session.mesh);
   const [, setVersion] = useState(0);
   useEffect(() => {
@@ -27,6 +28,7 @@ function Room({ session, keepHistory }) {
     "div",
     { style: PANEL },
     h(CallPanel, { mesh }),
+    reporting ? h(ReportPanel, { key: reporting.nonce, mesh, request: reporting, onDone: onReported }) : null,
     h(ChatPanel, { session, mesh, keepHistory }),
   );
 }
@@ -34,11 +36,12 @@ function Room({ session, keepHistory }) {
 // Rendered once per page. Without `showChat` it draws nothing; with it, the
 // enclave's call and chat. `videoCrowd`: above this many cameras a call sends
 // lower-resolution video.
-export function EphemClient({ account, enclaveId, command, showChat, keepHistory, videoCrowd, onEvent }) {
+export function EphemClient({ account, enclaveId, command, showChat, keepHistory, videoCrowd, blocked, onEvent }) {
   const up = useRef(onEvent);
   up.current = onEvent;
   const [session, setSession] = useState(null);
   const [token, setToken] = useState("");
+  const [reporting, setReporting] = useState(null); // the `report` command being filled in
 
   // `account` says who is signed in; the token itself is read from this
   // browser's storage, where sign-up's script may write it a moment later.
@@ -78,8 +81,23 @@ export function EphemClient({ account, enclaveId, command, showChat, keepHistory
     if (!session || !command || !command.nonce) return;
     if (storage.get("ephem.command") === command.nonce) return;
     storage.set("ephem.command", command.nonce);
-    session.run(command);
+    // A report is written here, in the browser: the messages it may attach never go up to Reflex.
+    if (command.op === "report") setReporting(command);
+    else session.run(command);
   }, [session, command && command.nonce]);
+
+  // Accounts this one blocked: the mesh drops their frames and calls.
+  const blockedKey = (blocked || []).join(",");
+  useEffect(() => {
+    if (!session) return;
+    session.blocked = new Set(blocked || []);
+    if (session.mesh) session.mesh.applyBlocks();
+  }, [session, blockedKey]);
+
+  const onReported = (outcome) => {
+    setReporting(null);
+    if (outcome) up.current && up.current("reported", outcome);
+  };
 
   useEffect(() => {
     if (!session) return;
@@ -88,5 +106,5 @@ export function EphemClient({ account, enclaveId, command, showChat, keepHistory
   }, [session, videoCrowd]);
 
   if (!showChat || !session) return null;
-  return h(Room, { session, keepHistory });
+  return h(Room, { session, keepHistory, reporting, onReported });
 }

@@ -27,7 +27,8 @@ export class Mesh {
     this.conversation = new Conversation({
       me: this.me,
       enclaveId,
-      links: () => this.links.values(),
+      // Blocked accounts get nothing from us either.
+      links: () => [...this.links.values()].filter((link) => !this.isBlocked(link.peer.account_id)),
       storage,
       onChange: () => this.changed(),
       onGone: (accountId, name) => session.emitUp("peer_gone", { enclave_id: enclaveId, account_id: accountId, name }),
@@ -142,6 +143,19 @@ export class Mesh {
     this.conversation.flush(accountId);
   }
 
+  // Blocked by this account (the page's list, in session.blocked).
+  isBlocked(accountId) {
+    return Boolean(this.session.blocked && this.session.blocked.has(accountId));
+  }
+
+  // The blocked list changed: a call with someone now blocked ends on our side at once.
+  applyBlocks() {
+    this.links.forEach((link) => {
+      if (this.isBlocked(link.peer.account_id)) this.call.onRemoteState(link, { active: false });
+    });
+    this.changed();
+  }
+
   onFrame(link, raw) {
     const env = parseEnvelope(raw);
     if (!env) return;
@@ -149,6 +163,7 @@ export class Mesh {
       if (env.type !== "hello") return;
       this.identify(link, env.from, clip(env.payload.name));
     }
+    if (this.isBlocked(link.peer.account_id)) return; // no messages, typing, or call state from them
     if (this.conversation.receive(link, env) && env.type === "call") this.call.onRemoteState(link, env.payload);
   }
 

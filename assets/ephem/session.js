@@ -9,7 +9,7 @@ import { sanitizeIceServers } from "./ice_config.js";
 import { probeIceServers } from "./ice_probe.js";
 import { Mesh, parking } from "./mesh.js";
 
-const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "stats", "search_failed"];
+const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "stats", "search_failed", "removed"];
 const REFUSED_RETRY_MS = 10000; // a connection the server refused is tried again after this
 const ICE_REFRESH_MS = 20 * 60 * 1000; // TURN credentials are short-lived: refetch well before expiry
 const ICE_FETCH_TIMEOUT_MS = 5000; // a fetch of the ICE servers that takes longer keeps what we had

@@ -10,12 +10,14 @@ from fastapi.routing import APIRoute
 
 from ephem.api import errors
 from ephem.api.errors import error_response
-from ephem.api.routes import accounts, enclaves, meta
+from ephem.api.routes import accounts, enclaves, meta, safety
 from ephem.schemas import ErrorOut
 
 MAX_BODY_BYTES = 16 * 1024
+# A report may attach 50 messages of 4,000 characters (up to 4 bytes each in UTF-8).
+LARGE_BODIES = {"/api/reports": 1024 * 1024}
 
-ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 409, 413, 422, 429)}
+ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 413, 422, 429)}
 
 api = FastAPI(
     title="ephem",
@@ -27,7 +29,7 @@ api = FastAPI(
     responses=ERRORS,
 )
 errors.install(api)
-ROUTERS = (meta.router, accounts.router, enclaves.router)
+ROUTERS = (meta.router, accounts.router, enclaves.router, safety.router)
 for router in ROUTERS:
     api.include_router(router)
 
@@ -46,16 +48,18 @@ async def _limit_body(request: Request, call_next):
     if _under_api(request.url.path) and request.method not in METHODS:
         return unknown_endpoint(request)
     if request.url.path.startswith("/api/"):
+        limit = LARGE_BODIES.get(request.url.path, MAX_BODY_BYTES)
+        too_large = f"Requests are limited to {limit} bytes."
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return error_response(413, "payload_too_large", too_large)
         if length is None and request.method in ("POST", "PUT", "PATCH"):
             # Chunked: read only as far as the limit, never the whole body.
             chunks, size = [], 0
             async for chunk in request.stream():
                 size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    return error_response(413, "payload_too_large", f"Requests are limited to {MAX_BODY_BYTES} bytes.")
+                if size > limit:
+                    return error_response(413, "payload_too_large", too_large)
                 chunks.append(chunk)
             request._body = b"".join(chunks)  # what the route reads (Starlette's cached body)
     return await call_next(request)

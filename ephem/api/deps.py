@@ -13,7 +13,8 @@ from ephem.enclaves import Enclaves
 from ephem.errors import InvalidToken
 from ephem.live.ratelimit import RateLimiter
 from ephem.models import Account
-from ephem.services import get_accounts, get_enclaves, get_live, rate_limiter
+from ephem.safety import Safety
+from ephem.services import get_accounts, get_enclaves, get_live, get_safety, rate_limiter
 from ephem.core.settings import get_settings
 
 
@@ -31,6 +32,7 @@ def current_account(request: Request, accounts: Annotated[Accounts, Depends(get_
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 EnclavesDep = Annotated[Enclaves, Depends(get_enclaves)]
+SafetyDep = Annotated[Safety, Depends(get_safety)]
 
 
 def get_actions(accounts: AccountsDep, enclaves: EnclavesDep, live: Annotated[Live, Depends(get_live)]) -> Actions:
@@ -43,12 +45,19 @@ Me = Annotated[Account, Depends(current_account)]
 
 class Limits:
     """Creating accounts and guessing recovery tokens are the two things worth
-    flooding; both are limited per client address."""
+    flooding; both are limited per client address. So are blocks, reports and
+    removals (`safety`), which write rows."""
 
-    def __init__(self, signup: RateLimiter | None = None, restore: RateLimiter | None = None):
+    def __init__(
+        self,
+        signup: RateLimiter | None = None,
+        restore: RateLimiter | None = None,
+        safety: RateLimiter | None = None,
+    ):
         settings = get_settings()
         self.signup = signup or rate_limiter("signup", settings.signup_rate, settings.signup_burst)
         self.restore = restore or rate_limiter("restore", 0.2, 10)
+        self.safety = safety or rate_limiter("safety", 0.5, 20)
 
 
 @functools.cache

@@ -5,7 +5,7 @@ implementation with the same three calls serves several.
 """
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -14,6 +14,12 @@ class Searcher:
     peer_id: str
     account_id: str
     name: str
+    # Accounts never to be matched with: those this one blocked or was blocked by
+    # (read at search time, so one side's list covers both directions).
+    avoid: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    def public(self) -> dict:
+        return {"peer_id": self.peer_id, "account_id": self.account_id, "name": self.name}
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,13 @@ class Matchmaker(Protocol):
 
 
 def compatible(a: Searcher, b: Searcher) -> bool:
-    # Never oneself, and never another tab or device of one's own account.
-    return a.peer_id != b.peer_id and a.account_id != b.account_id
+    # Never oneself, never another tab or device of one's own account, never a blocked pair.
+    return (
+        a.peer_id != b.peer_id
+        and a.account_id != b.account_id
+        and a.account_id not in b.avoid
+        and b.account_id not in a.avoid
+    )
 
 
 class InMemoryMatchmaker:

@@ -29,7 +29,6 @@ import json
 import secrets
 import time
 from collections import OrderedDict
-from dataclasses import asdict
 
 from redis.asyncio import Redis
 
@@ -52,15 +51,23 @@ end
 
 # KEYS: queue, data, seq, own lease, epoch. ARGV: lease key prefix, peer_id,
 # account_id, searcher JSON, lease ms, matched key prefix, search id, fresh
-# epoch, matched ms. Returns {epoch} or {epoch, partner JSON, partner's search id}.
+# epoch, matched ms, then the account ids the newcomer must never meet (it
+# blocked them or they blocked it; also in its JSON, `avoid`, for those who
+# come after it). Returns {epoch} or {epoch, partner JSON,
+# partner's search id}.
 #
-# Live waiting searchers always share one account (any two compatible ones
-# would have been paired), so a scan skips only the newcomer's own other tabs
-# and lapsed entries, and each lapsed entry is deleted the first time it is met.
+# Live waiting searchers are pairwise incompatible (any two compatible ones
+# would have been paired): one account's tabs, or blocked pairs. A scan skips
+# the newcomer's own other tabs, the accounts it avoids and lapsed entries,
+# and each lapsed entry is deleted the first time it is met.
 _ENQUEUE = _EPOCH + """
 local queue, data, seq, own_lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local lease_prefix, peer_id, account_id = ARGV[1], ARGV[2], ARGV[3]
 local now = epoch(KEYS[5], ARGV[8])
+local avoid = {[account_id] = true}
+for i = 10, #ARGV do
+  avoid[ARGV[i]] = true
+end
 
 if redis.call('ZSCORE', queue, peer_id) then
   if redis.call('EXISTS', own_lease) == 1 then
@@ -83,7 +90,14 @@ while true do
       redis.call('HDEL', data, other)
     else
       local raw = redis.call('HGET', data, other)
-      if cjson.decode(raw).account_id ~= account_id then
+      local waiting = cjson.decode(raw)
+      local compatible = not avoid[waiting.account_id]
+      for _, avoided in ipairs(waiting.avoid or {}) do
+        if avoided == account_id then
+          compatible = false
+        end
+      end
+      if compatible then
         redis.call('ZREM', queue, other)
         redis.call('HDEL', data, other)
         redis.call('DEL', lease_prefix .. other)
@@ -206,19 +220,21 @@ class RedisMatchmaker:
                 self._lease_prefix,
                 searcher.peer_id,
                 searcher.account_id,
-                json.dumps(asdict(searcher)),
+                json.dumps({**searcher.public(), "avoid": sorted(searcher.avoid)}),
                 self._lease_ms,
                 self._matched_prefix,
                 search,
                 _fresh_epoch(),
                 MATCHED_MS,
+                *sorted(searcher.avoid),
             ],
         )
         if not partner:
             return None
         raw, partner_search = partner
         del self._searches[searcher.peer_id]
-        first = Searcher(**json.loads(raw))
+        waiting = json.loads(raw)
+        first = Searcher(**{**waiting, "avoid": frozenset(waiting.get("avoid", ()))})
         made = self._made.setdefault(_text(epoch), OrderedDict())
         until = time.monotonic() + MATCHED_MS / 1000
         made[first.peer_id] = (_text(partner_search), until)

@@ -17,13 +17,14 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ValidationError
 
-from ephem.accounts import Accounts
+from ephem.accounts import BANNED, Accounts
 from ephem.enclaves import Enclaves
-from ephem.errors import EphemError, InvalidToken
+from ephem.errors import Banned, EphemError, InvalidToken
 from ephem.live.matchmaking import Matchmaker, Searcher
 from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.ratelimit import RateLimiter
+from ephem.safety import Safety
 from ephem.schemas import AccountOut, error
 from ephem.core.settings import Settings
 from ephem.signaling.payloads import EnclaveIn, Empty, NotUnicode, SignalIn, size_of
@@ -44,6 +45,9 @@ ACCOUNT_RATE, ACCOUNT_BURST = 3 * SOCKET_RATE, 3 * SOCKET_BURST
 CONNECTIONS_PER_ACCOUNT = 20
 # Matches written to the database in one transaction at most.
 MATCH_BATCH = 200
+# How often an account's events look up whether an operator banned it since
+# it connected (a ban is made from the command line, away from the live side).
+BAN_RECHECK = 30.0
 
 
 def _whoever_it_can_reach(method):
@@ -69,6 +73,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         presence: Presence,
         matchmaker: Matchmaker,
         settings: Settings,
+        safety: Safety | None = None,
     ):
         super().__init__(NAMESPACE)
         self.accounts = accounts
@@ -76,6 +81,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self.presence = presence
         self.matchmaker = matchmaker
         self.settings = settings
+        self.safety = safety or Safety(accounts.engine, settings, accounts.clock)
+        self._ban_checked: dict[str, float] = {}  # account_id -> when its ban was last looked up
+        self._ban_pruned = 0.0
         # Per connection (by sid), and a connection lives on one worker: the
         # buckets stay here even with Redis, with no round trip per event. The
         # account's too: its connections spread over workers get a budget on each.
@@ -181,6 +189,14 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             return error("unavailable", "Something went wrong on our side. Please try again.")
         if not allowed:
             return error("rate_limited", "Too many events. Slow down.")
+        try:
+            if await self._banned_since(peer.account_id):
+                return error("banned", BANNED)
+        except Exception as exc:  # noqa: BLE001 - answered like any other failure
+            if outage.failed(exc):
+                return error("unavailable", MESSAGE)
+            log.exception("ban check failed")
+            return error("unavailable", "Something went wrong on our side. Please try again.")
         entry = self._handlers.get(event)
         if entry is None or len(args) > 2:
             return error("unknown_event", f"There is no event {event[:64]!r} that takes these arguments.")
@@ -200,6 +216,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         try:
             return await handler(peer, parsed)
         except EphemError as exc:
+            if isinstance(exc, Banned):  # found by a search or join: after this answer, the end
+                self._spawn(self._end_banned(peer.account_id))
             return error(exc.code, exc.message)
         except Exception as exc:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
             if outage.failed(exc):
@@ -222,12 +240,19 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         return {"ok": True, "echo": payload}
 
     async def _search(self, peer: Peer, _body: Empty) -> dict:
-        await self._enqueue(peer)
+        # Read now (fresh for every search): whom this account must never meet; raises Banned.
+        avoid = await asyncio.to_thread(self.safety.avoided, peer.account_id)
+        await self._enqueue(peer, avoid)
         return {"ok": True, "status": "searching"}
 
-    async def _enqueue(self, peer: Peer) -> None:
+    async def _enqueue(self, peer: Peer, avoid: frozenset[str] | None = None) -> None:
         cancels = self._cancels[peer.peer_id]
-        match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name))
+        if avoid is None:  # put back after Redis forgot it: read its blocks again
+            try:
+                avoid = await asyncio.to_thread(self.safety.avoided, peer.account_id)
+            except Banned:
+                return
+        match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name, avoid))
         if match is None:
             # Renewed (by run_forever) only from now on: a renewal that ran
             # while the enqueue was still on its way would find no lease,
@@ -254,6 +279,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
     async def _join(self, peer: Peer, body: EnclaveIn) -> dict:
         if not await asyncio.to_thread(self.enclaves.is_member, body.enclave_id, peer.account_id):
             return error("not_member", "You are not a member of this enclave.")
+        if await asyncio.to_thread(self.safety.banned_among, [peer.account_id]):
+            raise Banned(BANNED)
         if body.enclave_id in peer.enclaves:  # joining twice: just say who is there
             others = [p.public() for p in await self.presence.peers_in(body.enclave_id) if p.peer_id != peer.peer_id]
         else:
@@ -324,11 +351,42 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         await self._tell_room(_session_room(session_key), "session_ended", message)
 
     @_whoever_it_can_reach
-    async def evict(self, enclave_id: str, account_id: str) -> None:
+    async def evict(self, enclave_id: str, account_id: str, reason: str = "left") -> None:
         """An account left an enclave for good: its live connections leave the room too."""
         for info in await self.presence.peers_of(account_id):
-            await self._announce_left(enclave_id, info, "left", local=self._by_sid.get(info.sid))
+            await self._announce_left(enclave_id, info, reason, local=self._by_sid.get(info.sid))
         await self._member_left(enclave_id, account_id)
+
+    @_whoever_it_can_reach
+    async def remove(self, enclave_id: str, account_id: str) -> None:
+        """A host removed this account: each of its connections hears `removed`
+        (an addition to the contract) and leaves the room, whose others hear
+        `peer_left` with reason "removed" and `member_left`."""
+        for info in await self.presence.peers_of(account_id):
+            await self.emit("removed", {"enclave_id": enclave_id, "account_id": account_id}, to=info.sid)
+        await self.evict(enclave_id, account_id, "removed")
+
+    async def _banned_since(self, account_id: str) -> bool:
+        """Whether an operator banned this account since it was last looked up
+        (at most every BAN_RECHECK seconds); if so its connections, on any
+        worker, hear `session_ended` with code "banned" and are closed."""
+        now = asyncio.get_running_loop().time()
+        if now - self._ban_pruned >= BAN_RECHECK:  # accounts gone meanwhile do not pile up
+            self._ban_pruned = now
+            self._ban_checked = {a: t for a, t in self._ban_checked.items() if now - t < BAN_RECHECK}
+        if now - self._ban_checked.get(account_id, float("-inf")) < BAN_RECHECK:
+            return False
+        self._ban_checked[account_id] = now
+        if not await asyncio.to_thread(self.safety.banned_among, [account_id]):
+            return False
+        self._spawn(self._end_banned(account_id))
+        return True
+
+    async def _end_banned(self, account_id: str) -> None:
+        self._ban_checked.pop(account_id, None)
+        for info in await self.presence.peers_of(account_id):
+            await self.emit("session_ended", error("banned", BANNED), to=info.sid)
+            await self.disconnect(info.sid)
 
     async def _member_left(self, enclave_id: str, account_id: str) -> None:
         """`member_left` (an addition to the contract): sent even when the

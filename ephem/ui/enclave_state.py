@@ -10,7 +10,7 @@ from ephem.ui import routes
 
 from ephem.core.clock import iso, utcnow
 from ephem.errors import EphemError, NotFound
-from ephem.services import get_actions, get_enclaves
+from ephem.services import get_actions, get_enclaves, get_safety
 from ephem.core.settings import get_settings
 from ephem.ui.rows import IceCheckRow, LogLine, MemberRow
 from ephem.ui.state import LiveState, with_token
@@ -71,6 +71,10 @@ class EnclaveState(LiveState):
     ice_checked: bool = False
     ice_checks: list[IceCheckRow] = []
     confirm_leave: bool = False  # the Leave dialog is open
+    i_host: bool = False  # I came with the match that made this enclave: I may remove invitees
+    # Accounts I blocked: the browser's mesh drops their frames and calls.
+    blocked_ids: list[str] = []
+    offer_leave: str = ""  # the name of someone just blocked: "leave too?" is asked
     # Message history stays in the browser; this only says whether the tab keeps it.
     keep_history: str = rx.SessionStorage("", name="ephem_keep_history")
     # peer_id -> account_id of the connections in this enclave's room right now
@@ -103,6 +107,7 @@ class EnclaveState(LiveState):
                     in_call=in_call,
                     links=_count(peer.get("links")),
                     ice_restarts=_count(peer.get("ice_restarts")),
+                    blocked=m.account_id in self.blocked_ids,
                 )
             )
         self.members = members
@@ -111,8 +116,11 @@ class EnclaveState(LiveState):
         view = await asyncio.to_thread(get_enclaves().get, self.current_id, self.account_id)
         self.enclave_name = view.name
         self.expires_at = iso(view.expires_at)
+        self.blocked_ids = await asyncio.to_thread(get_safety().blocked_ids, self.account_id)
+        self.i_host = view.is_host(self.account_id)
         self.members = [
-            MemberRow(account_id=m.account_id, name=m.name, me=m.account_id == self.account_id) for m in view.members
+            MemberRow(account_id=m.account_id, name=m.name, me=m.account_id == self.account_id, host=view.is_host(m.account_id))
+            for m in view.members
         ]
         self._refresh_online()
 
@@ -132,7 +140,7 @@ class EnclaveState(LiveState):
         self._room, self.joined, self.peer_states, self.typing_names, self.echo_ms = {}, False, {}, [], -1
         self.ice_checking, self.ice_checked, self.ice_checks = False, False, []
         self.in_call, self.video_crowd = False, get_settings().call_video_crowd
-        self.confirm_leave = False
+        self.confirm_leave, self.offer_leave = False, ""
         try:
             await self._reload_members()
             self.missing = False
@@ -186,6 +194,13 @@ class EnclaveState(LiveState):
             # Sent by the mesh once a grace period passed without the peer coming back.
             self._note("left", str(data.get("name", "Someone")))
             return None
+        if kind == "removed" and data.get("enclave_id") == self.current_id:
+            self.current_id = ""
+            return [rx.toast.warning("A host removed you from this enclave."), rx.redirect(routes.HOME, replace=True)]
+        if kind == "reported":
+            if data.get("ok"):
+                return rx.toast.success("Reported. Thank you: the operators will look at it.")
+            return rx.toast.error((data.get("error") or {}).get("message", "The report was not sent."))
         if kind == "selftest":
             # First the server round trip (`servers` null: still checking), then the STUN/TURN findings.
             echo = data.get("echo_ms", -1)
@@ -233,17 +248,62 @@ class EnclaveState(LiveState):
         return [rx.set_clipboard(self.invite_url), rx.toast.success("Invite link copied")]
 
     @rx.event
+    async def block_member(self, account_id: str, name: str):
+        try:
+            await asyncio.to_thread(get_safety().block, self.account_id, account_id)
+        except EphemError as exc:
+            return rx.toast.error(exc.message)
+        self.blocked_ids = [*self.blocked_ids, account_id]
+        self._refresh_online()
+        self.offer_leave = name  # and ask whether to leave too
+        return None
+
+    @rx.event
+    async def unblock_member(self, account_id: str):
+        await self._unblock(account_id)
+        self.blocked_ids = [a for a in self.blocked_ids if a != account_id]
+        self._refresh_online()
+
+    @rx.event
+    def close_offer_leave(self, _open: bool = False):
+        self.offer_leave = ""
+
+    @rx.event
+    def report_member(self, account_id: str, name: str):
+        """The browser module asks what to attach (messages never come here) and sends the report."""
+        self._send("report", account_id=account_id, name=name, enclave_id=self.current_id)
+
+    @rx.event
+    async def remove_member(self, account_id: str, name: str):
+        try:
+            await get_actions().remove_member(self.current_id, self.account_id, account_id)
+        except EphemError as exc:
+            return rx.toast.error(exc.message)
+        await self._reload_members()
+        self._note("was removed", name)
+        return None
+
+    @rx.event
+    async def next_stranger(self):
+        """Leave this enclave and search again at once (the home page starts the search)."""
+        self.search_next = True
+        return await self._leave()
+
+    @rx.event
     def set_confirm_leave(self, value: bool):
         self.confirm_leave = value
 
     @rx.event
     async def leave_enclave(self):
+        return await self._leave()
+
+    async def _leave(self):
         enclave_id = self.current_id
         try:
             await get_actions().leave_enclave(enclave_id, self.account_id)
         except NotFound:
             pass  # already gone: leaving twice is not an error for the user
-        self.current_id, self.confirm_leave = "", False
+        self.current_id, self.confirm_leave, self.offer_leave = "", False, ""
         # Replace the history entry: Back must not lead into the enclave just left.
         return rx.redirect(routes.HOME, replace=True)
 

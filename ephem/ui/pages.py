@@ -6,7 +6,7 @@ from ephem.ui.enclave_state import JoinState
 from ephem.ui.state import AuthState
 from ephem.ui.components.client import presence_client
 from ephem.ui.components.enclave import dead_invite_view, enclave_view, join_view
-from ephem.ui.components.home import enclave_list, header, search_panel
+from ephem.ui.components.home import blocks_list, enclave_list, header, search_panel
 from ephem.ui.components.layout import brand, page
 from ephem.ui.components.login import recovery_panel, restore_form, sign_up_form
 
@@ -38,6 +38,7 @@ def index() -> rx.Component:
                 header(),
                 search_panel(),
                 enclave_list(),
+                blocks_list(),
                 spacing="6",
                 width="100%",
             )

@@ -20,6 +20,8 @@ class MemberRow:
     tone: str = "gray"  # the badge's color
     links: int = 0  # RTCPeerConnections the page has made to this member
     ice_restarts: int = 0  # ICE restarts on the current one
+    host: bool = False  # brought together by the match: may remove invitees
+    blocked: bool = False  # blocked by me
 
 
 @dataclasses.dataclass
@@ -30,6 +32,13 @@ class IceCheckRow:
     kind: str  # "STUN" | "TURN"
     result: str  # "works" | "no answer" | "refused credentials" | "not usable here"
     ok: bool
+
+
+@dataclasses.dataclass
+class BlockRow:
+    account_id: str
+    name: str
+    created_at: str
 
 
 @dataclasses.dataclass

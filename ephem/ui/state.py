@@ -8,11 +8,11 @@ import reflex as rx
 
 from ephem.ui import routes
 
-from ephem.errors import EphemError, InvalidToken
+from ephem.errors import Banned, EphemError, InvalidToken, NotFound
 from ephem.models import Account
 from ephem.core.clock import iso, utcnow
-from ephem.services import get_accounts, get_actions, get_enclaves
-from ephem.ui.rows import EnclaveRow
+from ephem.services import get_accounts, get_actions, get_enclaves, get_safety
+from ephem.ui.rows import BlockRow, EnclaveRow
 
 
 # The session token lives in the browser only: localStorage when the account
@@ -66,6 +66,9 @@ class AuthState(rx.State):
             return None
         try:
             return await asyncio.to_thread(get_accounts().authenticate, token)
+        except Banned as exc:
+            self.error = exc.message  # said on the sign-in page it goes back to
+            return None
         except InvalidToken:
             return None
 
@@ -177,6 +180,9 @@ class LiveState(AuthState):
     search_cancelled: bool = False
     command: dict = {}
     enclaves: list[EnclaveRow] = []
+    blocks: list[BlockRow] = []
+    # Set by "Next" in an enclave: the home page searches as soon as it loads.
+    search_next: bool = False
     _seq: int = 0
 
     def _send(self, op: str, **args) -> None:
@@ -200,10 +206,33 @@ class LiveState(AuthState):
             views = await asyncio.to_thread(get_enclaves().list_for, self.account_id)
             online = await get_actions().online({m.account_id for v in views for m in v.members})
             self.enclaves = [enclave_summary(v, self.account_id, online) for v in views]
+            await self._load_blocks()
+            if self.search_next:
+                self.search_next, self.searching = False, False
+                self._start_search()
         return signed_out
+
+    async def _load_blocks(self) -> None:
+        views = await asyncio.to_thread(get_safety().blocks_of, self.account_id)
+        self.blocks = [BlockRow(account_id=b.account_id, name=b.name, created_at=iso(b.created_at)) for b in views]
+
+    async def _unblock(self, account_id: str) -> None:
+        try:
+            await asyncio.to_thread(get_safety().unblock, self.account_id, account_id)
+        except NotFound:
+            pass  # lifted already (in another tab): the outcome asked for
+
+    @rx.event
+    async def unblock(self, account_id: str):
+        await self._unblock(account_id)
+        await self._load_blocks()
+        return rx.toast.success("Unblocked.")
 
     @rx.event
     def start_search(self):
+        self._start_search()
+
+    def _start_search(self) -> None:
         if not self.searching:
             self.searching, self.search_cancelled = True, False
             self.search_started = iso(utcnow())
@@ -239,7 +268,9 @@ class LiveState(AuthState):
             self.connected = False
         elif kind == "connect_error":
             self.connected = False
-            if data.get("code") == "invalid_token":
+            if data.get("code") in ("invalid_token", "banned"):
+                if data.get("code") == "banned":
+                    self.error = str(data.get("message", "This account is banned."))
                 return [self._forget(), rx.redirect(routes.HOME)]
             if data.get("code") in ("too_many_connections", "unavailable"):  # retried in a moment
                 return rx.toast.warning(str(data.get("message", "The server refused the connection.")), id="refused")

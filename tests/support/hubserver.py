@@ -14,7 +14,7 @@ from ephem.api.deps import Limits, get_limits
 from ephem.enclaves import Enclaves
 from ephem.live.matchmaking import InMemoryMatchmaker
 from ephem.live.presence import InMemoryPresence
-from ephem.services import get_accounts, get_enclaves, get_live
+from ephem.services import get_accounts, get_enclaves, get_live, get_safety
 from ephem.signaling.hub import Hub
 from ephem.signaling.server import build_server
 from tests.support.live_app import free_port
@@ -45,7 +45,7 @@ class Client:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: dict[str, asyncio.Queue] = {}
         self.peer_id = ""
-        for name in ("matched", "peer_joined", "peer_left", "signal", "stats", "search_failed", "session_ended", "member_left"):
+        for name in ("matched", "peer_joined", "peer_left", "signal", "stats", "search_failed", "session_ended", "member_left", "removed"):
             self.sio.on(name, self._recorder(name), namespace="/ephem")
 
     def _recorder(self, name: str):
@@ -92,7 +92,13 @@ async def serve(engine, settings):
     sio.register_namespace(hub)
     limits = Limits()
     api.dependency_overrides.update(
-        {get_accounts: lambda: accounts, get_enclaves: lambda: enclaves, get_live: lambda: hub, get_limits: lambda: limits}
+        {
+            get_accounts: lambda: accounts,
+            get_enclaves: lambda: enclaves,
+            get_live: lambda: hub,
+            get_limits: lambda: limits,
+            get_safety: lambda: hub.safety,
+        }
     )
     app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="/_event")
     port = free_port()

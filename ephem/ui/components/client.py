@@ -20,6 +20,8 @@ class EphemClient(rx.Component):
     keep_history: rx.Var[bool]
     # Above this many cameras on, a call sends lower-resolution video.
     video_crowd: rx.Var[int]
+    # Account ids I blocked: the mesh drops their frames and calls.
+    blocked: rx.Var[list[str]]
 
     on_event: rx.EventHandler[lambda kind, data: [kind, data]]
 

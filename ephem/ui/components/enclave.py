@@ -9,6 +9,51 @@ from ephem.ui.components.client import ephem_client
 from ephem.ui.components.layout import brand, confirm_dialog, labelled_switch
 
 
+def member_menu(member: rx.Var) -> rx.Component:
+    """Block, Report and (for hosts, of invitees) Remove, from the member's row."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.icon("ellipsis", size=16),
+                variant="ghost",
+                size="1",
+                aria_label="Actions for " + member.name,
+                custom_attrs={"data-testid": "member-menu"},
+            )
+        ),
+        rx.menu.content(
+            rx.cond(
+                member.blocked,
+                rx.menu.item(
+                    "Unblock",
+                    on_click=EnclaveState.unblock_member(member.account_id),
+                    custom_attrs={"data-testid": "member-unblock"},
+                ),
+                rx.menu.item(
+                    "Block",
+                    color_scheme="red",
+                    on_click=EnclaveState.block_member(member.account_id, member.name),
+                    custom_attrs={"data-testid": "member-block"},
+                ),
+            ),
+            rx.menu.item(
+                "Report…",
+                on_click=EnclaveState.report_member(member.account_id, member.name),
+                custom_attrs={"data-testid": "member-report"},
+            ),
+            rx.cond(
+                EnclaveState.i_host & ~member.host,
+                rx.menu.item(
+                    "Remove from enclave",
+                    color_scheme="red",
+                    on_click=EnclaveState.remove_member(member.account_id, member.name),
+                    custom_attrs={"data-testid": "member-remove"},
+                ),
+            ),
+        ),
+    )
+
+
 def member_row(member: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.box(
@@ -21,6 +66,10 @@ def member_row(member: rx.Var) -> rx.Component:
         # A 32-letter name with no spaces breaks rather than pushing the row off a phone's screen.
         rx.text(member.name, dir="auto", overflow_wrap="anywhere", min_width="0"),
         rx.cond(member.me, rx.text("(you)", size="1", color_scheme="gray")),
+        rx.cond(
+            member.blocked,
+            rx.badge("blocked", color_scheme="red", variant="soft", size="1", custom_attrs={"data-testid": "member-blocked"}),
+        ),
         rx.cond(
             member.in_call,
             rx.badge(
@@ -43,6 +92,7 @@ def member_row(member: rx.Var) -> rx.Component:
         ),
         # "6 ms" must not break into "6 / ms" when a long name squeezes the row.
         rx.text(member.rtt, size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
+        rx.cond(~member.me, member_menu(member)),
         align="center",
         spacing="2",
         flex_wrap="wrap",  # badges go under a long name
@@ -176,6 +226,7 @@ def chat_panel() -> rx.Component:
             show_chat=True,
             keep_history=EnclaveState.keep_history != "",
             video_crowd=EnclaveState.video_crowd,
+            blocked=EnclaveState.blocked_ids,
             on_event=EnclaveState.on_room_client,
         ),
         typing_indicator(),
@@ -290,6 +341,21 @@ def leave_dialog() -> rx.Component:
     )
 
 
+def offer_leave_dialog() -> rx.Component:
+    """After a block: you will not be matched again; leave this enclave too?"""
+    return confirm_dialog(
+        "Blocked. Leave this enclave too?",
+        "You will never be matched with them again, and you no longer receive their messages or calls here.",
+        "Stay",
+        "Leave",
+        on_confirm=EnclaveState.leave_enclave,
+        open=EnclaveState.offer_leave != "",
+        on_open_change=EnclaveState.close_offer_leave,
+        focus_after="[data-testid=enclave-leave]",
+        testid="offer-leave",
+    )
+
+
 def enclave_header() -> rx.Component:
     return rx.hstack(
         rx.link(rx.icon("arrow_left", size=18), href=routes.HOME, aria_label="Back to home"),
@@ -302,6 +368,17 @@ def enclave_header() -> rx.Component:
             spacing="0",
         ),
         rx.spacer(),
+        rx.cond(
+            EnclaveState.i_host,
+            rx.button(
+                rx.icon("skip_forward", size=16),
+                "Next",
+                variant="soft",
+                on_click=EnclaveState.next_stranger,
+                title="Leave and search for someone new",
+                custom_attrs={"data-testid": "enclave-next"},
+            ),
+        ),
         rx.button(
             "Leave",
             variant="soft",
@@ -310,7 +387,9 @@ def enclave_header() -> rx.Component:
             custom_attrs={"data-testid": "enclave-leave"},
         ),
         leave_dialog(),
+        offer_leave_dialog(),
         width="100%",
+        wrap="wrap",
         align="center",
         spacing="3",
     )

@@ -166,3 +166,34 @@ def enclave_list() -> rx.Component:
             spacing="2",
         ),
     )
+
+
+def blocks_list() -> rx.Component:
+    """Whom I blocked, each with Unblock: the account page's part of blocking."""
+    return rx.cond(
+        LiveState.blocks.length() > 0,
+        rx.vstack(
+            rx.heading("Blocked", size="4"),
+            rx.text("You are never matched with them, and their messages and calls do not reach you.", size="1", color_scheme="gray"),
+            rx.foreach(
+                LiveState.blocks,
+                lambda block: rx.hstack(
+                    rx.text(block.name, dir="auto", overflow_wrap="anywhere", min_width="0"),
+                    rx.spacer(),
+                    rx.button(
+                        "Unblock",
+                        size="1",
+                        variant="soft",
+                        on_click=LiveState.unblock(block.account_id),
+                        aria_label="Unblock " + block.name,
+                        custom_attrs={"data-testid": "block-unblock"},
+                    ),
+                    width="100%",
+                    align="center",
+                    custom_attrs={"data-testid": "blocked-account"},
+                ),
+            ),
+            width="100%",
+            spacing="2",
+        ),
+    )
