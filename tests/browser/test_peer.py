@@ -1,35 +1,13 @@
 """The Python peer (aiortc) and headless Chromium in one enclave."""
 
-import asyncio
-import threading
-
 import pytest
 from playwright.sync_api import expect
 
 from ephem.peer import EphemPeer
 from tests.support.browser import ENCLAVE_URL, say, sign_up, texts, wait_direct
+from tests.support.peer_thread import PeerThread, next_message
 
 pytestmark = pytest.mark.browser
-
-
-class PeerThread:
-    """An EphemPeer on its own event loop, driven from a synchronous test."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-async def next_message(peer, timeout=20):
-    return await asyncio.wait_for(anext(peer.messages()), timeout)
 
 
 def test_python_peer_and_browser_chat_both_ways(live, browser):
