@@ -111,9 +111,10 @@ export class EphemSession {
   announce() {
     if (!this.socket.connected) this.emitUp("disconnected", { reason: "unreachable" });
     else if (this.hello) this.emitUp("connected", this.hello);
-    if (this.mesh && this.inRoom) {
-      this.emitUp("joined", { enclave_id: this.enclaveId, ok: true, peers: [...this.room.values()] });
-      this.mesh.lastReport = null;
+    // Not in the room yet: the join on its way tells it.
+    if (this.mesh && this.inRoom) this.emitUp("joined", { enclave_id: this.enclaveId, ok: true, peers: [...this.room.values()] });
+    if (this.mesh) {
+      this.mesh.lastReport = null; // the mesh report goes again, even unchanged
       this.mesh.changed();
     }
   }
