@@ -294,6 +294,10 @@ class EphemPeer:
             if initiator:
                 self._spawn(link.start())
             return kind
+        if initiator:
+            # Heard of through peer_joined, but our join says it was there first:
+            # we offer (start() does nothing on a link that has its channel).
+            self._spawn(link.start())
         if kind == "rekey":
             del self.links[link.peer_id]
             link.peer_id = peer["peer_id"]
