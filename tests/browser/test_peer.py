@@ -3,9 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from ephem.peer import EphemPeer
-from tests.support.browser import ENCLAVE_URL, say, sign_up, texts, wait_direct
-from tests.support.peer_thread import PeerThread, next_message
+from tests.support.browser import say, texts
+from tests.support.peer_thread import PeerThread, meet_python_peer, next_message
 
 pytestmark = pytest.mark.browser
 
@@ -14,20 +13,7 @@ def test_python_peer_and_browser_chat_both_ways(live, browser):
     worker = PeerThread()
     page = browser.new_context().new_page()
     try:
-        sign_up(page, live.frontend, "Browser")
-        page.get_by_test_id("search-button").click()
-        expect(page.get_by_test_id("search-cancel")).to_be_visible()
-
-        async def meet():
-            peer = await EphemPeer.sign_up(live.backend, "Py")
-            await peer.connect()
-            await peer.search(timeout=30)
-            return peer
-
-        peer = worker.run(meet())
-        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
-        assert page.url.endswith(peer.enclave_id)
-        wait_direct(page, 1)
+        peer = meet_python_peer(worker, page, live.frontend, live.backend, ("Browser", "Py"))
 
         say(page, "hello python")
         assert worker.run(next_message(peer)).text == "hello python"

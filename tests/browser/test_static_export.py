@@ -294,27 +294,14 @@ def test_chat_goes_on_while_the_backend_is_down(static_deploy, browser):
 
 def test_a_browser_and_a_python_peer_chat_through_the_outage(static_deploy, browser):
     """Issue 14 with the Python peer (aiortc) on the other end of the link."""
-    from ephem.peer import EphemPeer
-    from tests.support.browser import ENCLAVE_URL, sign_up
-    from tests.support.peer_thread import PeerThread, next_message
+    from tests.support.peer_thread import PeerThread, meet_python_peer, next_message
 
     worker = PeerThread()
     page = browser.new_context().new_page()
     peer = None
     try:
-        sign_up(page, static_deploy.site, "Outage Browser")
-        page.get_by_test_id("search-button").click()
-        expect(page.get_by_test_id("search-cancel")).to_be_visible()
-
-        async def meet_peer():
-            found = await EphemPeer.sign_up(static_deploy.backend, "Outage Py")
-            await found.connect()
-            await found.search(timeout=30)
-            return found
-
-        peer = worker.run(meet_peer())
-        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
-        wait_direct(page, 1)
+        site, backend = static_deploy.site, static_deploy.backend
+        peer = meet_python_peer(worker, page, site, backend, ("Outage Browser", "Outage Py"))
         say(page, "before the outage")
         assert worker.run(next_message(peer)).text == "before the outage"
         made = peer_connections(page)
