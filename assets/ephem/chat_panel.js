@@ -3,6 +3,7 @@
 
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { MAX_TEXT } from "./envelope.js";
+import { built } from "./peer_link.js";
 
 // Also the room's column, around the call and the chat.
 export const PANEL = { display: "flex", flexDirection: "column", gap: "0.5rem", width: "100%" };
@@ -54,6 +55,13 @@ const styles = {
   },
   empty: { color: "var(--gray-11)", fontSize: "0.85rem", textAlign: "center", margin: "auto" },
   error: { color: "var(--red-11)", fontSize: "0.8rem" },
+  outage: {
+    color: "var(--amber-11)",
+    background: "var(--amber-a3)",
+    fontSize: "0.85rem",
+    padding: "0.4rem 0.7rem",
+    borderRadius: "var(--radius-3)",
+  },
 };
 
 const STATUS_MARK = { sending: "◷ sending", sent: "✓ sent", delivered: "✓✓ delivered" };
@@ -113,9 +121,26 @@ export function ChatPanel({ session, mesh, keepHistory }) {
     id: `early-${i}`, ts: new Date().toISOString(), name: "You", text, mine: true, status: "sending",
   }));
   const messages = [...(mesh ? mesh.conversation.messages : []), ...early];
+  // Drawn here, not by Reflex: while the server is away, so is every update of the page's state.
+  const linked = mesh ? new Set([...mesh.links.values()].filter((l) => l.open).map((l) => l.peer.account_id)).size : 0;
   return h(
     "div",
-    { style: styles.panel },
+    {
+      style: styles.panel,
+      "data-testid": "chat-panel",
+      "data-server": session.outage ? "unreachable" : session.inRoom ? "joined" : "connecting",
+      // RTCPeerConnections this page has made: a link kept across a server restart makes none.
+      "data-peer-connections": String(built.count),
+    },
+    session.outage
+      ? h(
+          "div",
+          { role: "status", "data-testid": "server-status", style: styles.outage },
+          linked
+            ? `The server is unreachable. Chat goes on with the ${linked === 1 ? "member" : `${linked} members`} you are connected to; new members and calls wait until it is back.`
+            : "The server is unreachable. Messages wait here until it is back.",
+        )
+      : null,
     h(
       "div",
       { ref: list, style: styles.list, role: "log", "aria-live": "polite", "aria-label": "Messages" },

@@ -62,12 +62,15 @@ export function EphemClient({ account, enclaveId, command, showChat, keepHistory
 
   useEffect(() => {
     if (!token) return undefined;
-    const created = new EphemSession(token, (kind, data) => up.current && up.current(kind, data));
+    const emit = (kind, data) => up.current && up.current(kind, data);
+    // The session of the page's last render, if it just went (a re-render from a
+    // spinner after a backend restart): its links go on.
+    const created = EphemSession.take(token, emit) || new EphemSession(token, emit);
     created.setEnclave(enclaveId || "");
     setSession(created);
     return () => {
       setSession(null);
-      created.close();
+      created.park();
     };
   }, [token]);
 

@@ -7,6 +7,7 @@ import { clip, parseEnvelope } from "./envelope.js";
 import { Conversation, isPlaceholder, PLACEHOLDER } from "./conversation.js";
 import { Parking } from "./keeping.js";
 import { PeerLink } from "./peer_link.js";
+import { place } from "./rekey.js";
 import { Call } from "./call.js";
 import { storage } from "./storage.js";
 
@@ -22,6 +23,9 @@ export class Mesh {
     this.peerId = session.peerId;
     this.links = new Map(); // peer_id -> PeerLink
     this.built = new Map(); // account_id -> RTCPeerConnections made for it (shown as data-links)
+    // The socket is up and we are in the room on it. When it drops, open links
+    // carry on and only signaling waits (new links, renegotiations).
+    this.signaling = true;
     this.listeners = new Set();
     this.closed = false;
     this.conversation = new Conversation({
@@ -77,6 +81,50 @@ export class Mesh {
     if (this.lastReport !== previous) this.session.emitUp("mesh", report);
   }
 
+  // A connection the server says is in the room (`join` ack, `peer_joined`):
+  // the link we have to it, the link kept from before a socket drop (re-keyed
+  // to its new peer_id rather than rebuilt), or a new one.
+  meet(peer, initiator) {
+    if (peer.peer_id === this.peerId) return null;
+    const found = place(this.links.values(), peer);
+    if (found.kind === "rekey") {
+      this.links.delete(found.link.peer.peer_id);
+      this.links.set(peer.peer_id, found.link);
+    }
+    if (found.kind !== "new") found.link.rekey(peer, this.peerId);
+    return this.addPeer(peer, initiator);
+  }
+
+  // Our socket dropped: nobody can be signaled until we are back in the room.
+  // Open links go on carrying the chat; links still being made cannot finish.
+  signalingLost() {
+    this.signaling = false;
+    [...this.links.values()].forEach((link) => {
+      if (link.open) link.stale = true;
+      else this.removePeer(link.peer.peer_id);
+    });
+    this.changed();
+  }
+
+  // Back in the room on a new connection: `meet` re-keys each peer as the server announces it.
+  rejoined(peerId) {
+    this.peerId = peerId;
+    this.signaling = true;
+    this.changed();
+  }
+
+  // A peer's connection left the room. One that left the enclave, or closed
+  // its page, goes; one that dropped keeps its open link, stale until it is back.
+  peerLeft(peerId, reason) {
+    const link = this.links.get(peerId);
+    if (link && link.open && reason === "disconnected") {
+      link.stale = true;
+      this.changed();
+      return;
+    }
+    this.removePeer(peerId, reason === "left");
+  }
+
   addPeer(peer, initiator) {
     if (peer.peer_id === this.peerId) return null;
     const existing = this.links.get(peer.peer_id);
@@ -117,6 +165,10 @@ export class Mesh {
   // answers the offer that made it start over.
   relink(link, pendingOffer = null) {
     if (this.closed || link.closed || this.links.get(link.peer.peer_id) !== link) return;
+    if (!link.signaling) {
+      this.removePeer(link.peer.peer_id); // its peer is not known to be there: rebuilt once it is
+      return;
+    }
     link.close();
     this.links.delete(link.peer.peer_id);
     const fresh = this.addPeer(link.peer, !link.polite && !pendingOffer);
@@ -176,16 +228,15 @@ export class Mesh {
     this.conversation.broadcast(type, payload);
   }
 
-  // `keepCall`: the same enclave goes on over a new connection, and so does the call.
-  close(keepCall = false) {
+  close() {
     this.conversation.close();
-    if (!keepCall) this.call.close();
+    this.call.close();
     this.closed = true;
     window.removeEventListener("pagehide", this.onPageHide);
     clearInterval(this.statsTimer);
     clearTimeout(this.reportTimer);
     this.links.forEach((link) => link.close());
     this.links.clear();
-    if (!keepCall && this.me) parking.park(this.conversation);
+    if (this.me) parking.park(this.conversation);
   }
 }

@@ -6,6 +6,7 @@
 import { frame } from "./envelope.js";
 import { checkCandidate } from "./ice_config.js";
 import { describeLink } from "./link_stats.js";
+import { isPolite } from "./rekey.js";
 
 const HIGH_WATER = 1024 * 1024; // stop writing to a channel above this bufferedAmount
 const LOW_WATER = 256 * 1024; // and resume below this
@@ -13,12 +14,22 @@ const CONNECT_TIMEOUT_MS = 30000; // a link not open by then is rebuilt
 const DISCONNECTED_RESTART_MS = 1000; // a path silent this long after "disconnected" gets an ICE restart
 const RESTART_TIMEOUT_MS = 5000; // an ICE restart not connected by then is tried again
 const MAX_RESTARTS = 5; // then the link is rebuilt on a new RTCPeerConnection
+const HELD_MAX = 500; // signals kept while signaling is down (one negotiation's worth, many times over)
+
+// RTCPeerConnections this page has made: a link kept across a server restart
+// makes none. Tests read it from the chat panel's `data-peer-connections`.
+export const built = { count: 0 };
 
 export class PeerLink {
   constructor(mesh, peer, initiator) {
     this.mesh = mesh;
     this.peer = peer; // {peer_id, account_id, name}
-    this.polite = mesh.peerId < peer.peer_id; // contract: the smaller peer_id is polite
+    this.polite = isPolite(mesh.peerId, peer.peer_id); // contract: the smaller peer_id is polite
+    // Kept across a socket drop, the peer's peer_id not heard of again yet:
+    // signals wait in `held` until the mesh re-keys the link (rekey.js).
+    this.stale = false;
+    this.held = [];
+    this.restartWanted = false; // an ICE restart put off until signaling is back
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.answerPending = false;
@@ -32,6 +43,7 @@ export class PeerLink {
     this.restarts = 0;
     this.signals = Promise.resolve(); // signals are applied one at a time, in order
     this.pc = new RTCPeerConnection({ iceServers: mesh.session.iceServers });
+    built.count += 1;
     this.pc.ontrack = (event) => mesh.call.onTrack(this, event);
     // Video quality can only be set on a negotiated sender.
     this.pc.onsignalingstatechange = () => this.pc.signalingState === "stable" && mesh.call.applyQuality(this);
@@ -55,8 +67,16 @@ export class PeerLink {
     if (initiator) this.attach(this.pc.createDataChannel("ephem", { ordered: true }));
   }
 
+  get signaling() {
+    return this.mesh.signaling && !this.stale;
+  }
+
   async send(kind, data, attempt = 0) {
     if (this.closed) return;
+    if (!this.signaling) {
+      if (this.held.length < HELD_MAX) this.held.push([kind, data]);
+      return;
+    }
     const ack = await this.mesh.session.call("signal", {
       enclave_id: this.mesh.enclaveId,
       to: this.peer.peer_id,
@@ -204,6 +224,13 @@ export class PeerLink {
   // RESTART_TIMEOUT_MS to connect; after MAX_RESTARTS the link is rebuilt.
   async restart(force = false) {
     if (this.closed || (!force && this.pc.connectionState === "connected")) return;
+    if (!this.signaling) {
+      // No way to reach the peer for a restart: a failed link goes (and is
+      // rebuilt once the peer is back), a disconnected one may still recover.
+      if (this.pc.connectionState === "failed") this.mesh.removePeer(this.peer.peer_id);
+      else this.restartWanted = true;
+      return;
+    }
     if (this.restarts >= MAX_RESTARTS) {
       console.warn(`ephem: ${MAX_RESTARTS} ICE restarts did not reconnect ${this.peer.peer_id}, starting over`);
       this.mesh.relink(this);
@@ -221,6 +248,25 @@ export class PeerLink {
     }
     this.pc.restartIce();
     this.mesh.changed();
+  }
+
+  // The peer is back on a new connection (`peer`, its new peer_id) and so are
+  // we (`mine`): same RTCPeerConnection, new ids, roles from the new ids.
+  rekey(peer, mine) {
+    this.peer = { ...this.peer, peer_id: peer.peer_id, name: this.peer.name || peer.name };
+    this.polite = isPolite(mine, peer.peer_id);
+    this.stale = false;
+    this.resume();
+  }
+
+  // Signaling is back for this link: what waited goes out, to the current peer_id.
+  resume() {
+    if (this.closed || !this.signaling) return;
+    this.held.splice(0).forEach(([kind, data]) => this.send(kind, data));
+    if (this.restartWanted) {
+      this.restartWanted = false;
+      this.restart();
+    }
   }
 
   async refreshStats() {

@@ -1,6 +1,11 @@
 // The session of one page: one Socket.IO connection to `/ephem` (presence,
 // matchmaking, signaling), its reconnects, and the mesh of the enclave the
 // page is in. With mesh.js the twin of ephem/peer/client.py.
+//
+// The mesh outlives the socket: when it drops (the server restarts, say),
+// open links keep carrying the chat and only signaling waits; back on a new
+// connection (a new peer_id) the session joins again and the mesh re-keys
+// the links it kept (rekey.js) instead of rebuilding them.
 
 import { io } from "socket.io-client";
 import { backendOrigin } from "./backend.js";
@@ -13,6 +18,13 @@ const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "st
 const REFUSED_RETRY_MS = 10000; // a connection the server refused is tried again after this
 const ICE_REFRESH_MS = 20 * 60 * 1000; // TURN credentials are short-lived: refetch well before expiry
 const ICE_FETCH_TIMEOUT_MS = 5000; // a fetch of the ICE servers that takes longer keeps what we had
+const RECONNECT_MAX_MS = 2000; // longest wait between reconnect attempts: back soon after the server is
+// A session whose component unmounted waits this long for the next one to
+// take it back: when the backend restarts, Reflex's fresh state re-renders
+// the page from a spinner, and the links must not die with that render.
+const PARKED_SESSION_MS = 15000;
+const REJOIN_MS = 3000; // a join the server could not take now is tried again after this
+const parkedSessions = new Map(); // token -> {session, timer}
 
 export class EphemSession {
   constructor(token, emitUp) {
@@ -28,20 +40,30 @@ export class EphemSession {
     this.closed = false;
     this.meshListeners = new Set();
     this.early = []; // texts written before the mesh opened
+    this.hello = null; // the hello ack of the current connection
+    this.room = new Map(); // peer_id -> Peer: the others in the enclave's room, as the server said
+    this.inRoom = false; // joined the enclave on the current connection
+    this.outage = false; // the socket dropped and we are not back in the room yet
+    this.joining = 0; // joins on their way: signals wait for their acks (`held`)
+    this.held = [];
     this.ready = null; // resolves once hello (and the ICE servers) are in, per connection
     this.socket = io(`${backendOrigin()}/ephem`, {
       path: "/_event",
       transports: ["websocket"],
       auth: { token },
-      reconnectionDelayMax: 5000,
+      reconnectionDelayMax: RECONNECT_MAX_MS,
     });
     this.socket.on("connect", () => {
       this.ready = this.onConnect();
     });
     this.socket.on("disconnect", (reason) => {
+      // Our peer_id dies with the socket, and so does the room; the links do not.
+      this.inRoom = false;
+      this.outage = true;
+      this.room.clear();
       this.emitUp("disconnected", { reason });
-      // Our peer_id dies with the socket; peers go to "reconnecting".
-      if (this.mesh) [...this.mesh.links.keys()].forEach((peerId) => this.mesh.removePeer(peerId));
+      if (this.mesh) this.mesh.signalingLost();
+      this.meshListeners.forEach((listener) => listener(this.mesh));
     });
     this.socket.on("connect_error", (err) => {
       const data = err && err.data ? err.data : { code: "unreachable", message: String(err && err.message) };
@@ -60,9 +82,44 @@ export class EphemSession {
     for (const name of SERVER_EVENTS) {
       this.socket.on(name, (data) => this.onServerEvent(name, data || {}));
     }
-    this.socket.on("signal", (data) => {
-      if (this.mesh && data && data.enclave_id === this.enclaveId) this.mesh.onSignal(data.from, data.kind, data.data);
-    });
+    this.socket.on("signal", (data) => this.onSignal(data));
+  }
+
+  onSignal(data) {
+    // A peer may signal us as soon as it hears of our join, before its ack is in.
+    if (this.joining) this.held.push(data);
+    else if (this.mesh && data && data.enclave_id === this.enclaveId) this.mesh.onSignal(data.from, data.kind, data.data);
+  }
+
+  // Taken back by the next component of the page (see PARKED_SESSION_MS).
+  static take(token, emitUp) {
+    const parked = parkedSessions.get(token);
+    if (!parked) return null;
+    clearTimeout(parked.timer);
+    parkedSessions.delete(token);
+    parked.session.up = emitUp;
+    parked.session.announce();
+    return parked.session;
+  }
+
+  park() {
+    if (this.closed) return;
+    const earlier = parkedSessions.get(this.token);
+    if (earlier) earlier.session.close();
+    this.up = () => {}; // nobody to tell until taken back, which tells everything again
+    parkedSessions.set(this.token, { session: this, timer: setTimeout(() => this.close(), PARKED_SESSION_MS) });
+  }
+
+  // Everything the page shows of this session, for a page state that started over.
+  announce() {
+    if (!this.socket.connected) this.emitUp("disconnected", { reason: "unreachable" });
+    else if (this.hello) this.emitUp("connected", this.hello);
+    // Not in the room yet: the join on its way tells it.
+    if (this.mesh && this.inRoom) this.emitUp("joined", { enclave_id: this.enclaveId, ok: true, peers: [...this.room.values()] });
+    if (this.mesh) {
+      this.mesh.lastReport = null; // the mesh report goes again, even unchanged
+      this.mesh.changed();
+    }
   }
 
   emitUp(kind, data) {
@@ -73,6 +130,7 @@ export class EphemSession {
     const hello = await this.call("hello", {});
     if (this.closed) return;
     if (hello.ok) {
+      this.hello = hello;
       this.peerId = hello.peer_id;
       this.me = { account_id: hello.account.id, name: hello.account.name };
       await this.freshIceServers(true);
@@ -116,9 +174,15 @@ export class EphemSession {
 
   onServerEvent(name, data) {
     if (this.mesh && data.enclave_id === this.enclaveId) {
-      if (name === "peer_joined" && data.peer) this.mesh.addPeer(data.peer, false);
+      if (name === "peer_joined" && data.peer) {
+        this.room.set(data.peer.peer_id, data.peer);
+        this.mesh.meet(data.peer, false);
+      }
       // A member who left for good goes at once; a dropped connection gets a grace period.
-      if (name === "peer_left") this.mesh.removePeer(data.peer_id, data.reason === "left");
+      if (name === "peer_left") {
+        this.room.delete(data.peer_id);
+        this.mesh.peerLeft(data.peer_id, data.reason);
+      }
       // Left (or deleted) while not connected: owed nothing more all the same.
       if (name === "member_left" && data.account_id !== this.me.account_id) this.mesh.conversation.startGrace(data.account_id, true);
     }
@@ -126,22 +190,16 @@ export class EphemSession {
   }
 
   openMesh(enclaveId) {
-    if (this.mesh && this.mesh.enclaveId === enclaveId && this.mesh.peerId === this.peerId) return this.mesh;
-    const previous = this.mesh;
-    const same = Boolean(previous && previous.enclaveId === enclaveId);
-    if (previous) previous.close(same);
-    this.mesh = new Mesh(this, enclaveId);
-    // Same enclave, new connection: keep the conversation, its queues and the
-    // call; or take back a conversation parked a moment ago (keeping.js).
-    const carried = same ? previous.conversation : parking.take(this.me.account_id, enclaveId);
-    if (carried) {
-      if (same) {
-        this.mesh.conversation.history = carried.history;
-        this.mesh.call = previous.call;
-        this.mesh.call.mesh = this.mesh;
-      }
-      this.mesh.conversation.adopt(carried);
+    if (this.mesh && this.mesh.enclaveId === enclaveId) {
+      // Same enclave, new connection: the same mesh, its links, conversation and call.
+      this.mesh.rejoined(this.peerId);
+      return this.mesh;
     }
+    if (this.mesh) this.mesh.close();
+    this.mesh = new Mesh(this, enclaveId);
+    // Or take back a conversation parked a moment ago (keeping.js).
+    const carried = parking.take(this.me.account_id, enclaveId);
+    if (carried) this.mesh.conversation.adopt(carried);
     const early = this.early.splice(0);
     early.forEach((text) => this.mesh.send(text));
     this.meshListeners.forEach((listener) => listener(this.mesh));
@@ -150,19 +208,34 @@ export class EphemSession {
 
   async join(enclaveId) {
     await this.freshIceServers();
-    const ack = await this.call("join", { enclave_id: enclaveId });
-    if (this.closed) return ack;
-    if (ack.ok && enclaveId !== this.enclaveId) {
-      this.call("leave", { enclave_id: enclaveId }); // moved on meanwhile
-      return ack;
-    }
-    if (ack.ok) {
-      const mesh = this.openMesh(enclaveId);
-      // The newcomer offers to everyone already there.
-      (ack.peers || []).forEach((peer) => mesh.addPeer(peer, true));
-      mesh.changed();
+    this.joining += 1;
+    let ack;
+    try {
+      ack = await this.call("join", { enclave_id: enclaveId });
+      if (this.closed) return ack;
+      if (ack.ok && enclaveId !== this.enclaveId) {
+        this.call("leave", { enclave_id: enclaveId }); // moved on meanwhile
+        return ack;
+      }
+      if (ack.ok) {
+        this.inRoom = this.socket.connected;
+        this.outage = false;
+        this.room = new Map((ack.peers || []).map((peer) => [peer.peer_id, peer]));
+        const mesh = this.openMesh(enclaveId);
+        // The newcomer offers to everyone already there (links kept from before are re-keyed).
+        (ack.peers || []).forEach((peer) => mesh.meet(peer, true));
+        mesh.changed();
+      }
+      else if (!ack.ok && ["timeout", "unavailable", "rate_limited"].includes((ack.error || {}).code)) {
+        // Back on the socket but not in the room yet: the links wait for it, so try again.
+        setTimeout(() => this.socket.connected && !this.inRoom && this.enclaveId === enclaveId && this.join(enclaveId), REJOIN_MS);
+      }
+    } finally {
+      this.joining -= 1;
+      if (!this.joining) this.held.splice(0).forEach((data) => this.onSignal(data));
     }
     this.emitUp("joined", { enclave_id: enclaveId, ...ack });
+    this.meshListeners.forEach((listener) => listener(this.mesh));
     return ack;
   }
 

@@ -4,6 +4,11 @@ REST for the account and invites, the `/ephem` namespace for matchmaking and
 signaling, aiortc DataChannels for messages. Lean enough to run many in one
 process (the load tests do): one HTTP client, one socket and one
 RTCPeerConnection per remote peer each, nothing else.
+
+The links outlive the socket: when it drops (the server restarts, say), open
+links keep carrying the chat and only signaling waits; back on a new
+connection (a new peer_id) the peer joins again and re-keys the links it kept
+(rekey.py) instead of rebuilding them.
 """
 
 import asyncio
@@ -16,12 +21,16 @@ import socketio
 
 from ephem.envelope import make
 from ephem.peer.conversation import Conversation, Message
+from ephem.peer.rekey import is_polite, place
 from ephem.peer.rtc import RtcLink
 from ephem.peer.turn import usable_ice_servers
 
 log = logging.getLogger("ephem.peer")
 
 GRACE = 20.0  # seconds a vanished peer is "reconnecting" before "left"
+RECONNECT_MAX = 2  # longest wait between reconnect attempts, in seconds: back soon after the server is
+REJOIN_TRIES, REJOIN_WAIT = 5, 3.0  # back on the socket, a join the server could not take is tried again
+HELD_MAX = 500  # signals a link keeps while signaling is down
 INVITE = re.compile(r"(?:/join/)?([A-Za-z0-9_-]{16,200})/?$")
 
 
@@ -44,11 +53,12 @@ class EphemPeer:
         self.session_token = session_token
         self.recovery_token = recovery_token
         self.http = httpx.AsyncClient(base_url=self.server, headers={"Authorization": f"Bearer {session_token}"})
-        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay_max=5)
+        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay_max=RECONNECT_MAX)
         self.account: dict = {}
         self.peer_id = ""
         self.enclave_id = ""
         self.ice_servers: list[dict] = []
+        self.in_room = False  # joined the enclave on the current connection: signaling works
         self.conversation: Conversation | None = None
         self.links: dict[str, RtcLink] = {}
         self._incoming: asyncio.Queue[Message] = asyncio.Queue()
@@ -141,9 +151,9 @@ class EphemPeer:
             self.conversation = Conversation(self.account["id"], self.name, self._on_change)
         self.enclave_id = enclave_id
         joined = _check(await self._call("join", {"enclave_id": enclave_id}))
+        self.in_room = True
         for peer in joined.get("peers", []):
-            link = self._add_link(peer)
-            self._spawn(link.start())  # the newcomer offers
+            self._meet(peer, initiator=True)  # the newcomer offers (links kept from before are re-keyed)
 
     # --- messages -----------------------------------------------------------------
 
@@ -181,7 +191,7 @@ class EphemPeer:
         for link in list(self.links.values()):
             await link.close()
         self.links.clear()
-        self.enclave_id, self.conversation = "", None
+        self.enclave_id, self.conversation, self.in_room = "", None, False
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -213,13 +223,17 @@ class EphemPeer:
 
     async def _on_peer_joined(self, data: dict) -> None:
         if data.get("enclave_id") == self.enclave_id and isinstance(data.get("peer"), dict):
-            self._add_link(data["peer"])  # the newcomer will offer
-            self._events.put_nowait(("joined", data["peer"].get("name", "")))
+            if self._meet(data["peer"], initiator=False) == "new":  # the newcomer will offer
+                self._events.put_nowait(("joined", data["peer"].get("name", "")))
 
     async def _on_peer_left(self, data: dict) -> None:
-        link = self.links.pop(data.get("peer_id", ""), None)
+        link = self.links.get(data.get("peer_id", ""))
         if link is None or self.conversation is None:
             return
+        if data.get("reason") == "disconnected" and link.open:
+            link.stale = True  # its socket dropped, not our link: kept until it is back
+            return
+        del self.links[link.peer_id]
         await link.close()
         self.conversation.link_closed(link)
         if data.get("reason") == "left":
@@ -239,12 +253,13 @@ class EphemPeer:
             self._early_signals.setdefault(sender, []).append(signal)
 
     async def _on_disconnect(self, *_args) -> None:
-        # Our peer_id dies with the socket; the links are rebuilt on reconnect.
+        # Our peer_id dies with the socket, and so does the room; open links go on.
+        self.in_room = False
         for link in list(self.links.values()):
-            await link.close()
-            if self.conversation is not None:
-                self.conversation.link_closed(link)
-        self.links.clear()
+            if link.open:
+                link.stale = True
+            else:  # cannot be finished without signaling: built again once the peer is back
+                await self._drop(link)
 
     async def _on_reconnect(self) -> None:
         if not self.peer_id:
@@ -252,22 +267,67 @@ class EphemPeer:
         self._spawn(self._rejoin())
 
     async def _rejoin(self) -> None:
-        await self._hello()
-        if self.enclave_id:
-            await self.enter(self.enclave_id)
+        for attempt in range(REJOIN_TRIES):
+            try:
+                await self._hello()
+                if self.enclave_id:
+                    await self.enter(self.enclave_id)
+                return
+            except (EphemError, TimeoutError, socketio.exceptions.SocketIOError) as exc:
+                if not self.sio.connected:
+                    return  # dropped again: the next connect starts over
+                log.info("rejoin failed (%s), try %d of %d", exc, attempt + 1, REJOIN_TRIES)
+                await asyncio.sleep(REJOIN_WAIT)
+        log.warning("could not rejoin the enclave after %d tries; links kept stay as they are", REJOIN_TRIES)
 
     # --- links and the conversation ------------------------------------------------
 
+    def _meet(self, peer: dict, initiator: bool) -> str:
+        """A connection the server says is in the room: the link we have to it,
+        the link kept from before a socket drop (re-keyed to its new peer_id),
+        or a new one. Returns which (rekey.place)."""
+        if peer.get("peer_id") == self.peer_id:
+            return "self"
+        kind, link = place(self.links.values(), peer)
+        if link is None:
+            link = self._add_link(peer)
+            if initiator:
+                self._spawn(link.start())
+            return kind
+        if initiator:
+            # Heard of through peer_joined, but our join says it was there first:
+            # we offer (start() does nothing on a link that has its channel).
+            self._spawn(link.start())
+        if kind == "rekey":
+            del self.links[link.peer_id]
+            link.peer_id = peer["peer_id"]
+            self.links[link.peer_id] = link
+        link.polite, link.stale = is_polite(self.peer_id, link.peer_id), False
+        for signal in self._early_signals.pop(link.peer_id, []):
+            link.signal(*signal)
+        held, link.held = link.held, []
+        self._spawn(self._send_held(link, held))
+        return kind
+
+    async def _send_held(self, link: RtcLink, held: list) -> None:
+        for kind, data in held:
+            await self._signal(link, kind, data)
+
+    async def _drop(self, link: RtcLink) -> None:
+        self.links.pop(link.peer_id, None)
+        await link.close()
+        if self.conversation is not None:
+            self.conversation.link_closed(link)
+            self._spawn(self._expire_later())
+
     def _add_link(self, peer: dict) -> RtcLink:
-        existing = self.links.get(peer["peer_id"])
-        if existing is not None:
-            return existing
         link = RtcLink(
             peer["peer_id"],
             peer["account_id"],
-            polite=self.peer_id < peer["peer_id"],
+            polite=is_polite(self.peer_id, peer["peer_id"]),
             ice_servers=self.ice_servers,
-            send_signal=lambda kind, data, to=peer["peer_id"]: self._signal(to, kind, data),
+            # Whatever its peer_id is by then: a re-keyed link signals the new one.
+            send_signal=lambda kind, data: self._signal(link, kind, data),
             on_open=self._on_link_open,
             on_message=self._on_link_message,
             on_closed=self._on_link_closed,
@@ -279,10 +339,20 @@ class EphemPeer:
         self.conversation.link_added(link)
         return link
 
-    async def _signal(self, to: str, kind: str, data: dict | None) -> None:
-        answer = await self._call("signal", {"enclave_id": self.enclave_id, "to": to, "kind": kind, "data": data})
+    async def _signal(self, link: RtcLink, kind: str, data: dict | None) -> None:
+        if link.closed:
+            return
+        if link.stale or not self.in_room:
+            if len(link.held) < HELD_MAX:
+                link.held.append((kind, data))  # sent once the link is re-keyed
+            return
+        payload = {"enclave_id": self.enclave_id, "to": link.peer_id, "kind": kind, "data": data}
+        try:
+            answer = await self._call("signal", payload)
+        except (TimeoutError, socketio.exceptions.SocketIOError) as exc:
+            answer = {"ok": False, "error": {"code": "unreachable", "message": str(exc)}}
         if not answer.get("ok"):
-            log.info("signal to %s refused: %s", to, answer.get("error"))
+            log.info("signal to %s refused: %s", link.peer_id, answer.get("error"))
 
     def _on_link_open(self, link: RtcLink) -> None:
         """A channel opened (say hello, send what waits) or drained (send more)."""
@@ -300,7 +370,9 @@ class EphemPeer:
             self.conversation.receive(link, data)
 
     def _on_link_closed(self, link: RtcLink) -> None:
-        if self.conversation is not None and self.links.get(link.peer_id) is link:
+        if link.stale and self.links.get(link.peer_id) is link:
+            self._spawn(self._drop(link))  # nobody to rebuild it with now: built again once the peer is back
+        elif self.conversation is not None and self.links.get(link.peer_id) is link:
             self.conversation.link_closed(link)
             self._spawn(self._expire_later())
 

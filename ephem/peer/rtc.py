@@ -6,11 +6,14 @@ trickled in by browsers are added as they come. Signals are applied one at a
 time, in order, so a candidate never races ahead of its description.
 aiortc cannot roll back a local offer, so where the perfect-negotiation
 pattern would have the polite side roll back, this side starts over with a
-fresh connection and answers the remote offer.
+fresh connection and answers the remote offer; so it does for an offer from a
+remote side that started over itself (new ICE credentials), which aiortc
+could not apply to the connection it has.
 """
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -21,6 +24,11 @@ log = logging.getLogger("ephem.peer")
 HIGH_WATER = 1024 * 1024
 
 SendSignal = Callable[[str, dict | None], Awaitable[None]]
+ICE_UFRAG = re.compile(r"^a=ice-ufrag:(\S+)", re.MULTILINE)
+
+
+def _ufrags(sdp: str) -> set[str]:
+    return set(ICE_UFRAG.findall(sdp or ""))
 
 
 def ice_configuration(servers: list[dict]) -> RTCConfiguration:
@@ -54,6 +62,10 @@ class RtcLink:
         self.greeted = False  # our hello went out on the current channel
         self.closed = False
         self.making_offer = False
+        # Kept across a socket drop, the peer not heard of again yet (see
+        # rekey.py): what it would signal waits in `held` until it is re-keyed.
+        self.stale = False
+        self.held: list[tuple[str, dict | None]] = []
         self._signals: asyncio.Queue = asyncio.Queue()
         self._worker = asyncio.ensure_future(self._apply_signals())
         self.pc = self._new_pc()
@@ -86,7 +98,7 @@ class RtcLink:
 
         @channel.on("close")
         def on_close():
-            if not self.closed:
+            if not self.closed and channel is self.channel:
                 self.on_closed(self)
 
         @channel.on("bufferedamountlow")
@@ -147,10 +159,12 @@ class RtcLink:
             collision = data.get("type") == "offer" and (self.making_offer or self.pc.signalingState != "stable")
             if collision and not self.polite:
                 return  # the impolite side ignores a colliding offer
-            if collision:
+            remote = self.pc.remoteDescription
+            started_over = data.get("type") == "offer" and remote is not None and _ufrags(remote.sdp) != _ufrags(data.get("sdp", ""))
+            if collision or started_over:
                 # No rollback in aiortc: start over with a fresh connection.
-                await self.pc.close()
-                self.pc, self.channel = self._new_pc(), None
+                old, self.pc, self.channel = self.pc, self._new_pc(), None
+                await old.close()
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type=data["type"]))
             if data["type"] == "offer":
                 await self.pc.setLocalDescription(await self.pc.createAnswer())

@@ -213,7 +213,7 @@ class EnclaveState(LiveState):
             return None
         if kind == "disconnected":
             self.joined = False
-            self._note("Connection lost, reconnecting…")
+            self._note("Server unreachable: chat goes on with the members already connected")
         return self._handle_client(kind, data)
 
     @rx.event

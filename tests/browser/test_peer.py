@@ -1,55 +1,19 @@
 """The Python peer (aiortc) and headless Chromium in one enclave."""
 
-import asyncio
-import threading
-
 import pytest
 from playwright.sync_api import expect
 
-from ephem.peer import EphemPeer
-from tests.support.browser import ENCLAVE_URL, say, sign_up, texts, wait_direct
+from tests.support.browser import say, texts
+from tests.support.peer_thread import PeerThread, meet_python_peer, next_message
 
 pytestmark = pytest.mark.browser
-
-
-class PeerThread:
-    """An EphemPeer on its own event loop, driven from a synchronous test."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self):
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-async def next_message(peer, timeout=20):
-    return await asyncio.wait_for(anext(peer.messages()), timeout)
 
 
 def test_python_peer_and_browser_chat_both_ways(live, browser):
     worker = PeerThread()
     page = browser.new_context().new_page()
     try:
-        sign_up(page, live.frontend, "Browser")
-        page.get_by_test_id("search-button").click()
-        expect(page.get_by_test_id("search-cancel")).to_be_visible()
-
-        async def meet():
-            peer = await EphemPeer.sign_up(live.backend, "Py")
-            await peer.connect()
-            await peer.search(timeout=30)
-            return peer
-
-        peer = worker.run(meet())
-        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
-        assert page.url.endswith(peer.enclave_id)
-        wait_direct(page, 1)
+        peer = meet_python_peer(worker, page, live.frontend, live.backend, ("Browser", "Py"))
 
         say(page, "hello python")
         assert worker.run(next_message(peer)).text == "hello python"

@@ -6,6 +6,7 @@ and writes `.web/backend/` when it starts; either would disturb the dev
 server the `live` fixture runs from the repo in the same session.
 """
 
+import asyncio
 import os
 import re
 import signal
@@ -35,6 +36,8 @@ class StaticDeploy:
     folder: Path  # what the file server serves
     export_seconds: float
     restart: Callable[[], None]  # kills the backend and starts it again on its port
+    kill: Callable[[], None]  # kills the backend with SIGKILL, as a crash would
+    start: Callable[[], None]  # starts it again on its port, returns once it answers
 
 
 @pytest.fixture(scope="module")
@@ -79,16 +82,19 @@ def static_deploy(tmp_path_factory):
             )
         _wait(f"{backend}/api/health", proc, log, time.monotonic() + START_TIMEOUT)
 
-    def restart() -> None:
+    def kill() -> None:
         os.killpg(proc.pid, signal.SIGKILL)  # as a crash would: nothing said to anyone
         proc.wait(10)
+
+    def restart() -> None:
+        kill()
         start()
 
     try:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         start()
         print(f"static export took {export_seconds:.1f}s")
-        yield StaticDeploy(site, backend, folder, export_seconds, restart)
+        yield StaticDeploy(site, backend, folder, export_seconds, restart, kill, start)
     finally:
         stop_process(proc)
         server.shutdown()
@@ -157,3 +163,139 @@ def test_a_backend_restart_loses_no_message(static_deploy, browser):
     assert texts(bob) == ["before the restart", "written around the restart", "and after it"]  # nothing lost, nothing twice
     for page in (alice, bob):
         page.context.close()
+
+
+OUTAGE_SECONDS = 30  # issue 14: the backend stays down this long
+BACK_SECONDS = 5  # and the pages are back this soon after it answers again
+
+
+def peer_connections(page) -> int:
+    """RTCPeerConnections the page has made so far (chat_panel.js `data-peer-connections`)."""
+    return int(page.get_by_test_id("chat-panel").get_attribute("data-peer-connections"))
+
+
+def expect_back(pages, deadline: float) -> None:
+    """Each page in the room again on its new connection, every member online, the link direct."""
+    left = lambda: max(1, (deadline - time.monotonic()) * 1000)  # noqa: E731
+    for page in pages:
+        expect(page.get_by_test_id("chat-panel")).to_have_attribute("data-server", "joined", timeout=left())
+        expect(page.get_by_test_id("server-status")).to_have_count(0, timeout=left())
+        members = page.get_by_test_id("enclave-member")
+        expect(members.and_(page.locator("[data-online=true]"))).to_have_count(members.count(), timeout=left())
+        expect(page.get_by_test_id("peer-state").filter(has_text="direct")).to_have_count(1, timeout=left())
+
+
+def test_chat_goes_on_while_the_backend_is_down(static_deploy, browser):
+    """Issue 14: SIGKILL the backend, keep it down 30 s, start it again. Messages
+    written meanwhile go over the open DataChannels; afterwards both pages are
+    back within 5 s, on the links they had (no RTCPeerConnection made), with
+    every member online, and every message arrived once, in order."""
+    alice, bob = meet(browser, static_deploy.site, "Outage Alice", "Outage Bob")
+    for page in (alice, bob):
+        wait_direct(page, 1)
+    say(alice, "before the outage")
+    expect(bob.get_by_test_id("chat-message")).to_have_count(1, timeout=10_000)
+    made = [peer_connections(page) for page in (alice, bob)]
+    assert made == [1, 1]
+
+    static_deploy.kill()
+    down = time.monotonic()
+    for page in (alice, bob):
+        status = page.get_by_test_id("server-status")
+        expect(status).to_contain_text("unreachable", timeout=15_000)
+        expect(status).to_contain_text("Chat goes on")
+    say(alice, "while the server is down")
+    expect(bob.get_by_test_id("chat-message")).to_have_count(2, timeout=10_000)
+    say(bob, "still here")
+    for page in (alice, bob):
+        expect(page.get_by_test_id("chat-message")).to_have_count(3, timeout=10_000)
+        expect(page.locator("[data-testid=chat-message][data-mine=true]").last).to_have_attribute(
+            "data-status", "delivered", timeout=10_000
+        )
+    page.wait_for_timeout(max(0, OUTAGE_SECONDS - 5 - (time.monotonic() - down)) * 1000)
+    say(bob, "late in the outage")
+    expect(alice.get_by_test_id("chat-message")).to_have_count(4, timeout=10_000)
+    expect(bob.get_by_test_id("chat-message").last).to_have_attribute("data-status", "delivered", timeout=10_000)
+    page.wait_for_timeout(max(0, OUTAGE_SECONDS - (time.monotonic() - down)) * 1000)
+    assert time.monotonic() - down >= OUTAGE_SECONDS
+    for page in (alice, bob):
+        expect(page.get_by_test_id("server-status")).to_be_visible()  # the pages saw the whole outage
+
+    static_deploy.start()  # returns once the backend answers
+    expect_back((alice, bob), time.monotonic() + BACK_SECONDS)
+    assert [peer_connections(page) for page in (alice, bob)] == made  # the links were kept, not rebuilt
+
+    say(alice, "after the restart")
+    expect(bob.get_by_test_id("chat-message")).to_have_count(5, timeout=10_000)
+    expect(alice.get_by_test_id("chat-message").last).to_have_attribute("data-status", "delivered", timeout=10_000)
+    bob.wait_for_timeout(1000)
+    expected = ["before the outage", "while the server is down", "still here", "late in the outage", "after the restart"]
+    for page in (alice, bob):
+        assert texts(page) == expected  # each once, in order
+    assert [peer_connections(page) for page in (alice, bob)] == made
+    for page in (alice, bob):
+        page.context.close()
+
+
+def test_a_browser_and_a_python_peer_chat_through_the_outage(static_deploy, browser):
+    """Issue 14 with the Python peer (aiortc) on the other end of the link."""
+    from tests.support.peer_thread import PeerThread, meet_python_peer, next_message
+
+    worker = PeerThread()
+    page = browser.new_context().new_page()
+    peer = None
+    try:
+        site, backend = static_deploy.site, static_deploy.backend
+        peer = meet_python_peer(worker, page, site, backend, ("Outage Browser", "Outage Py"))
+        say(page, "before the outage")
+        assert worker.run(next_message(peer)).text == "before the outage"
+        made = peer_connections(page)
+        [link] = peer.links.values()
+        pc, old_peer_id, old_browser = link.pc, peer.peer_id, link.peer_id
+
+        async def say_and_wait(text):
+            message = await peer.send(text)
+            await peer.wait_status(message, "delivered", timeout=20)
+
+        static_deploy.kill()
+        down = time.monotonic()
+        expect(page.get_by_test_id("server-status")).to_contain_text("unreachable", timeout=15_000)
+        say(page, "while the server is down")
+        assert worker.run(next_message(peer)).text == "while the server is down"
+        expect(page.get_by_test_id("chat-message").last).to_have_attribute("data-status", "delivered", timeout=10_000)
+        worker.run(say_and_wait("python still here"))
+        expect(page.get_by_test_id("chat-message")).to_have_count(3, timeout=10_000)
+        page.wait_for_timeout(max(0, OUTAGE_SECONDS - (time.monotonic() - down)) * 1000)
+        assert not peer.in_room  # it saw the outage too
+
+        static_deploy.start()
+        deadline = time.monotonic() + BACK_SECONDS
+        expect_back([page], deadline)
+
+        async def rekeyed():  # on the peer's loop: its state is changed there
+            while not (peer.in_room and link.peer_id != old_browser and set(peer.links) == {link.peer_id}):
+                await asyncio.sleep(0.05)
+
+        worker.run(rekeyed(), timeout=max(0.1, deadline - time.monotonic()))
+        assert peer.peer_id != old_peer_id and list(peer.links.values()) == [link] and link.pc is pc
+        assert not link.stale
+        assert peer_connections(page) == made  # neither side rebuilt the link
+
+        worker.run(say_and_wait("python after the restart"))
+        say(page, "browser after the restart")
+        assert worker.run(next_message(peer)).text == "browser after the restart"
+        expect(page.get_by_test_id("chat-message")).to_have_count(5, timeout=10_000)
+        page.wait_for_timeout(500)
+        assert texts(page) == [
+            "before the outage",
+            "while the server is down",
+            "python still here",
+            "python after the restart",
+            "browser after the restart",
+        ]
+        assert peer._incoming.empty()  # nothing twice
+    finally:
+        if peer is not None:
+            worker.run(peer.close())
+        page.context.close()
+        worker.stop()

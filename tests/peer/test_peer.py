@@ -145,3 +145,62 @@ async def test_the_command_line_explains_a_bad_server():
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert b"Could not sign in" in err and b"Traceback" not in err
+
+
+async def _until(check, timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, f"not within {timeout}s: {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_chat_goes_on_while_the_server_is_down_and_the_links_are_kept(engine, db_settings):
+    """Issue 14 without browsers: the server goes away, the DataChannels stay;
+    back, each peer has a new peer_id and re-keys its link instead of building one."""
+    from tests.support.hubserver import serve
+    from tests.support.live_app import free_port
+
+    port = free_port()
+    async with serve(engine, db_settings, port=port) as server:
+        alice, bob = await matched_peers(server, "Ada", "Bo")
+        try:
+            await alice.wait_status(await alice.send("before"), "delivered", timeout=20)
+            assert (await next_message(bob)).text == "before"
+        except BaseException:
+            await alice.close()
+            await bob.close()
+            raise
+    try:
+        old_ids = (alice.peer_id, bob.peer_id)
+        kept = {peer: (list(peer.links.values()), [link.pc for link in peer.links.values()]) for peer in (alice, bob)}
+        await _until(lambda: not alice.sio.connected and not bob.sio.connected, 10, "both sockets dropped")
+
+        during = await alice.send("while the server is down")
+        assert (await next_message(bob)).text == "while the server is down"
+        await alice.wait_status(during, "delivered")
+        reply = await bob.send("still here")
+        assert (await next_message(alice)).text == "still here"
+        await bob.wait_status(reply, "delivered")
+
+        async with serve(engine, db_settings, port=port) as server:
+            await _until(lambda: alice.in_room and bob.in_room, 10, "both back in the room")
+            await _until(lambda: set(alice.links) == {bob.peer_id} and set(bob.links) == {alice.peer_id}, 5, "re-keyed")
+            assert alice.peer_id not in old_ids and bob.peer_id not in old_ids  # new connections
+            for peer in (alice, bob):
+                links, pcs = kept[peer]
+                assert list(peer.links.values()) == links  # the same links,
+                assert [link.pc for link in links] == pcs  # on the same RTCPeerConnections
+                assert not links[0].stale and not links[0].held
+            [a_link], [b_link] = alice.links.values(), bob.links.values()
+            assert a_link.polite == (alice.peer_id < bob.peer_id) and a_link.polite != b_link.polite
+            assert len(await server.hub.presence.peers_in(alice.enclave_id)) == 2  # no ghosts
+
+            after = [await alice.send(f"after {i}") for i in range(3)]
+            assert [(await next_message(bob)).text for _ in after] == ["after 0", "after 1", "after 2"]
+            for message in after:
+                await alice.wait_status(message, "delivered")
+            await asyncio.sleep(0.3)
+            assert bob._incoming.empty() and alice._incoming.empty()  # nothing twice
+    finally:
+        await alice.close()
+        await bob.close()

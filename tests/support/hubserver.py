@@ -85,7 +85,9 @@ class Client:
 
 
 @contextlib.asynccontextmanager
-async def serve(engine, settings):
+async def serve(engine, settings, port: int | None = None):
+    """`port`: the one a stopped server had, to start it again (with nothing
+    in memory, as after a crash)."""
     accounts, enclaves = Accounts(engine, settings), Enclaves(engine, settings)
     hub = Hub(accounts, enclaves, InMemoryPresence(), InMemoryMatchmaker(), settings)
     sio = build_server()
@@ -101,7 +103,7 @@ async def serve(engine, settings):
         }
     )
     app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="/_event")
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     ticker = asyncio.create_task(hub.run_forever(tick=0.2))
