@@ -17,6 +17,7 @@ def member_menu(member: rx.Var) -> rx.Component:
                 rx.icon("ellipsis", size=16),
                 variant="ghost",
                 size="1",
+                margin="0",  # a ghost button's negative margins would push past a phone's edge
                 aria_label="Actions for " + member.name,
                 custom_attrs={"data-testid": "member-menu"},
             )
