@@ -122,7 +122,7 @@ def chat(internet):
     """`chat(home_a, home_b, count)`: a Python peer in each home, matched by search; both `done` lines."""
     runs: list[PeerRun] = []
 
-    def start(home, name: str, count: int) -> PeerRun:
+    def start(home, name: str, count: int, path: str) -> PeerRun:
         env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
         env["SSL_CERT_FILE"] = str(internet.cert)  # trust the lab's TURN-over-TLS certificate
         log = internet.tmp / f"peer-{home.ns.name}-{name}.log"
@@ -130,7 +130,7 @@ def chat(internet):
             proc = internet.lab.popen(
                 home.ns,
                 [sys.executable, "-m", "tests.netlab.chat_peer", "--server", internet.server, "--name", name,
-                 "--count", str(count)],
+                 "--count", str(count), "--path", path],
                 cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
             )
         run = PeerRun(name, proc, [], log)
@@ -144,10 +144,10 @@ def chat(internet):
         runs.append(run)
         return run
 
-    def run_pair(home_a, home_b, count: int = 20, timeout: float = 60) -> tuple[dict, dict]:
-        a = start(home_a, "A", count)
+    def run_pair(home_a, home_b, count: int = 20, timeout: float = 60, path: str = "direct") -> tuple[dict, dict]:
+        a = start(home_a, "A", count, path)
         time.sleep(0.2)
-        b = start(home_b, "B", count)
+        b = start(home_b, "B", count, path)
         done = a.wait_for("done", timeout), b.wait_for("done", timeout)
         for run in (a, b):
             run.proc.stdin.close()
@@ -155,6 +155,7 @@ def chat(internet):
             print(f"netlab: peer {run.name} done after {line['seconds']}s on {line['route']}")
         return done
 
+    run_pair.runs = runs  # each peer's lines, for tests that read more than `done`
     yield run_pair
     for run in runs:
         if run.proc.poll() is None and not run.proc.stdin.closed:
