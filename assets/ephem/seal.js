@@ -139,9 +139,12 @@ export class Channel {
   }
 }
 
+// Its SHA-256 fingerprint, else the first (aiortc answers with SHA-512 alone);
+// both members read the same SDP text, as their local and remote descriptions.
 export function fingerprintOf(sdp) {
-  const found = /^a=fingerprint:sha-256 ([0-9A-Fa-f:]+)\s*$/m.exec(sdp || "");
-  return found ? found[1].toUpperCase() : "";
+  const found = [...(sdp || "").matchAll(/^a=fingerprint:([A-Za-z0-9-]+) ([0-9A-Fa-f:]+)\s*$/gm)];
+  const chosen = found.find((m) => m[1].toLowerCase() === "sha-256") || found[0];
+  return chosen ? chosen[2].toUpperCase() : "";
 }
 
 export async function safetyCode(subtle, publicA, fingerprintA, publicB, fingerprintB) {

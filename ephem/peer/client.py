@@ -434,17 +434,15 @@ class EphemPeer:
         return "relayed" if relay is not None and relay.open else "connecting"
 
     def safety_code(self, peer_id: str) -> str | None:
-        """The pair's safety code, the same on both sides unless someone is in between; None before their key."""
+        """The pair's safety code, the same on both sides unless someone is in between; None before
+        their key and both DTLS fingerprints are here."""
         link, relay = self.links.get(peer_id), self.relays.get(peer_id)
         if link is None or relay is None or relay.channel is None:
             return None
-        local, remote = link.pc.localDescription, link.pc.remoteDescription
-        return seal.safety_code(
-            self.keys.public,
-            seal.fingerprint_of(local.sdp if local else ""),
-            relay.channel.theirs,
-            seal.fingerprint_of(remote.sdp if remote else ""),
-        )
+        ours, theirs = seal.fingerprint_of(link.local_sdp), seal.fingerprint_of(link.remote_sdp)
+        if not ours or not theirs:
+            return None  # the offer and answer have not both gone through yet
+        return seal.safety_code(self.keys.public, ours, relay.channel.theirs, theirs)
 
     def peer_named(self, name: str) -> str | None:
         """The peer_id of the connected member called `name` (case-insensitive), if any."""

@@ -33,7 +33,7 @@ SAFETY_LABEL = b"ephem-safety-v1"
 PUBLIC_LEN = 65  # an uncompressed P-256 point
 HEADER = 1 + 8
 MAX_COUNTER = 2**64 - 1
-FINGERPRINT = re.compile(r"^a=fingerprint:sha-256 ([0-9A-Fa-f:]+)\s*$", re.MULTILINE)
+FINGERPRINT = re.compile(r"^a=fingerprint:([A-Za-z0-9-]+) ([0-9A-Fa-f:]+)\s*$", re.MULTILINE)
 
 
 class SealError(ValueError):
@@ -137,9 +137,12 @@ class Channel:
 
 
 def fingerprint_of(sdp: str | None) -> str:
-    """The SHA-256 DTLS fingerprint an SDP announces, upper-case hex with colons ("" when none)."""
-    found = FINGERPRINT.search(sdp or "")
-    return found.group(1).upper() if found else ""
+    """The DTLS fingerprint an SDP announces, upper-case hex with colons ("" when none): its
+    SHA-256 one, else the first (aiortc answers with SHA-512 alone). Both members read the
+    same SDP text, one as its local description and the other as its remote one."""
+    found = FINGERPRINT.findall(sdp or "")
+    chosen = next((hex for algorithm, hex in found if algorithm.lower() == "sha-256"), found[0][1] if found else "")
+    return chosen.upper()
 
 
 def safety_code(public_a: bytes, fingerprint_a: str, public_b: bytes, fingerprint_b: str) -> str:
