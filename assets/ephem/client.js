@@ -5,6 +5,7 @@
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { CallPanel } from "./call_panel.js";
 import { ChatPanel, PANEL } from "./chat_panel.js";
+import { SafetyPanel } from "./safety_panel.js";
 import { EphemSession } from "./session.js";
 import { keptToken, storage } from "./storage.js";
 
@@ -28,6 +29,7 @@ function Room({ session, keepHistory }) {
     { style: PANEL },
     h(CallPanel, { mesh }),
     h(ChatPanel, { session, mesh, keepHistory }),
+    h(SafetyPanel, { mesh }),
   );
 }
 

@@ -8,6 +8,7 @@ import { Conversation, isPlaceholder, PLACEHOLDER } from "./conversation.js";
 import { Parking } from "./keeping.js";
 import { PeerLink } from "./peer_link.js";
 import { Call } from "./call.js";
+import { RELAYED, RelayRung } from "./relay_rung.js";
 import { storage } from "./storage.js";
 
 // Conversations of meshes closed a moment ago, for the next mesh of the same
@@ -23,10 +24,11 @@ export class Mesh {
     this.links = new Map(); // peer_id -> PeerLink
     this.listeners = new Set();
     this.closed = false;
+    this.relay = new RelayRung(this); // when a pair has no DataChannel: sealed through the server
     this.conversation = new Conversation({
       me: this.me,
       enclaveId,
-      links: () => this.links.values(),
+      links: () => [...this.links.values(), ...this.relay.links()],
       storage,
       onChange: () => this.changed(),
       onGone: (accountId, name) => session.emitUp("peer_gone", { enclave_id: enclaveId, account_id: accountId, name }),
@@ -58,10 +60,11 @@ export class Mesh {
       if (accountId === this.me.account_id || isPlaceholder(accountId)) return;
       const links = [...this.links.values()].filter((l) => l.peer.account_id === accountId);
       const best = links.find((l) => l.state === "direct" || l.state === "relayed") || links[0];
+      const linkState = this.relay.relayedAccount(accountId) ? RELAYED : best ? best.state : account.state;
       peers.push({
         account_id: accountId,
         name: account.name,
-        state: account.state === "reconnecting" || account.state === "left" ? account.state : best ? best.state : account.state,
+        state: account.state === "reconnecting" || account.state === "left" ? account.state : linkState,
         rtt_ms: best && best.rtt !== null ? Math.round(best.rtt * 10) / 10 : -1,
         in_call: links.some((l) => this.call.inCallOn(l)),
       });
@@ -84,6 +87,7 @@ export class Mesh {
     this.conversation.linkAdded(peer.account_id, peer.name);
     const link = new PeerLink(this, peer, initiator);
     this.links.set(peer.peer_id, link);
+    this.relay.linkAdded(link);
     this.changed();
     return link;
   }
@@ -92,6 +96,7 @@ export class Mesh {
     const placeholder = link.peer.account_id;
     link.peer = { ...link.peer, account_id: accountId, name: name || link.peer.name };
     this.conversation.identify(placeholder, accountId, name);
+    this.relay.linkAdded(link);
     if (link.open) this.onLinkOpen(link);
   }
 
@@ -100,6 +105,7 @@ export class Mesh {
     if (!link) return;
     link.close();
     this.links.delete(peerId);
+    this.relay.drop(peerId);
     this.conversation.startGrace(link.peer.account_id, forGood);
     this.call.applyCrowd();
     this.changed();
@@ -117,6 +123,8 @@ export class Mesh {
   }
 
   onSignal(from, kind, data) {
+    if (kind === "key") return this.relay.onKey(from, data);
+    this.relay.onSignal(from, kind, data);
     let link = this.links.get(from);
     if (!link && kind === "offer") {
       // An offer can beat its peer_joined; who it is arrives with that, or its hello.
@@ -163,6 +171,7 @@ export class Mesh {
     window.removeEventListener("pagehide", this.onPageHide);
     clearInterval(this.statsTimer);
     clearTimeout(this.reportTimer);
+    this.relay.close();
     this.links.forEach((link) => link.close());
     this.links.clear();
     if (!keepCall && this.me) parking.park(this.conversation);

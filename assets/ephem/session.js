@@ -60,6 +60,9 @@ export class EphemSession {
     this.socket.on("signal", (data) => {
       if (this.mesh && data && data.enclave_id === this.enclaveId) this.mesh.onSignal(data.from, data.kind, data.data);
     });
+    this.socket.on("relay", (data) => {
+      if (this.mesh && data && data.enclave_id === this.enclaveId) this.mesh.relay.onFrame(data);
+    });
   }
 
   emitUp(kind, data) {
