@@ -32,6 +32,14 @@ async def next_message(peer, timeout=20):
     return await asyncio.wait_for(anext(peer.messages()), timeout)
 
 
+async def matched_python_peer(backend: str, name: str) -> EphemPeer:
+    """A Python peer that signs up and searches until it is matched (with a browser searching already)."""
+    peer = await EphemPeer.sign_up(backend, name)
+    await peer.connect()
+    await peer.search(timeout=30)
+    return peer
+
+
 def test_python_peer_and_browser_chat_both_ways(live, browser):
     worker = PeerThread()
     page = browser.new_context().new_page()
@@ -40,13 +48,7 @@ def test_python_peer_and_browser_chat_both_ways(live, browser):
         page.get_by_test_id("search-button").click()
         expect(page.get_by_test_id("search-cancel")).to_be_visible()
 
-        async def meet():
-            peer = await EphemPeer.sign_up(live.backend, "Py")
-            await peer.connect()
-            await peer.search(timeout=30)
-            return peer
-
-        peer = worker.run(meet())
+        peer = worker.run(matched_python_peer(live.backend, "Py"))
         expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
         assert page.url.endswith(peer.enclave_id)
         wait_direct(page, 1)

@@ -6,8 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from ephem.peer import EphemPeer
-from tests.browser.test_peer import PeerThread, next_message
+from tests.browser.test_peer import PeerThread, matched_python_peer, next_message
 from tests.support.browser import ENCLAVE_URL, say, sign_up, texts
 
 pytestmark = pytest.mark.browser
@@ -94,13 +93,7 @@ def test_a_browser_with_no_webrtc_path_and_a_python_peer_chat_through_the_relay(
         page.get_by_test_id("search-button").click()
         expect(page.get_by_test_id("search-cancel")).to_be_visible()
 
-        async def meet():
-            peer = await EphemPeer.sign_up(live.backend, "Py")
-            await peer.connect()
-            await peer.search(timeout=30)
-            return peer
-
-        peer = worker.run(meet())
+        peer = worker.run(matched_python_peer(live.backend, "Py"))
         expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
         say(page, "hello python, through the relay")
         assert worker.run(next_message(peer)).text == "hello python, through the relay"
