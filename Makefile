@@ -86,6 +86,7 @@ bench: setup chromium
 	$(PY) bench/connections.py
 	$(PY) bench/signaling.py --profile
 	$(PY) bench/peers.py
+	$(PY) bench/relay.py
 	$(PY) bench/browser.py
 
 # The frontend as static files for any file server; the backend URL is baked

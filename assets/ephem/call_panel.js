@@ -128,6 +128,20 @@ function ControlButton({ testid, label, pressed, kind, busy, disabled, onClick }
   );
 }
 
+// Media cannot take the server's relay: say so for the members reached only through it.
+function relayedNote(mesh) {
+  const names = [...mesh.links.values()].filter((l) => mesh.relay.relayedAccount(l.peer.account_id)).map((l) => l.peer.name || "…");
+  if (!names.length) return null;
+  return h(
+    "div",
+    { role: "note", "data-testid": "call-relayed", style: styles.note },
+    `Calls need a direct or TURN path; `,
+    h("bdi", { dir: "auto" }, names.join(", ")),
+    names.length > 1 ? " are" : " is",
+    " reached only through the encrypted relay, which carries chat but not audio or video.",
+  );
+}
+
 export function CallPanel({ mesh }) {
   const [, setVersion] = useState(0);
   useEffect(() => {
@@ -231,6 +245,7 @@ export function CallPanel({ mesh }) {
     header,
     controls,
     call.error ? h("div", { role: "alert", "data-testid": "call-error", style: styles.error }, call.error) : null,
+    relayedNote(mesh),
     call.crowded
       ? h(
           "div",

@@ -6,6 +6,7 @@ import { createElement as h, useEffect, useRef, useState } from "react";
 import { CallPanel } from "./call_panel.js";
 import { ChatPanel, PANEL } from "./chat_panel.js";
 import { ReportPanel } from "./report_panel.js";
+import { SafetyPanel } from "./safety_panel.js";
 import { EphemSession } from "./session.js";
 import { keptToken, storage } from "./storage.js";
 
@@ -30,6 +31,7 @@ function Room({ session, keepHistory, reporting, onReported }) {
     h(CallPanel, { mesh }),
     reporting ? h(ReportPanel, { key: reporting.nonce, mesh, request: reporting, onDone: onReported }) : null,
     h(ChatPanel, { session, mesh, keepHistory }),
+    h(SafetyPanel, { mesh }),
   );
 }
 

@@ -9,6 +9,7 @@ import { Parking } from "./keeping.js";
 import { PeerLink } from "./peer_link.js";
 import { place } from "./rekey.js";
 import { Call } from "./call.js";
+import { RELAYED, RelayRung } from "./relay_rung.js";
 import { storage } from "./storage.js";
 
 // Conversations of meshes closed a moment ago, for the next mesh of the same
@@ -28,11 +29,12 @@ export class Mesh {
     this.signaling = true;
     this.listeners = new Set();
     this.closed = false;
+    this.relay = new RelayRung(this); // when a pair has no DataChannel: sealed through the server
     this.conversation = new Conversation({
       me: this.me,
       enclaveId,
-      // Blocked accounts get nothing from us either.
-      links: () => [...this.links.values()].filter((link) => !this.isBlocked(link.peer.account_id)),
+      // Blocked accounts get nothing from us either, on any rung.
+      links: () => [...this.links.values(), ...this.relay.links()].filter((link) => !this.isBlocked(link.peer.account_id)),
       storage,
       onChange: () => this.changed(),
       onGone: (accountId, name) => session.emitUp("peer_gone", { enclave_id: enclaveId, account_id: accountId, name }),
@@ -64,10 +66,11 @@ export class Mesh {
       if (accountId === this.me.account_id || isPlaceholder(accountId)) return;
       const links = [...this.links.values()].filter((l) => l.peer.account_id === accountId);
       const best = links.find((l) => l.state === "direct" || l.state === "relayed") || links[0];
+      const linkState = this.relay.relayedAccount(accountId) ? RELAYED : best ? best.state : account.state;
       peers.push({
         account_id: accountId,
         name: account.name,
-        state: account.state === "reconnecting" || account.state === "left" ? account.state : best ? best.state : account.state,
+        state: account.state === "reconnecting" || account.state === "left" ? account.state : linkState,
         rtt_ms: best && best.rtt !== null ? Math.round(best.rtt * 10) / 10 : -1,
         path: best ? best.path : "",
         relay: best ? best.relayProtocol : "",
@@ -92,6 +95,8 @@ export class Mesh {
       this.links.set(peer.peer_id, found.link);
     }
     if (found.kind !== "new") found.link.rekey(peer, this.peerId);
+    // The relay rung is keyed by peer_id too: keys go again to the new one.
+    if (found.kind === "rekey") this.relay.linkAdded(found.link);
     return this.addPeer(peer, initiator);
   }
 
@@ -139,6 +144,7 @@ export class Mesh {
     const link = new PeerLink(this, peer, initiator);
     this.built.set(peer.account_id, (this.built.get(peer.account_id) || 0) + 1);
     this.links.set(peer.peer_id, link);
+    this.relay.linkAdded(link);
     this.changed();
     return link;
   }
@@ -147,6 +153,7 @@ export class Mesh {
     const placeholder = link.peer.account_id;
     link.peer = { ...link.peer, account_id: accountId, name: name || link.peer.name };
     this.conversation.identify(placeholder, accountId, name);
+    this.relay.linkAdded(link);
     if (link.open) this.onLinkOpen(link);
   }
 
@@ -155,6 +162,7 @@ export class Mesh {
     if (!link) return;
     link.close();
     this.links.delete(peerId);
+    this.relay.drop(peerId);
     this.conversation.startGrace(link.peer.account_id, forGood);
     this.call.applyCrowd();
     this.changed();
@@ -176,6 +184,8 @@ export class Mesh {
   }
 
   onSignal(from, kind, data) {
+    if (kind === "key") return this.relay.onKey(from, data);
+    this.relay.onSignal(from, kind, data);
     let link = this.links.get(from);
     if (!link && kind === "offer") {
       // An offer can beat its peer_joined; who it is arrives with that, or its hello.
@@ -235,6 +245,7 @@ export class Mesh {
     window.removeEventListener("pagehide", this.onPageHide);
     clearInterval(this.statsTimer);
     clearTimeout(this.reportTimer);
+    this.relay.close();
     this.links.forEach((link) => link.close());
     this.links.clear();
     if (this.me) parking.park(this.conversation);

@@ -83,6 +83,9 @@ export class EphemSession {
       this.socket.on(name, (data) => this.onServerEvent(name, data || {}));
     }
     this.socket.on("signal", (data) => this.onSignal(data));
+    this.socket.on("relay", (data) => {
+      if (this.mesh && data && data.enclave_id === this.enclaveId) this.mesh.relay.onFrame(data);
+    });
   }
 
   onSignal(data) {

@@ -24,14 +24,15 @@ class RateLimiter:
     async def allow(self, key: str) -> bool:
         return self.allow_now(key)
 
-    def allow_now(self, key: str) -> bool:
-        """`allow` for callers that cannot await (a logging filter)."""
+    def allow_now(self, key: str, cost: float = 1) -> bool:
+        """`allow` for callers that cannot await (a logging filter); `cost`
+        tokens at once for buckets of bytes rather than events."""
         now = self.clock()
         with self._lock:
             tokens, last = self._buckets.pop(key, (float(self.burst), now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            allowed = tokens >= 1
-            self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+            allowed = tokens >= cost
+            self._buckets[key] = (tokens - cost if allowed else tokens, now)
             while len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
             return allowed

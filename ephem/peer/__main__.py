@@ -2,7 +2,9 @@
 
 Incoming messages are printed with their sender's name; each line typed is
 sent; your own messages get a mark when they are sent (✓) and delivered (✓✓).
-Ctrl-C or end of input (Ctrl-D) leaves cleanly.
+`/verify NAME` prints the safety code of your pair with NAME: compare it with
+theirs (in person, by phone); the same code on both sides means nobody, the
+server included, sits in between. Ctrl-C or end of input (Ctrl-D) leaves cleanly.
 """
 
 import argparse
@@ -38,6 +40,18 @@ def stamp(iso_ts: str) -> str:
         return datetime.fromisoformat(iso_ts.replace("Z", "+00:00")).astimezone().strftime("%H:%M")
     except ValueError:
         return "--:--"
+
+
+def verify(peer: EphemPeer, name: str) -> str:
+    if not name.strip():
+        return "! Say whose code: /verify NAME"
+    peer_id = peer.peer_named(name)
+    if peer_id is None:
+        return f"! Nobody called {name.strip()} is connected here."
+    code = peer.safety_code(peer_id)
+    if code is None:
+        return f"! No safety code with {name.strip()} yet: their key has not arrived."
+    return f"Safety code with {name.strip()}: {code} (the same on their side means nobody is in between)"
 
 
 async def stdin_lines():
@@ -79,11 +93,18 @@ async def chat(args: argparse.Namespace) -> int:
                     say(f"  {mark} {item.status}: {item.text[:40]}")
                 elif kind in ("joined", "left"):
                     say(f"* {item or 'someone'} {kind}")
+                elif kind == "transport":
+                    name, how = item
+                    say(f"* {name or 'someone'}: {'relayed, end-to-end encrypted' if how == 'relayed' else 'direct link'}")
+                elif kind == "key_changed":
+                    say(f"! {item or 'someone'}'s safety code changed: /verify {item} and compare again")
 
         watchers = [asyncio.ensure_future(show_incoming()), asyncio.ensure_future(show_events())]
         sent = []
         async for line in stdin_lines():
-            if line.strip():
+            if line.strip().startswith("/verify"):
+                say(verify(peer, line.strip()[len("/verify"):]))
+            elif line.strip():
                 try:
                     sent.append(await peer.send(line))
                 except ValueError as exc:

@@ -9,6 +9,10 @@ The links outlive the socket: when it drops (the server restarts, say), open
 links keep carrying the chat and only signaling waits; back on a new
 connection (a new peer_id) the peer joins again and re-keys the links it kept
 (rekey.py) instead of rebuilding them.
+
+A pair whose DataChannel does not open (no WebRTC path: UDP blocked, no
+TURN) talks through the server's `relay` event instead, sealed end to end
+(`ephem/peer/relay.py`, `seal.py`), and moves back when the channel opens.
 """
 
 import asyncio
@@ -20,8 +24,10 @@ import httpx
 import socketio
 
 from ephem.envelope import make
+from ephem.peer import seal
 from ephem.peer.conversation import Conversation, Message
 from ephem.peer.rekey import is_polite, place
+from ephem.peer.relay import RELAY_AFTER, RETRY_AFTER, RelayLink
 from ephem.peer.rtc import RtcLink
 from ephem.peer.turn import usable_ice_servers
 
@@ -61,6 +67,13 @@ class EphemPeer:
         self.in_room = False  # joined the enclave on the current connection: signaling works
         self.conversation: Conversation | None = None
         self.links: dict[str, RtcLink] = {}
+        self.relays: dict[str, RelayLink] = {}  # the relay rung, by peer_id like the links
+        self.keys = seal.KeyPair.generate()  # for the relay; lives as long as this peer
+        self.relay_after = RELAY_AFTER
+        self.relay_rejected = 0  # relayed frames that did not open: tampered, replayed, reordered
+        # Per (enclave, their public key): counters must go on across a reconnect.
+        self._channels: dict[tuple[str, bytes], seal.Channel] = {}
+        self._keys_seen: dict[str, bytes] = {}  # the last relay key of each account
         self._incoming: asyncio.Queue[Message] = asyncio.Queue()
         self._events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
         self._matched: asyncio.Future | None = None
@@ -188,17 +201,13 @@ class EphemPeer:
         answer = await self.http.delete(f"/api/enclaves/{self.enclave_id}/membership")
         if answer.status_code != 204:
             _check(answer.json())
-        for link in list(self.links.values()):
-            await link.close()
-        self.links.clear()
+        await self._close_links()
         self.enclave_id, self.conversation, self.in_room = "", None, False
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        for link in list(self.links.values()):
-            await link.close()
-        self.links.clear()
+        await self._close_links()
         if self.sio.connected:
             await self.sio.disconnect()
         await self.http.aclose()
@@ -211,6 +220,7 @@ class EphemPeer:
         self.sio.on("peer_joined", self._on_peer_joined, namespace=ns)
         self.sio.on("peer_left", self._on_peer_left, namespace=ns)
         self.sio.on("signal", self._on_signal, namespace=ns)
+        self.sio.on("relay", self._on_relay, namespace=ns)
         self.sio.on("connect", self._on_reconnect, namespace=ns)
         self.sio.on("disconnect", self._on_disconnect, namespace=ns)
 
@@ -235,6 +245,7 @@ class EphemPeer:
             return
         del self.links[link.peer_id]
         await link.close()
+        self._drop_relay(link.peer_id)
         self.conversation.link_closed(link)
         if data.get("reason") == "left":
             self.conversation.leave(link.account_id)
@@ -247,7 +258,9 @@ class EphemPeer:
             return
         sender, signal = data.get("from", ""), (data.get("kind", ""), data.get("data"))
         link = self.links.get(sender)
-        if link is not None:
+        if link is not None and signal[0] == "key":
+            self._on_key(sender, signal[1])
+        elif link is not None:
             link.signal(*signal)
         elif len(self._early_signals) < 100:
             self._early_signals.setdefault(sender, []).append(signal)
@@ -255,6 +268,8 @@ class EphemPeer:
     async def _on_disconnect(self, *_args) -> None:
         # Our peer_id dies with the socket, and so does the room; open links go on.
         self.in_room = False
+        for peer_id in list(self.relays):  # the relay runs through the server: keys go again after
+            self._drop_relay(peer_id)
         for link in list(self.links.values()):
             if link.open:
                 link.stale = True
@@ -300,8 +315,11 @@ class EphemPeer:
             self._spawn(link.start())
         if kind == "rekey":
             del self.links[link.peer_id]
+            self._drop_relay(link.peer_id)
             link.peer_id = peer["peer_id"]
             self.links[link.peer_id] = link
+            if self.conversation is not None:
+                self._add_relay(link)  # keys go again, to the new peer_id
         link.polite, link.stale = is_polite(self.peer_id, link.peer_id), False
         for signal in self._early_signals.pop(link.peer_id, []):
             link.signal(*signal)
@@ -316,6 +334,7 @@ class EphemPeer:
     async def _drop(self, link: RtcLink) -> None:
         self.links.pop(link.peer_id, None)
         await link.close()
+        self._drop_relay(link.peer_id)
         if self.conversation is not None:
             self.conversation.link_closed(link)
             self._spawn(self._expire_later())
@@ -333,10 +352,14 @@ class EphemPeer:
             on_closed=self._on_link_closed,
         )
         self.links[link.peer_id] = link
-        for signal in self._early_signals.pop(link.peer_id, []):
-            link.signal(*signal)
         self.conversation.member(link.account_id, peer.get("name", ""))
         self.conversation.link_added(link)
+        self._add_relay(link)
+        for kind, data in self._early_signals.pop(link.peer_id, []):
+            if kind == "key":
+                self._on_key(link.peer_id, data)
+            else:
+                link.signal(kind, data)
         return link
 
     async def _signal(self, link: RtcLink, kind: str, data: dict | None) -> None:
@@ -354,12 +377,17 @@ class EphemPeer:
         if not answer.get("ok"):
             log.info("signal to %s refused: %s", link.peer_id, answer.get("error"))
 
-    def _on_link_open(self, link: RtcLink) -> None:
-        """A channel opened (say hello, send what waits) or drained (send more)."""
+    def _on_link_open(self, link: RtcLink | RelayLink) -> None:
+        """A channel or the relay opened (say hello, send what waits) or drained (send more)."""
         if self.conversation is None or not link.open:
             return
         if not link.greeted:
             link.greeted = True
+            self.conversation.link_added(link)  # again, if it had closed and opened anew
+            relay = self.relays.get(link.peer_id)
+            if link is not relay and relay is not None and relay.active:
+                relay.active = False  # back to the direct (or TURN) path
+                self._events.put_nowait(("transport", (self.conversation.member(link.account_id).name, "direct")))
             link.send_frame(make("hello", self.account["id"], {"name": self.name}).frame())
             self.conversation.link_open(link)
         else:
@@ -373,7 +401,9 @@ class EphemPeer:
         if link.stale and self.links.get(link.peer_id) is link:
             self._spawn(self._drop(link))  # nobody to rebuild it with now: built again once the peer is back
         elif self.conversation is not None and self.links.get(link.peer_id) is link:
+            link.greeted = False
             self.conversation.link_closed(link)
+            self._relay(link.peer_id, failed=True)  # no waiting: this path failed
             self._spawn(self._expire_later())
 
     async def _expire_later(self) -> None:
@@ -381,6 +411,129 @@ class EphemPeer:
         if self.conversation is not None:
             for name in self.conversation.expire(GRACE):
                 self._events.put_nowait(("left", name))
+
+    # --- the relay rung ------------------------------------------------------------
+
+    def _add_relay(self, link: RtcLink) -> None:
+        relay = RelayLink(
+            link.peer_id, link.account_id, self._emit_relay, on_open=self._on_link_open, on_refused=self._on_relay_refused
+        )
+        self.relays[link.peer_id] = relay
+        self.conversation.link_added(relay)
+        self._spawn(self._signal(link, "key", {"public_key": self.keys.public_b64}))
+        self._spawn(self._relay_if_stuck(link))
+
+    async def _relay_if_stuck(self, link: RtcLink) -> None:
+        await asyncio.sleep(self.relay_after)
+        if self.links.get(link.peer_id) is link and not link.open:
+            self._relay(link.peer_id)
+
+    def _relay(self, peer_id: str, failed: bool = False) -> None:
+        """Switch the pair onto the relay (it opens once their key is here)."""
+        relay = self.relays.get(peer_id)
+        link = self.links.get(peer_id)
+        if relay is None or relay.active or (not failed and link is not None and link.open):
+            return
+        relay.active, relay.greeted = True, False
+        self._relay_opened(relay)
+
+    def _relay_opened(self, relay: RelayLink) -> None:
+        if relay.open and not relay.greeted and self.conversation is not None:
+            name = self.conversation.member(relay.account_id).name
+            self._events.put_nowait(("transport", (name, "relayed")))
+            self._on_link_open(relay)
+
+    def _on_key(self, peer_id: str, data: object) -> None:
+        relay, link = self.relays.get(peer_id), self.links.get(peer_id)
+        if relay is None or link is None or self.conversation is None:
+            return
+        try:
+            theirs = seal.unb64((data or {}).get("public_key") if isinstance(data, dict) else None)
+            key = (self.enclave_id, theirs)
+            channel = self._channels.get(key) or seal.Channel(
+                self.keys, theirs, self.enclave_id, self.account["id"], relay.account_id
+            )
+        except seal.SealError as exc:
+            log.info("relay key from %s refused: %s", peer_id, exc)
+            return
+        self._channels[key] = relay.channel = channel
+        before = self._keys_seen.get(relay.account_id)
+        self._keys_seen[relay.account_id] = theirs
+        if before is not None and before != theirs:
+            self._events.put_nowait(("key_changed", self.conversation.member(relay.account_id).name))
+        self._relay_opened(relay)
+
+    async def _emit_relay(self, frame: dict, answered) -> None:
+        try:
+            await self.sio.emit("relay", {"enclave_id": self.enclave_id, **frame}, namespace="/ephem", callback=answered)
+        except socketio.exceptions.BadNamespaceError:
+            answered({"ok": False, "error": {"code": "disconnected"}})
+
+    def _on_relay_refused(self, relay: RelayLink, answer: dict) -> None:
+        log.info("relay frame to %s refused: %s", relay.peer_id, (answer.get("error") or {}).get("code"))
+        if relay.refused == 1 or relay.refused % 50 == 0:
+            self._spawn(self._resend_later(relay))
+
+    async def _resend_later(self, relay: RelayLink) -> None:
+        await asyncio.sleep(RETRY_AFTER)
+        if relay.open and self.conversation is not None:
+            relay.refused = 0
+            self.conversation.link_open(relay)  # everything unacked goes again; duplicates are dropped
+
+    async def _on_relay(self, data: dict) -> None:
+        if not isinstance(data, dict) or data.get("enclave_id") != self.enclave_id or self.conversation is None:
+            return
+        relay = self.relays.get(data.get("from", ""))
+        if relay is None:
+            return
+        try:
+            frame = relay.open_frame(data.get("data"))
+        except seal.SealError as exc:
+            self.relay_rejected += 1
+            log.info("relayed frame from %s refused: %s", relay.peer_id, exc)
+            return
+        self.conversation.receive(relay, frame)
+
+    def _drop_relay(self, peer_id: str) -> None:
+        relay = self.relays.pop(peer_id, None)
+        if relay is not None:
+            relay.close()
+            if self.conversation is not None:
+                self.conversation.link_closed(relay)
+
+    async def _close_links(self) -> None:
+        for link in list(self.links.values()):
+            await link.close()
+            self._drop_relay(link.peer_id)
+            if self.conversation is not None:
+                self.conversation.link_closed(link)
+        self.links.clear()
+
+    def transport(self, peer_id: str) -> str:
+        """How a pair talks: "direct" (a DataChannel, maybe over TURN), "relayed", or "connecting"."""
+        link, relay = self.links.get(peer_id), self.relays.get(peer_id)
+        if link is not None and link.open:
+            return "direct"
+        return "relayed" if relay is not None and relay.open else "connecting"
+
+    def safety_code(self, peer_id: str) -> str | None:
+        """The pair's safety code, the same on both sides unless someone is in between; None before
+        their key and both DTLS fingerprints are here."""
+        link, relay = self.links.get(peer_id), self.relays.get(peer_id)
+        if link is None or relay is None or relay.channel is None:
+            return None
+        ours, theirs = seal.fingerprint_of(link.local_sdp), seal.fingerprint_of(link.remote_sdp)
+        if not ours or not theirs:
+            return None  # the offer and answer have not both gone through yet
+        return seal.safety_code(self.keys.public, ours, relay.channel.theirs, theirs)
+
+    def peer_named(self, name: str) -> str | None:
+        """The peer_id of the connected member called `name` (case-insensitive), if any."""
+        wanted = name.strip().casefold()
+        for peer_id, link in self.links.items():
+            if self.conversation is not None and self.conversation.member(link.account_id).name.casefold() == wanted:
+                return peer_id
+        return None
 
     def _on_change(self, kind: str, item: object) -> None:
         if kind == "message":

@@ -66,6 +66,9 @@ class RtcLink:
         # rekey.py): what it would signal waits in `held` until it is re-keyed.
         self.stale = False
         self.held: list[tuple[str, dict | None]] = []
+        # The SDP texts as sent and as received, for the safety code: aiortc's
+        # localDescription is rebuilt on each read and need not match what went out.
+        self.local_sdp = self.remote_sdp = ""
         self._signals: asyncio.Queue = asyncio.Queue()
         self._worker = asyncio.ensure_future(self._apply_signals())
         self.pc = self._new_pc()
@@ -137,6 +140,7 @@ class RtcLink:
         try:
             await self.pc.setLocalDescription(await self.pc.createOffer())
             description = self.pc.localDescription
+            self.local_sdp = description.sdp
             await self.send_signal("offer", {"type": description.type, "sdp": description.sdp})
         finally:
             self.making_offer = False
@@ -166,9 +170,11 @@ class RtcLink:
                 old, self.pc, self.channel = self.pc, self._new_pc(), None
                 await old.close()
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type=data["type"]))
+            self.remote_sdp = data["sdp"]
             if data["type"] == "offer":
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
                 description = self.pc.localDescription
+                self.local_sdp = description.sdp
                 await self.send_signal("answer", {"type": description.type, "sdp": description.sdp})
         elif kind == "candidate" and isinstance(data, dict) and data.get("candidate"):
             line = data["candidate"]

@@ -3,7 +3,10 @@
 Thin over the domain: every event is rate-limited, size-checked and parsed
 with pydantic before a handler sees it, and every handler answers through its
 ack with `{ok: true, ...}` or the contract's error shape. Message text never
-comes here: peers only exchange SDP and ICE candidates through `signal`.
+comes here in the clear: peers exchange SDP, ICE candidates and relay public
+keys through `signal`, and a pair with no WebRTC path sends its envelopes
+through `relay` sealed end to end (`ephem/peer/seal.py`): the hub measures and
+forwards those frames and never logs, keeps or looks into them.
 """
 
 import asyncio
@@ -27,7 +30,7 @@ from ephem.live.ratelimit import RateLimiter
 from ephem.safety import Safety
 from ephem.schemas import AccountOut, error
 from ephem.core.settings import Settings
-from ephem.signaling.payloads import EnclaveIn, Empty, NotUnicode, SignalIn, size_of
+from ephem.signaling.payloads import MAX_RELAY_CHARS, EnclaveIn, Empty, NotUnicode, RelayIn, SignalIn, size_of
 from ephem.signaling.upkeep import LOBBY, Upkeep
 
 log = logging.getLogger("ephem.signaling")
@@ -40,6 +43,12 @@ SOCKET_RATE, SOCKET_BURST = 30, 120
 # worth, so a client cannot multiply its share by opening
 # CONNECTIONS_PER_ACCOUNT of them.
 ACCOUNT_RATE, ACCOUNT_BURST = 3 * SOCKET_RATE, 3 * SOCKET_BURST
+# Relay frames have buckets of their own (a chat through the relay is an event
+# per message and per ack): per connection, events; per pair of peers, bytes,
+# each frame counted RELAY_FRAME_COST bytes more than its length.
+RELAY_RATE, RELAY_BURST = 400, 800
+RELAY_BYTES_RATE, RELAY_BYTES_BURST = 256 * 1024, 1024 * 1024
+RELAY_FRAME_COST = 256
 # Tabs and devices of one account: plenty for a person, and each connection
 # holds server memory, so one token cannot open thousands.
 CONNECTIONS_PER_ACCOUNT = 20
@@ -89,6 +98,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         # account's too: its connections spread over workers get a budget on each.
         self.limiter = RateLimiter(rate=SOCKET_RATE, burst=SOCKET_BURST)
         self.account_limiter = RateLimiter(rate=ACCOUNT_RATE, burst=ACCOUNT_BURST)
+        self.relay_limiter = RateLimiter(rate=RELAY_RATE, burst=RELAY_BURST)
+        self.relay_bytes = RateLimiter(rate=RELAY_BYTES_RATE, burst=RELAY_BYTES_BURST)
         self._by_sid: dict[str, Peer] = {}
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
@@ -110,6 +121,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             "join": (EnclaveIn, self._join),
             "leave": (EnclaveIn, self._leave),
             "signal": (SignalIn, self._signal),
+            "relay": (RelayIn, self._relay),
         }
 
     # --- connection lifecycle ------------------------------------------------
@@ -162,6 +174,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._cancels.pop(peer.peer_id, None)
         try:
             await self.limiter.forget(sid)
+            await self.relay_limiter.forget(sid)
             await self.matchmaker.cancel(peer.peer_id)
             for enclave_id in list(peer.enclaves):
                 await self._announce_left(enclave_id, peer.info(), "disconnected", local=peer)
@@ -183,7 +196,10 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             return error("invalid_token", "This connection is not signed in.")
         try:
             # The account's bucket is only drawn on by events its connection's let through.
-            allowed = await self.limiter.allow(sid) and await self.account_limiter.allow(peer.account_id)
+            if event == "relay":
+                allowed = await self.relay_limiter.allow(sid)
+            else:
+                allowed = await self.limiter.allow(sid) and await self.account_limiter.allow(peer.account_id)
         except Exception:  # noqa: BLE001 - e.g. Redis away: answer, do not hang
             log.exception("rate limiter failed")
             return error("unavailable", "Something went wrong on our side. Please try again.")
@@ -303,12 +319,19 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         await self._announce_left(body.enclave_id, peer.info(), "closed", local=peer)
         return {"ok": True}
 
-    async def _signal(self, peer: Peer, body: SignalIn) -> dict:
-        if body.enclave_id not in peer.enclaves or not await self.presence.in_room(body.enclave_id, peer.peer_id):
+    async def _target(self, peer: Peer, enclave_id: str, to: str) -> PeerInfo | dict:
+        """The peer a signal or relay frame is for, or the error to answer with."""
+        if enclave_id not in peer.enclaves or not await self.presence.in_room(enclave_id, peer.peer_id):
             return error("not_member", "Join this enclave before signaling in it.")
-        target = await self.presence.get(body.to)
-        if target is None or target.peer_id == peer.peer_id or not await self.presence.in_room(body.enclave_id, body.to):
+        target = await self.presence.get(to)
+        if target is None or target.peer_id == peer.peer_id or not await self.presence.in_room(enclave_id, to):
             return error("unknown_peer", "That peer is not connected to this enclave.")
+        return target
+
+    async def _signal(self, peer: Peer, body: SignalIn) -> dict:
+        target = await self._target(peer, body.enclave_id, body.to)
+        if isinstance(target, dict):
+            return target
         # Through the manager even when the target is this worker's own: room
         # events (peer_joined) take that path, and a signal must not overtake
         # the peer_joined that announces its sender.
@@ -316,6 +339,22 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             "signal",
             {"enclave_id": body.enclave_id, "from": peer.peer_id, "kind": body.kind, "data": body.data},
             to=target.sid,
+        )
+        return {"ok": True}
+
+    async def _relay(self, peer: Peer, body: RelayIn) -> dict:
+        """A sealed frame to one peer (an addition to the contract). Its data
+        goes into no log line and no error message, and is kept nowhere."""
+        if len(body.data) > MAX_RELAY_CHARS:
+            return error("payload_too_large", f"Relay frames are limited to {MAX_RELAY_CHARS} characters.")
+        target = await self._target(peer, body.enclave_id, body.to)
+        if isinstance(target, dict):
+            return target
+        if not self.relay_bytes.allow_now(f"{peer.peer_id}>{target.peer_id}", len(body.data) + RELAY_FRAME_COST):
+            return error("rate_limited", "Too much relayed to this peer. Slow down.")
+        # Through the manager, like `signal`: a frame never overtakes the signal sent before it.
+        await self.emit(
+            "relay", {"enclave_id": body.enclave_id, "from": peer.peer_id, "data": body.data}, to=target.sid
         )
         return {"ok": True}
 

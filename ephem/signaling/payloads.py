@@ -8,6 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ephem.enclaves import ENCLAVE_ID
 
 ID = Field(min_length=1, max_length=64)
+BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
+# A relay frame: a sealed envelope (at most 4,000 characters, escaped) in
+# base64, with room to spare, and well under the payload cap.
+MAX_RELAY_CHARS = 49152
+PUBLIC_KEY_CHARS = 88  # an uncompressed P-256 point in base64
 
 
 class Empty(BaseModel):
@@ -28,12 +33,14 @@ class SignalIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     enclave_id: str = Field(pattern=ENCLAVE_ID)
     to: str = ID
-    kind: Literal["offer", "answer", "candidate"]
+    kind: Literal["offer", "answer", "candidate", "key"]
     data: dict[str, Any] | None
 
     @model_validator(mode="after")
     def _data_fits_kind(self) -> "SignalIn":
-        if self.kind == "candidate":
+        if self.kind == "key":
+            RelayKey.model_validate(self.data)
+        elif self.kind == "candidate":
             if self.data is not None and not isinstance(self.data.get("candidate", ""), str):
                 raise ValueError("a candidate's data is an RTCIceCandidateInit or null")
         else:
@@ -41,6 +48,22 @@ class SignalIn(BaseModel):
                 raise ValueError(f"an {self.kind} carries {{type, sdp}}")
             SessionDescription.model_validate(self.data)
         return self
+
+
+class RelayKey(BaseModel):
+    """A member's relay public key, sent peer to peer as `signal` kind `key`."""
+
+    model_config = ConfigDict(extra="forbid")
+    public_key: str = Field(min_length=PUBLIC_KEY_CHARS, max_length=PUBLIC_KEY_CHARS, pattern=BASE64)
+
+
+class RelayIn(BaseModel):
+    """A sealed frame for one peer: opaque to the server, which only measures it."""
+
+    model_config = ConfigDict(extra="forbid")
+    enclave_id: str = Field(pattern=ENCLAVE_ID)
+    to: str = ID
+    data: str = Field(min_length=1, pattern=BASE64)  # its length is checked by the handler: payload_too_large
 
 
 class NotUnicode(ValueError):

@@ -167,15 +167,17 @@ def chat(internet):
     """`chat(home_a, home_b, count)`: a Python peer in each home, matched by search; both `done` lines."""
     runs: list[PeerRun] = []
 
-    def start(home, name: str, count: int) -> PeerRun:
-        run = start_peer(internet, home, name, "tests.netlab.chat_peer", "--server", internet.server, "--count", str(count))
+    def start(home, name: str, count: int, path: str) -> PeerRun:
+        run = start_peer(
+            internet, home, name, "tests.netlab.chat_peer", "--server", internet.server, "--count", str(count), "--path", path
+        )
         runs.append(run)
         return run
 
-    def run_pair(home_a, home_b, count: int = 20, timeout: float = 60) -> tuple[dict, dict]:
-        a = start(home_a, "A", count)
+    def run_pair(home_a, home_b, count: int = 20, timeout: float = 60, path: str = "direct") -> tuple[dict, dict]:
+        a = start(home_a, "A", count, path)
         time.sleep(0.2)
-        b = start(home_b, "B", count)
+        b = start(home_b, "B", count, path)
         done = a.wait_for("done", timeout), b.wait_for("done", timeout)
         for run in (a, b):
             run.proc.stdin.close()
@@ -183,6 +185,7 @@ def chat(internet):
             print(f"netlab: peer {run.name} done after {line['seconds']}s on {line['route']}")
         return done
 
+    run_pair.runs = runs  # each peer's lines, for tests that read more than `done`
     yield run_pair
     finish(runs)
 

@@ -98,40 +98,60 @@ async def test_sign_up_errors_are_clear(server):
     assert refused.value.code == "invalid_token"
 
 
-async def test_the_command_line_chats_with_another_peer(server):
-    import sys
+class Terminal:
+    """`python -m ephem.peer --search` in a subprocess, read line by line."""
 
+    def __init__(self, proc):
+        self.proc = proc
+
+    @classmethod
+    async def search(cls, url: str, name: str) -> "Terminal":
+        import sys
+
+        return cls(await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ephem.peer", "--server", url, "--name", name, "--search",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        ))
+
+    async def line_with(self, text: str) -> str:
+        while True:
+            line = (await asyncio.wait_for(self.proc.stdout.readline(), 20)).decode()
+            assert line, "the CLI ended early"
+            if text in line:
+                return line
+
+    async def type(self, text: str) -> None:
+        self.proc.stdin.write(f"{text}\n".encode())
+        await self.proc.stdin.drain()
+
+    async def end_input(self) -> int:
+        """EOF: the CLI says goodbye and exits; its exit code."""
+        self.proc.stdin.close()
+        await self.line_with("Bye.")
+        return await asyncio.wait_for(self.proc.wait(), 20)
+
+    def stop(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+
+
+async def test_the_command_line_chats_with_another_peer(server):
     host = await EphemPeer.sign_up(server.url, "Host")
     await host.connect()
     searching = asyncio.ensure_future(host.search(timeout=30))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ephem.peer", "--server", server.url, "--name", "Terminal", "--search",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    terminal = await Terminal.search(server.url, "Terminal")
+    line_with = terminal.line_with
     try:
         await searching
-        out = proc.stdout
-
-        async def line_with(text):
-            while True:
-                line = (await asyncio.wait_for(out.readline(), 20)).decode()
-                assert line, "the CLI ended early"
-                if text in line:
-                    return line
-
         await line_with("In enclave")
         await host.send("hello terminal")
         assert "Host: hello terminal" in await line_with("hello terminal")
-        proc.stdin.write("hello host\n".encode())
-        await proc.stdin.drain()
+        await terminal.type("hello host")
         assert (await next_message(host)).text == "hello host"
         assert "✓✓ delivered: hello host" in await line_with("delivered")
-        proc.stdin.close()  # EOF: a clean exit
-        await line_with("Bye.")
-        assert await asyncio.wait_for(proc.wait(), 20) == 0
+        assert await terminal.end_input() == 0  # EOF: a clean exit
     finally:
-        if proc.returncode is None:
-            proc.kill()
+        terminal.stop()
         await host.close()
 
 

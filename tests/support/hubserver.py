@@ -45,7 +45,7 @@ class Client:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: dict[str, asyncio.Queue] = {}
         self.peer_id = ""
-        for name in ("matched", "peer_joined", "peer_left", "signal", "stats", "search_failed", "session_ended", "member_left", "removed"):
+        for name in ("matched", "peer_joined", "peer_left", "signal", "relay", "stats", "search_failed", "session_ended", "member_left", "removed"):
             self.sio.on(name, self._recorder(name), namespace="/ephem")
 
     def _recorder(self, name: str):
