@@ -12,21 +12,24 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import socketio
 from pydantic import BaseModel, ValidationError
 
-from ephem.accounts import Accounts
+from ephem.accounts import Accounts, Seen
 from ephem.enclaves import Enclaves
 from ephem.errors import EphemError, InvalidToken
 from ephem.live.matchmaking import Matchmaker, Searcher
 from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.ratelimit import RateLimiter
+from ephem.models import Account
+from ephem.core.clock import iso
 from ephem.schemas import AccountOut, error
 from ephem.core.settings import Settings
-from ephem.signaling.payloads import EnclaveIn, Empty, NotUnicode, SignalIn, size_of
+from ephem.signaling.payloads import EnclaveIn, Empty, HelloIn, NotUnicode, SignalIn, size_of
 from ephem.signaling.upkeep import LOBBY, Upkeep
 
 log = logging.getLogger("ephem.signaling")
@@ -83,6 +86,11 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self.account_limiter = RateLimiter(rate=ACCOUNT_RATE, burst=ACCOUNT_BURST)
         self._by_sid: dict[str, Peer] = {}
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
+        self._known: dict[str, Account] = {}  # the accounts of those connections, as looked up at connect
+        self._watching: set[str] = set()  # sids that asked for `stats` (hello {stats: true})
+        # Connecting writes nothing: `last_seen_at` is written by the upkeep, in batches.
+        self.seen = Seen(settings.seen_interval.total_seconds(), accounts.clock)
+        self._unwritten: list[str] = []
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
         # cancel_search calls per connection: a search on its way (one put back
@@ -95,7 +103,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._touching: asyncio.Future | None = None
         self._tasks: set[asyncio.Task] = set()
         self._handlers: dict[str, tuple[type[BaseModel] | None, Callable[[Peer, Any], Awaitable[dict]]]] = {
-            "hello": (Empty, self._hello),
+            "hello": (HelloIn, self._hello),
             "echo": (None, self._echo),
             "search": (Empty, self._search),
             "cancel_search": (Empty, self._cancel_search),
@@ -110,7 +118,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         account_id = ""
         try:
-            account = await asyncio.to_thread(self.accounts.authenticate, token)
+            # A reconnect within seconds finds its session cached; else one read, in a thread.
+            account = self.accounts.connecting(token) or await asyncio.to_thread(self.accounts.look_up, token)
             # A slot on this worker, taken with no await before the check, so a
             # burst of connects cannot all pass it; then the count on all workers.
             crowded = self._slots[account.id] >= CONNECTIONS_PER_ACCOUNT
@@ -134,7 +143,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             raise _refused("too_many_connections", message)
         # Only now: a connection that failed halfway never gets a disconnect to clean it up.
         self._by_sid[sid] = self._by_peer[peer.peer_id] = peer
-        await self.enter_room(sid, LOBBY)
+        self._known[account_id] = account
+        self.seen.connected(account_id, account.last_seen_at)
         await self.enter_room(sid, _session_room(self.accounts.session_key(token)))
 
     def _release(self, account_id: str) -> None:
@@ -142,6 +152,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             self._slots[account_id] -= 1
             if self._slots[account_id] <= 0:
                 del self._slots[account_id]
+                self._known.pop(account_id, None)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         # Local state first: whatever fails below, this worker stops renewing the peer.
@@ -149,6 +160,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         if peer is None:
             return
         self._release(peer.account_id)
+        self.seen.disconnected(peer.account_id)
+        self._watching.discard(sid)
         self._by_peer.pop(peer.peer_id, None)
         self._searching.pop(peer.peer_id, None)
         self._cancels.pop(peer.peer_id, None)
@@ -163,8 +176,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             outage.report(log, exc, "disconnect cleanup failed")
             still_here = []
         if not still_here:
-            # The session-only grace period starts when the last connection closes.
-            self._spawn(asyncio.to_thread(self.accounts.touch_many, [peer.account_id]))
+            # The session-only grace period starts when the last connection
+            # closes: written with the upkeep's next batch, within a tick.
+            self.seen.closed(peer.account_id)
 
     async def trigger_event(self, event: str, *args):
         if event in ("connect", "disconnect"):
@@ -209,14 +223,18 @@ class Hub(Upkeep, socketio.AsyncNamespace):
 
     # --- events --------------------------------------------------------------
 
-    async def _hello(self, peer: Peer, _body: Empty) -> dict:
-        account = await asyncio.to_thread(self.accounts.get, peer.account_id)
-        return {
-            "ok": True,
-            "peer_id": peer.peer_id,
-            "account": AccountOut.of(account, self.accounts.expires_at(account)).model_dump(),
-            "stats": await self.stats(),
-        }
+    async def _hello(self, peer: Peer, body: HelloIn) -> dict:
+        if body.stats and peer.sid not in self._watching:
+            self._watching.add(peer.sid)
+            if not peer.enclaves:
+                await self.enter_room(peer.sid, LOBBY)
+        account = self._known.get(peer.account_id) or await asyncio.to_thread(self.accounts.get, peer.account_id)
+        written = self.seen.last_written(peer.account_id)
+        seen = datetime.fromtimestamp(written, timezone.utc) if written is not None else None
+        out = AccountOut.of(account, self.accounts.expires_at(account, seen))
+        if seen is not None and seen > account.last_seen_at:
+            out.last_seen_at = iso(seen)
+        return {"ok": True, "peer_id": peer.peer_id, "account": out.model_dump(), "stats": await self.stats()}
 
     async def _echo(self, _peer: Peer, payload: Any) -> dict:
         return {"ok": True, "echo": payload}
@@ -392,7 +410,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         "closed" the room on this connection, or "disconnected"."""
         if local is not None:
             local.enclaves.discard(enclave_id)
-            if not local.enclaves and local.sid in self._by_sid:  # still connected, back home
+            if not local.enclaves and local.sid in self._watching:  # still connected, back home
                 await self.enter_room(local.sid, LOBBY)
         if not await self.presence.leave(enclave_id, info.peer_id):
             return

@@ -340,3 +340,23 @@ async def test_matchmaking_resumes_after_redis_restarts(cluster):
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.mark.parametrize("how", ["sign_out", "delete"])
+async def test_a_session_revoked_on_one_backend_is_refused_at_once_by_the_other(cluster, how):
+    """Connects cache sessions for seconds; a sign-out or deletion made on one
+    backend reaches the other's cache through Redis before the next connect."""
+    from tests.signaling.test_connect_cost import refusal
+
+    _, (one, two) = cluster
+    token = await sign_up(one.url, "Cached elsewhere")
+    for _ in range(6):  # every worker of `two` likely has it cached now
+        client = Client()
+        await client.connect(two.url, token)
+        await client.close()
+    async with httpx.AsyncClient(base_url=one.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        answer = await (http.delete("/api/session") if how == "sign_out" else http.delete("/api/me"))
+        assert answer.status_code == 204, answer.text
+    for _ in range(3):
+        refused = await refusal(two.url, token)
+        assert refused["code"] == "invalid_token", refused
