@@ -241,28 +241,29 @@ class Accounts:
 
     def connecting(self, session_token: object) -> Account | None:
         """The account behind a session token if a connect looked it up in the
-        last `SESSION_CACHE_SECONDS`, else None (then `look_up`). No database."""
+        last `SESSION_CACHE_SECONDS`, else None (then `look_up_many`). No database."""
         if not isinstance(session_token, str) or not session_token:
             raise InvalidToken("Sign in first.")
         return self.sessions.get(self.hasher.digest(SESSION, session_token))
 
-    def look_up(self, session_token: object) -> Account:
-        """The account behind a session token, for a connection: one read, no
-        write (a connection is marked as seen in batches, see `Seen`); the
-        answer is kept for the next connects. Else `InvalidToken`."""
-        if not isinstance(session_token, str) or not session_token:
-            raise InvalidToken("Sign in first.")
-        digest = self.hasher.digest(SESSION, session_token)
+    def look_up_many(self, session_tokens: list[str]) -> list[Account | None]:
+        """The accounts behind session tokens (None for one that works no more),
+        for connections: one read for them all, no write (connections are
+        marked as seen in batches, see `Seen`); the answers are kept for the
+        next connects."""
+        digests = [self.hasher.digest(SESSION, token) for token in session_tokens]
         epoch = self.sessions.epoch
         with session_scope(self.engine) as db:
-            account = db.exec(
-                select(Account).join(SessionToken, col(SessionToken.account_id) == col(Account.id))
-                .where(col(SessionToken.token_hash) == digest)
-            ).first()
-        if account is None:
-            raise InvalidToken("This session has ended. Sign in again or restore with your recovery token.")
-        self.sessions.put(digest, account, epoch)
-        return account
+            found = dict(
+                db.exec(
+                    select(SessionToken.token_hash, Account)
+                    .join(Account, col(SessionToken.account_id) == col(Account.id))
+                    .where(col(SessionToken.token_hash).in_(set(digests)))
+                ).all()
+            )
+        for digest, account in found.items():
+            self.sessions.put(digest, account, epoch)
+        return [found.get(digest) for digest in digests]
 
     def revoke(self, sessions: Iterable[str] = (), accounts: Iterable[str] = ()) -> None:
         """Sessions (by hash) and accounts that stopped working: no connect may

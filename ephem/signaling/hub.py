@@ -47,6 +47,8 @@ ACCOUNT_RATE, ACCOUNT_BURST = 3 * SOCKET_RATE, 3 * SOCKET_BURST
 CONNECTIONS_PER_ACCOUNT = 20
 # Matches written to the database in one transaction at most.
 MATCH_BATCH = 200
+# Sessions looked up in one read at most, for a burst of connects.
+LOOKUP_BATCH = 200
 
 
 def _whoever_it_can_reach(method):
@@ -91,6 +93,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         # Connecting writes nothing: `last_seen_at` is written by the upkeep, in batches.
         self.seen = Seen(settings.seen_interval.total_seconds(), accounts.clock)
         self._unwritten: list[str] = []
+        self._lookups: list[tuple[Any, asyncio.Future]] = []  # connects waiting for the next batched session read
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
         # cancel_search calls per connection: a search on its way (one put back
@@ -118,8 +121,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         account_id = ""
         try:
-            # A reconnect within seconds finds its session cached; else one read, in a thread.
-            account = self.accounts.connecting(token) or await asyncio.to_thread(self.accounts.look_up, token)
+            account = await self._look_up(token)
             # A slot on this worker, taken with no await before the check, so a
             # burst of connects cannot all pass it; then the count on all workers.
             crowded = self._slots[account.id] >= CONNECTIONS_PER_ACCOUNT
@@ -146,6 +148,37 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._known[account_id] = account
         self.seen.connected(account_id, account.last_seen_at)
         await self.enter_room(sid, _session_room(self.accounts.session_key(token)))
+
+    async def _look_up(self, token: Any) -> Account:
+        """A reconnect within seconds finds its session cached; the others wait
+        for the next batched read (one thread hop and one query for a burst)."""
+        cached = self.accounts.connecting(token)
+        if cached is not None:
+            return cached
+        answer = asyncio.get_running_loop().create_future()
+        self._lookups.append((token, answer))
+        if len(self._lookups) == 1:
+            self._spawn(self._look_up_batches())
+        account = await answer
+        if account is None:
+            raise InvalidToken("This session has ended. Sign in again or restore with your recovery token.")
+        return account
+
+    async def _look_up_batches(self) -> None:
+        while self._lookups:
+            batch = self._lookups[:LOOKUP_BATCH]
+            try:
+                found = await asyncio.to_thread(self.accounts.look_up_many, [token for token, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each connect answers `unavailable`
+                found = [exc] * len(batch)
+            del self._lookups[: len(batch)]
+            for (_, answer), result in zip(batch, found):
+                if answer.done():
+                    continue
+                if isinstance(result, Exception):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(result)
 
     def _release(self, account_id: str) -> None:
         if account_id:
