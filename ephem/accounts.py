@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
@@ -30,7 +31,7 @@ SESSION = "session"
 RECOVERY = "recovery"
 # How long a connect may trust a session looked up by an earlier one: short,
 # and a sign-out, a session trimmed by a restore, or a deleted account drops
-# its entries at once (on every worker, see `Accounts.broadcast`).
+# its entries at once (on every worker, see `Revocations`).
 SESSION_CACHE_SECONDS = 30.0
 
 # PostgreSQL's deadlock_detected and serialization_failure: the transaction was
@@ -92,6 +93,15 @@ class NewAccount:
 class Restored:
     account: Account
     session_token: str
+
+
+class Revocations(Protocol):
+    """Tells every worker which sessions and accounts stopped working
+    (ephem/live/revocations_redis.py)."""
+
+    def publish(self, sessions: list[str], accounts: list[str]) -> None: ...
+
+    async def revoked(self, digest: str, account_id: str) -> bool: ...
 
 
 class SessionCache:
@@ -192,9 +202,8 @@ class Accounts:
         self.clock = clock
         self.hasher = TokenHasher(settings.secret)
         self.sessions = SessionCache(min(SESSION_CACHE_SECONDS, settings.seen_interval.total_seconds()))
-        # Tells the other workers what `revoke` dropped (Redis pub/sub when
-        # configured, see ephem/live/revocations_redis.py); None with one worker.
-        self.broadcast: Callable[[list[str], list[str]], None] | None = None
+        # With several workers (Redis), what tells the others; None with one.
+        self.revocations: Revocations | None = None
 
     def expires_at(self, account: Account, last_seen_at: datetime | None = None) -> datetime:
         """When the sweep may delete this account if it is not seen again
@@ -272,8 +281,15 @@ class Accounts:
         if not sessions and not accounts:
             return
         self.sessions.drop(sessions, accounts)
-        if self.broadcast is not None:
-            self.broadcast(sessions, accounts)
+        if self.revocations is not None:
+            self.revocations.publish(sessions, accounts)
+
+    async def revoked_elsewhere(self, session_token: str, account_id: str) -> bool:
+        """Whether another worker revoked this cached session (or its account)
+        so recently that word of it may not have reached this one's cache."""
+        if self.revocations is None:
+            return False
+        return await self.revocations.revoked(self.session_key(session_token), account_id)
 
     def touch(self, account: Account, force: bool = False) -> None:
         """Mark as seen now, writing at most once per `seen_interval` unless forced."""

@@ -8,7 +8,7 @@ import functools
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from ephem.accounts import Accounts
+from ephem.accounts import SESSION_CACHE_SECONDS, Accounts
 from ephem.actions import Actions, Live
 from ephem.core.db import get_engine
 from ephem.enclaves import Enclaves
@@ -48,22 +48,23 @@ def rate_limiter(name: str, rate: float, burst: int):
 def get_accounts() -> Accounts:
     accounts = Accounts(get_engine(), get_settings())
     revocations = get_revocations()
-    if revocations is not None:
-        accounts.broadcast = revocations.publish
+    accounts.revocations = revocations
     return accounts
 
 
 @functools.cache
 def get_revocations() -> RedisRevocations | None:
     settings = get_settings()
-    return RedisRevocations(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
+    if not settings.redis_url:
+        return None
+    return RedisRevocations(settings.redis_url, settings.redis_prefix, get_redis(), SESSION_CACHE_SECONDS)
 
 
 async def listen_for_revocations() -> None:
     """A lifespan task: with Redis, sessions revoked on another worker leave this one's cache."""
     revocations = get_revocations()
     if revocations is not None:
-        await revocations.listen(get_redis(), get_accounts().sessions)
+        await revocations.listen(get_accounts().sessions)
 
 
 @functools.cache

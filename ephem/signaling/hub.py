@@ -153,7 +153,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         """A reconnect within seconds finds its session cached; the others wait
         for the next batched read (one thread hop and one query for a burst)."""
         cached = self.accounts.connecting(token)
-        if cached is not None:
+        if cached is not None and not await self.accounts.revoked_elsewhere(token, cached.id):
             return cached
         answer = asyncio.get_running_loop().create_future()
         self._lookups.append((token, answer))
