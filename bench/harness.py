@@ -271,6 +271,7 @@ def cluster(tmp: Path, db_url: str, backends: int = 1, redis: bool = False, env:
         server.start()
         full_env["REFLEX_REDIS_URL"] = server.url
         full_env.setdefault("GRANIAN_WORKERS", "1")
+        full_env.setdefault("WEB_CONCURRENCY", "1")  # the same under gunicorn (gunicorn.conf.py)
     started = [Backend(tmp, f"backend{i}", full_env) for i in range(backends)]
     try:
         for backend in started:
