@@ -81,6 +81,7 @@ def main(args) -> None:
     steps = sorted(args.steps)
     total = steps[-1]
     env = dict(pair.split("=", 1) for pair in args.env)
+    suffix = f"-{args.tag}" if args.tag else ""
     print(f"Idle /ephem connections on one worker, {describe_machine()}" + (f", backend env {env}" if env else ""))
     rows = []
     with scratch("connections") as tmp:
@@ -107,7 +108,7 @@ def main(args) -> None:
                     share = [len(range(p, step, procs)) for p in range(procs)]
                     cpu_before = cpu_seconds(worker)
                     began = time.monotonic()
-                    with profiled(worker if args.profile and step == steps[-1] else None, "connections"):
+                    with profiled(worker if args.profile and step == steps[-1] else None, "connections" + suffix):
                         concurrency = max(5, 200 // len(share))
                         answers = fleet.ask_each("grow", [(upto, concurrency) for upto in share], timeout=900)
                     elapsed = time.monotonic() - began
@@ -140,7 +141,8 @@ def main(args) -> None:
                     )
                 print(f"  holding {total} idle connections for {args.hold:.0f} s ...", flush=True)
                 cpu_before = cpu_seconds(worker)
-                time.sleep(args.hold)
+                with profiled(worker if args.profile else None, "connections-idle" + suffix):
+                    time.sleep(args.hold)
                 idle_cpu = cpu_seconds(worker) - cpu_before
                 check_alive(backends)
                 alive = sum(fleet.ask("alive"))
@@ -154,7 +156,7 @@ def main(args) -> None:
                 print(f"  after {args.hold:.0f} s: all {total} still connected, the server counts {online} online "
                       f"(with the warm-up clients and the checker); worker RSS {rows[-1]['worker_rss_after_hold_mib']:.0f} MiB; "
                       f"server CPU while idle {idle_cpu:.2f} s")
-    write_csv("connections" + (f"-{args.tag}" if args.tag else ""), rows)
+    write_csv("connections" + suffix, rows)
     plot(rows, args.tag)
 
 
@@ -184,5 +186,6 @@ if __name__ == "__main__":
     parser.add_argument("--hold", type=float, default=60, help="seconds the last step stays idle before the check")
     parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra backend environment")
     parser.add_argument("--tag", default="", help="suffix for the CSV/PNG names (e.g. for an --env variant)")
-    parser.add_argument("--profile", action="store_true", help="py-spy the worker while the last step connects")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the worker while the last step connects (profile-connections.txt) and while idle (-idle)")
     main(parser.parse_args())
