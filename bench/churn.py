@@ -35,6 +35,7 @@ from harness import (
     cpu_seconds,
     describe_machine,
     fail,
+    hello_stats,
     make_accounts,
     new_database,
     new_figure,
@@ -170,15 +171,6 @@ class Churners:
             return self._error(f"leave answered {left!r}")
 
 
-async def server_stats(url: str, token: str) -> dict:
-    client = TimedClient()
-    await client.connect(url, token)
-    try:
-        return (await client.call("hello", {}))["stats"]
-    finally:
-        await client.close()
-
-
 def main(args) -> None:
     raise_nofile()
     seconds = args.minutes * 60
@@ -216,7 +208,7 @@ def main(args) -> None:
                 if final["partner_gone"] > final["dropped_searching"]:
                     fail(f"{final['partner_gone']} partners never joined, but only {final['dropped_searching']} searchers left while searching")
             time.sleep(3)  # the last disconnects reach the server
-            stats = asyncio.run(server_stats(url, accounts[-1].token))
+            stats = asyncio.run(hello_stats(url, accounts[-1].token))
             if stats != {"online": 1, "searching": 0}:
                 fail(f"after every client left the server counts {stats} (only the checker should be online)")
     warm = [r for r in rows if r["seconds"] >= seconds * args.warmup]

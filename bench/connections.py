@@ -29,6 +29,7 @@ from harness import (
     cpu_seconds,
     describe_machine,
     fail,
+    hello_stats,
     make_accounts,
     new_database,
     new_figure,
@@ -64,16 +65,6 @@ class Idle:
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
-
-
-async def online_count(url: str, token: str) -> int:
-    client = TimedClient()
-    await client.connect(url, token)
-    try:
-        hello = await client.call("hello", {})
-        return hello["stats"]["online"]
-    finally:
-        await client.close()
 
 
 def main(args) -> None:
@@ -146,7 +137,7 @@ def main(args) -> None:
                 idle_cpu = cpu_seconds(worker) - cpu_before
                 check_alive(backends)
                 alive = sum(fleet.ask("alive"))
-                online = asyncio.run(online_count(url, spare))
+                online = asyncio.run(hello_stats(url, spare))["online"]
                 expected = len(warm) + total + 1
                 if alive != total or online != expected:
                     fail(f"after {args.hold:.0f} s idle: {alive} of {total} clients connected, server counts {online} online of {expected}")

@@ -409,6 +409,16 @@ async def connect_all(targets: list[tuple[str, str]], concurrency: int = 50) -> 
     return [c for c in clients if c is not None], errors
 
 
+async def hello_stats(url: str, token: str) -> dict:
+    """The `stats` a fresh client's `hello` answers with: what the server counts."""
+    client = TimedClient()
+    await client.connect(url, token)
+    try:
+        return (await client.call("hello", {}))["stats"]
+    finally:
+        await client.close()
+
+
 def ack_error(ack) -> str | None:
     if isinstance(ack, dict) and ack.get("ok") is True:
         return None
