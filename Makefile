@@ -20,7 +20,7 @@ export REFLEX_TELEMETRY_ENABLED = false
 export REFLEX_CHECK_LATEST_VERSION = false
 export PYTHONUNBUFFERED = 1
 
-.PHONY: run test js-test export setup venv bun chromium netlab-tools node-client migrate clean bench
+.PHONY: run test js-test export setup venv bun chromium netlab-tools node-client migrate clean bench soak
 
 setup: venv bun migrate
 
@@ -88,6 +88,11 @@ bench: setup chromium
 	$(PY) bench/peers.py
 	$(PY) bench/relay.py
 	$(PY) bench/browser.py
+
+# Ten minutes of 2,000 clients coming and going (bench/churn.py): memory flat, no error.
+soak: setup
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) bench/churn.py
 
 # The frontend as static files for any file server; the backend URL is baked
 # in, so export once per deployment. It rewrites .web: restart `make run` after.

@@ -29,6 +29,7 @@ from harness import (
     cpu_seconds,
     describe_machine,
     fail,
+    hello_stats,
     make_accounts,
     new_database,
     new_figure,
@@ -66,21 +67,12 @@ class Idle:
         await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
 
 
-async def online_count(url: str, token: str) -> int:
-    client = TimedClient()
-    await client.connect(url, token)
-    try:
-        hello = await client.call("hello", {})
-        return hello["stats"]["online"]
-    finally:
-        await client.close()
-
-
 def main(args) -> None:
     raise_nofile()
     steps = sorted(args.steps)
     total = steps[-1]
     env = dict(pair.split("=", 1) for pair in args.env)
+    suffix = f"-{args.tag}" if args.tag else ""
     print(f"Idle /ephem connections on one worker, {describe_machine()}" + (f", backend env {env}" if env else ""))
     rows = []
     with scratch("connections") as tmp:
@@ -107,7 +99,7 @@ def main(args) -> None:
                     share = [len(range(p, step, procs)) for p in range(procs)]
                     cpu_before = cpu_seconds(worker)
                     began = time.monotonic()
-                    with profiled(worker if args.profile and step == steps[-1] else None, "connections"):
+                    with profiled(worker if args.profile and step == steps[-1] else None, "connections" + suffix):
                         concurrency = max(5, 200 // len(share))
                         answers = fleet.ask_each("grow", [(upto, concurrency) for upto in share], timeout=900)
                     elapsed = time.monotonic() - began
@@ -127,28 +119,35 @@ def main(args) -> None:
                         "kib_per_connection": round((rss - baseline) / step, 1),
                         "connect_rate_per_s": round(added / elapsed, 1) if added else None,
                         "server_cpu_s": round(cpu_seconds(worker) - cpu_before, 2),
+                        # connect + authenticate + `hello`, per connection added
+                        "server_cpu_ms_per_connect": round(1000 * (cpu_seconds(worker) - cpu_before) / added, 3) if added else None,
                         "env": " ".join(args.env),
                     }
                     rows.append(row)
                     print(
                         f"  {step:>6} idle connections: worker RSS {row['worker_rss_mib']:.0f} MiB, "
                         f"{row['kib_per_connection']:.1f} KiB per connection; {added} connected at "
-                        f"{row['connect_rate_per_s']:.0f}/s",
+                        f"{row['connect_rate_per_s']:.0f}/s, server CPU {row['server_cpu_ms_per_connect']:.2f} ms each",
                         flush=True,
                     )
                 print(f"  holding {total} idle connections for {args.hold:.0f} s ...", flush=True)
-                time.sleep(args.hold)
+                cpu_before = cpu_seconds(worker)
+                with profiled(worker if args.profile else None, "connections-idle" + suffix):
+                    time.sleep(args.hold)
+                idle_cpu = cpu_seconds(worker) - cpu_before
                 check_alive(backends)
                 alive = sum(fleet.ask("alive"))
-                online = asyncio.run(online_count(url, spare))
+                online = asyncio.run(hello_stats(url, spare))["online"]
                 expected = len(warm) + total + 1
                 if alive != total or online != expected:
                     fail(f"after {args.hold:.0f} s idle: {alive} of {total} clients connected, server counts {online} online of {expected}")
                 rows[-1]["held_s"] = args.hold
+                rows[-1]["server_cpu_idle_s"] = round(idle_cpu, 2)
                 rows[-1]["worker_rss_after_hold_mib"] = round(rss_kib(worker) / 1024, 1)
                 print(f"  after {args.hold:.0f} s: all {total} still connected, the server counts {online} online "
-                      f"(with the warm-up clients and the checker); worker RSS {rows[-1]['worker_rss_after_hold_mib']:.0f} MiB")
-    write_csv("connections" + (f"-{args.tag}" if args.tag else ""), rows)
+                      f"(with the warm-up clients and the checker); worker RSS {rows[-1]['worker_rss_after_hold_mib']:.0f} MiB; "
+                      f"server CPU while idle {idle_cpu:.2f} s")
+    write_csv("connections" + suffix, rows)
     plot(rows, args.tag)
 
 
@@ -175,8 +174,9 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=100, help="clients connected before the baseline is read")
     parser.add_argument("--procs", type=int, default=4, help="client processes")
     parser.add_argument("--settle", type=float, default=5, help="seconds between connecting and reading memory")
-    parser.add_argument("--hold", type=float, default=30, help="seconds the last step stays idle before the check")
+    parser.add_argument("--hold", type=float, default=60, help="seconds the last step stays idle before the check")
     parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra backend environment")
     parser.add_argument("--tag", default="", help="suffix for the CSV/PNG names (e.g. for an --env variant)")
-    parser.add_argument("--profile", action="store_true", help="py-spy the worker while the last step connects")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the worker while the last step connects (profile-connections.txt) and while idle (-idle)")
     main(parser.parse_args())

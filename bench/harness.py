@@ -271,6 +271,7 @@ def cluster(tmp: Path, db_url: str, backends: int = 1, redis: bool = False, env:
         server.start()
         full_env["REFLEX_REDIS_URL"] = server.url
         full_env.setdefault("GRANIAN_WORKERS", "1")
+        full_env.setdefault("WEB_CONCURRENCY", "1")  # the same under gunicorn (gunicorn.conf.py)
     started = [Backend(tmp, f"backend{i}", full_env) for i in range(backends)]
     try:
         for backend in started:
@@ -406,6 +407,16 @@ async def connect_all(targets: list[tuple[str, str]], concurrency: int = 50) -> 
 
     await asyncio.gather(*(one(i, url, token) for i, (url, token) in enumerate(targets)))
     return [c for c in clients if c is not None], errors
+
+
+async def hello_stats(url: str, token: str) -> dict:
+    """The `stats` a fresh client's `hello` answers with: what the server counts."""
+    client = TimedClient()
+    await client.connect(url, token)
+    try:
+        return (await client.call("hello", {}))["stats"]
+    finally:
+        await client.close()
 
 
 def ack_error(ack) -> str | None:

@@ -3,10 +3,16 @@
 Plain Python over SQLModel; the web layers call this and nothing else.
 """
 
+import heapq
+import threading
+import time
 import unicodedata
 import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import delete, or_, update
 from sqlalchemy.engine import Engine
@@ -24,6 +30,10 @@ NAME_MAX = 32
 SESSION = "session"
 RECOVERY = "recovery"
 BANNED = "This account is banned."
+# How long a connect may trust a session looked up by an earlier one: short,
+# and a sign-out, a session trimmed by a restore, or a deleted account drops
+# its entries at once (on every worker, see `Revocations`).
+SESSION_CACHE_SECONDS = 30.0
 
 # PostgreSQL's deadlock_detected and serialization_failure: the transaction was
 # rolled back whole and is safe to run again.
@@ -86,18 +96,123 @@ class Restored:
     session_token: str
 
 
+class Revocations(Protocol):
+    """Tells every worker which sessions and accounts stopped working
+    (ephem/live/revocations_redis.py)."""
+
+    def publish(self, sessions: list[str], accounts: list[str]) -> None: ...
+
+    async def revoked(self, digest: str, account_id: str) -> bool: ...
+
+
+class SessionCache:
+    """Sessions looked up for connects (session hash -> account), each kept
+    `ttl` seconds. Filled from threads, dropped from the event loop: a lock,
+    and an epoch so a look-up that raced a drop is not stored afterwards."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic):
+        self.ttl, self.clock = ttl, clock
+        self._entries: dict[str, tuple[float, Account]] = {}
+        self._lock = threading.Lock()
+        self._purge_at = 0.0
+        self.epoch = 0
+
+    def get(self, digest: str) -> Account | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] <= self.clock():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, account: Account, epoch: int) -> None:
+        now = self.clock()
+        with self._lock:
+            if epoch != self.epoch:
+                return
+            if now >= self._purge_at:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                self._purge_at = now + self.ttl
+            self._entries[digest] = (now + self.ttl, account)
+
+    def drop(self, sessions: Iterable[str] = (), accounts: Iterable[str] = ()) -> None:
+        gone = set(accounts)
+        with self._lock:
+            self.epoch += 1
+            for digest in sessions:
+                self._entries.pop(digest, None)
+            if gone:
+                self._entries = {k: v for k, v in self._entries.items() if v[1].id not in gone}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.epoch += 1
+            self._entries = {}
+
+
+class Seen:
+    """When each account connected to this worker was last written as seen,
+    so that connecting writes nothing: `due()` (once a tick) names the
+    accounts to write in one `touch_many`, each at most once per `interval`,
+    and those whose last connection here closed (their session-only grace
+    period starts from that write)."""
+
+    def __init__(self, interval: float, clock: Clock = utcnow):
+        self.interval, self.clock = interval, clock
+        self._written: dict[str, float] = {}  # connected account -> last written (epoch seconds)
+        self._queue: list[tuple[float, str]] = []  # (written, account), a heap; stale entries skipped
+        self._connections: Counter[str] = Counter()
+        self._closed: set[str] = set()
+
+    def connected(self, account_id: str, last_seen_at: datetime) -> None:
+        self._connections[account_id] += 1
+        self._closed.discard(account_id)
+        if account_id not in self._written:
+            written = last_seen_at.timestamp()
+            self._written[account_id] = written
+            heapq.heappush(self._queue, (written, account_id))
+
+    def disconnected(self, account_id: str) -> None:
+        self._connections[account_id] -= 1
+        if self._connections[account_id] <= 0:
+            del self._connections[account_id]
+            self._written.pop(account_id, None)
+
+    def closed(self, account_id: str) -> None:
+        """Its last connection anywhere closed: written at the next `due()`."""
+        if account_id not in self._connections:
+            self._closed.add(account_id)
+
+    def last_written(self, account_id: str) -> float | None:
+        return self._written.get(account_id)
+
+    def due(self) -> list[str]:
+        now = self.clock().timestamp()
+        due, self._closed = list(self._closed), set()
+        while self._queue and self._queue[0][0] <= now - self.interval:
+            written, account_id = heapq.heappop(self._queue)
+            if self._written.get(account_id) == written:  # still connected, not written since
+                due.append(account_id)
+                self._written[account_id] = now
+                heapq.heappush(self._queue, (now, account_id))
+        return due
+
+
 class Accounts:
     def __init__(self, engine: Engine, settings: Settings, clock: Clock = utcnow):
         self.engine = engine
         self.settings = settings
         self.clock = clock
         self.hasher = TokenHasher(settings.secret)
+        self.sessions = SessionCache(min(SESSION_CACHE_SECONDS, settings.seen_interval.total_seconds()))
+        # With several workers (Redis), what tells the others; None with one.
+        self.revocations: Revocations | None = None
 
-    def expires_at(self, account: Account) -> datetime:
-        """When the sweep may delete this account if it is not seen again."""
+    def expires_at(self, account: Account, last_seen_at: datetime | None = None) -> datetime:
+        """When the sweep may delete this account if it is not seen again
+        (after `last_seen_at` when known to be later than the row's)."""
+        seen = max(account.last_seen_at, last_seen_at or account.last_seen_at)
         if account.remember:
-            return account.last_seen_at + self.settings.account_ttl
-        return account.last_seen_at + self.settings.session_grace
+            return seen + self.settings.account_ttl
+        return seen + self.settings.session_grace
 
     def session_key(self, session_token: str) -> str:
         """What names one session (its stored hash), never the token itself."""
@@ -135,6 +250,49 @@ class Accounts:
             raise Banned(BANNED)
         self.touch(account)
         return account
+
+    def connecting(self, session_token: object) -> Account | None:
+        """The account behind a session token if a connect looked it up in the
+        last `SESSION_CACHE_SECONDS`, else None (then `look_up_many`). No database."""
+        if not isinstance(session_token, str) or not session_token:
+            raise InvalidToken("Sign in first.")
+        return self.sessions.get(self.hasher.digest(SESSION, session_token))
+
+    def look_up_many(self, session_tokens: list[str]) -> list[Account | None]:
+        """The accounts behind session tokens (None for one that works no more),
+        for connections: one read for them all, no write (connections are
+        marked as seen in batches, see `Seen`); the answers are kept for the
+        next connects."""
+        digests = [self.hasher.digest(SESSION, token) for token in session_tokens]
+        epoch = self.sessions.epoch
+        with session_scope(self.engine) as db:
+            found = dict(
+                db.exec(
+                    select(SessionToken.token_hash, Account)
+                    .join(Account, col(SessionToken.account_id) == col(Account.id))
+                    .where(col(SessionToken.token_hash).in_(set(digests)))
+                ).all()
+            )
+        for digest, account in found.items():
+            self.sessions.put(digest, account, epoch)
+        return [found.get(digest) for digest in digests]
+
+    def revoke(self, sessions: Iterable[str] = (), accounts: Iterable[str] = ()) -> None:
+        """Sessions (by hash) and accounts that stopped working: no connect may
+        trust a cached look-up of them any more, on this worker or another."""
+        sessions, accounts = list(sessions), list(accounts)
+        if not sessions and not accounts:
+            return
+        self.sessions.drop(sessions, accounts)
+        if self.revocations is not None:
+            self.revocations.publish(sessions, accounts)
+
+    async def revoked_elsewhere(self, session_token: str, account_id: str) -> bool:
+        """Whether another worker revoked this cached session (or its account)
+        so recently that word of it may not have reached this one's cache."""
+        if self.revocations is None:
+            return False
+        return await self.revocations.revoked(self.session_key(session_token), account_id)
 
     def touch(self, account: Account, force: bool = False) -> None:
         """Mark as seen now, writing at most once per `seen_interval` unless forced."""
@@ -180,7 +338,8 @@ class Accounts:
                 raise Banned(BANNED)
             fresh = self._session_row(account.id, session_token, now)
             db.add(fresh)
-            self._trim_sessions(db, account.id, keep=fresh.token_hash)
+            trimmed = self._trim_sessions(db, account.id, keep=fresh.token_hash)
+        self.revoke(sessions=trimmed)
         return Restored(account, session_token)
 
     def rotate_recovery(self, account_id: str) -> str:
@@ -202,6 +361,7 @@ class Accounts:
         digest = self.hasher.digest(SESSION, session_token)
         with session_scope(self.engine) as db:
             db.execute(delete(SessionToken).where(col(SessionToken.token_hash) == digest))
+        self.revoke(sessions=[digest])
 
     def delete(self, account_id: str) -> list[str]:
         """The account, its sessions and memberships, in one transaction; `InvalidToken`
@@ -222,6 +382,7 @@ class Accounts:
                     enclave_ids = list(db.exec(select(Membership.enclave_id).where(Membership.account_id == account_id)))
                     if not delete_accounts(db, [account_id]):
                         raise InvalidToken("This account no longer exists.")
+                self.revoke(accounts=[account_id])
                 return enclave_ids
             except DBAPIError as exc:
                 if attempt == 2 or not _retryable(exc):
@@ -230,8 +391,9 @@ class Accounts:
     def _session_row(self, account_id: str, token: str, now: datetime) -> SessionToken:
         return SessionToken(token_hash=self.hasher.digest(SESSION, token), account_id=account_id, created_at=now)
 
-    def _trim_sessions(self, db, account_id: str, keep: str) -> None:
-        """Keep the newest sessions only, so restoring in a loop cannot grow a table."""
+    def _trim_sessions(self, db, account_id: str, keep: str) -> list[str]:
+        """Keep the newest sessions only, so restoring in a loop cannot grow a
+        table; returns the hashes of those signed out."""
         stale = db.exec(
             select(SessionToken.token_hash)
             .where(SessionToken.account_id == account_id, SessionToken.token_hash != keep)
@@ -240,6 +402,7 @@ class Accounts:
         ).all()
         if stale:
             db.execute(delete(SessionToken).where(col(SessionToken.token_hash).in_(stale)))
+        return list(stale)
 
 
 def delete_accounts(db, account_ids: list[str]) -> int:

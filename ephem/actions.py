@@ -63,6 +63,8 @@ class Actions:
         dropped like one deleted by its owner (connections closed, its
         enclaves' members told)."""
         result = await asyncio.to_thread(sweep_once, self.accounts.engine, self.accounts.settings, self.accounts.clock)
+        if result.deleted:
+            await asyncio.to_thread(self.accounts.revoke, (), result.deleted)
         for account_id, enclave_ids in result.left_by_account().items():
             await self.live.drop_account(account_id, enclave_ids)
         return result

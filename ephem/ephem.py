@@ -6,7 +6,7 @@ from ephem.api.app import api
 from ephem.core.db import get_engine, require_database
 from ephem.core.settings import get_settings
 from ephem.core.sweeper import sweep_forever
-from ephem.services import get_actions, get_hub
+from ephem.services import get_actions, get_hub, listen_for_revocations
 from ephem.signaling.server import build_server, start_worker
 from ephem.ui import pages, routes
 from ephem.ui.enclave_state import EnclaveState, JoinState
@@ -32,3 +32,4 @@ async def worker_start() -> None:
 
 app.register_lifespan_task(sweep_forever, actions=get_actions())
 app.register_lifespan_task(hub.run_forever)
+app.register_lifespan_task(listen_for_revocations)

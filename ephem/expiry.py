@@ -25,6 +25,8 @@ class SweepResult:
     # The memberships (enclave_id, account_id) of the accounts deleted: the
     # live side tells those enclaves' rooms.
     left: tuple[tuple[str, str], ...] = ()
+    # The accounts deleted, whose sessions no connect may trust any more.
+    deleted: tuple[str, ...] = ()
 
     def left_by_account(self) -> dict[str, list[str]]:
         enclaves: dict[str, list[str]] = {}
@@ -84,17 +86,19 @@ def sweep_once(engine: Engine, settings: Settings, clock: Clock = utcnow, batch:
         stale = db.exec(select(Invite.id).where(col(Invite.expires_at) < now).limit(limit)).all()
         if stale:
             db.execute(delete(Invite).where(col(Invite.id).in_(stale)))
-    return SweepResult(len(account_ids), len(enclave_ids), left)
+    return SweepResult(len(account_ids), len(enclave_ids), left, tuple(account_ids))
 
 
 def sweep_all(engine: Engine, settings: Settings, clock: Clock = utcnow, batch: int | None = None) -> SweepResult:
     """Sweep until a pass deletes nothing; returns the totals."""
     accounts = enclaves = 0
     left: tuple[tuple[str, str], ...] = ()
+    deleted: tuple[str, ...] = ()
     while True:
         result = sweep_once(engine, settings, clock, batch)
         accounts += result.accounts
         enclaves += result.enclaves
         left += result.left
+        deleted += result.deleted
         if result.total == 0:
-            return SweepResult(accounts, enclaves, left)
+            return SweepResult(accounts, enclaves, left, deleted)

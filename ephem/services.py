@@ -8,7 +8,7 @@ import functools
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from ephem.accounts import Accounts
+from ephem.accounts import SESSION_CACHE_SECONDS, Accounts
 from ephem.actions import Actions, Live
 from ephem.core.db import get_engine
 from ephem.enclaves import Enclaves
@@ -16,6 +16,7 @@ from ephem.live.matchmaking import InMemoryMatchmaker
 from ephem.live.matchmaking_redis import RedisMatchmaker
 from ephem.live.presence import InMemoryPresence
 from ephem.live.presence_redis import RedisPresence
+from ephem.live.revocations_redis import RedisRevocations
 from ephem.live.ratelimit import RateLimiter
 from ephem.live.ratelimit_redis import RedisRateLimiter
 from ephem.core.settings import get_settings
@@ -46,7 +47,25 @@ def rate_limiter(name: str, rate: float, burst: int):
 
 @functools.cache
 def get_accounts() -> Accounts:
-    return Accounts(get_engine(), get_settings())
+    accounts = Accounts(get_engine(), get_settings())
+    revocations = get_revocations()
+    accounts.revocations = revocations
+    return accounts
+
+
+@functools.cache
+def get_revocations() -> RedisRevocations | None:
+    settings = get_settings()
+    if not settings.redis_url:
+        return None
+    return RedisRevocations(settings.redis_url, settings.redis_prefix, get_redis(), SESSION_CACHE_SECONDS)
+
+
+async def listen_for_revocations() -> None:
+    """A lifespan task: with Redis, sessions revoked on another worker leave this one's cache."""
+    revocations = get_revocations()
+    if revocations is not None:
+        await revocations.listen(get_accounts().sessions)
 
 
 @functools.cache

@@ -130,7 +130,7 @@ export class EphemSession {
   }
 
   async onConnect() {
-    const hello = await this.call("hello", {});
+    const hello = await this.call("hello", { stats: true }); // the home page shows them
     if (this.closed) return;
     if (hello.ok) {
       this.hello = hello;

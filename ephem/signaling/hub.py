@@ -15,22 +15,25 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import socketio
 from pydantic import BaseModel, ValidationError
 
-from ephem.accounts import BANNED, Accounts
+from ephem.accounts import BANNED, Accounts, Seen
 from ephem.enclaves import Enclaves
 from ephem.errors import Banned, EphemError, InvalidToken
 from ephem.live.matchmaking import Matchmaker, Searcher
 from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.ratelimit import RateLimiter
+from ephem.core.clock import iso
+from ephem.core.settings import Settings
+from ephem.models import Account
 from ephem.safety import Safety
 from ephem.schemas import AccountOut, error
-from ephem.core.settings import Settings
-from ephem.signaling.payloads import MAX_RELAY_CHARS, EnclaveIn, Empty, NotUnicode, RelayIn, SignalIn, size_of
+from ephem.signaling.payloads import MAX_RELAY_CHARS, EnclaveIn, Empty, HelloIn, NotUnicode, RelayIn, SignalIn, size_of
 from ephem.signaling.upkeep import LOBBY, Upkeep
 
 log = logging.getLogger("ephem.signaling")
@@ -57,6 +60,8 @@ MATCH_BATCH = 200
 # How often an account's events look up whether an operator banned it since
 # it connected (a ban is made from the command line, away from the live side).
 BAN_RECHECK = 30.0
+# Sessions looked up in one read at most, for a burst of connects.
+LOOKUP_BATCH = 200
 
 
 def _whoever_it_can_reach(method):
@@ -102,6 +107,12 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self.relay_bytes = RateLimiter(rate=RELAY_BYTES_RATE, burst=RELAY_BYTES_BURST)
         self._by_sid: dict[str, Peer] = {}
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
+        self._known: dict[str, Account] = {}  # the accounts of those connections, as looked up at connect
+        self._watching: set[str] = set()  # sids that asked for `stats` (hello {stats: true})
+        # Connecting writes nothing: `last_seen_at` is written by the upkeep, in batches.
+        self.seen = Seen(settings.seen_interval.total_seconds(), accounts.clock)
+        self._unwritten: list[str] = []
+        self._lookups: list[tuple[Any, asyncio.Future]] = []  # connects waiting for the next batched session read
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
         # cancel_search calls per connection: a search on its way (one put back
@@ -114,7 +125,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._touching: asyncio.Future | None = None
         self._tasks: set[asyncio.Task] = set()
         self._handlers: dict[str, tuple[type[BaseModel] | None, Callable[[Peer, Any], Awaitable[dict]]]] = {
-            "hello": (Empty, self._hello),
+            "hello": (HelloIn, self._hello),
             "echo": (None, self._echo),
             "search": (Empty, self._search),
             "cancel_search": (Empty, self._cancel_search),
@@ -130,7 +141,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         account_id = ""
         try:
-            account = await asyncio.to_thread(self.accounts.authenticate, token)
+            account = await self._look_up(token)
             # A slot on this worker, taken with no await before the check, so a
             # burst of connects cannot all pass it; then the count on all workers.
             crowded = self._slots[account.id] >= CONNECTIONS_PER_ACCOUNT
@@ -141,7 +152,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             if not crowded:
                 peer = Peer(peer_id=secrets.token_urlsafe(12), account_id=account_id, name=account.name, sid=sid)
                 await self.presence.connect(peer)
-        except InvalidToken as exc:
+        except InvalidToken as exc:  # Banned too
             self._release(account_id)
             raise _refused(exc.code, exc.message) from None
         except Exception as exc:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
@@ -154,14 +165,47 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             raise _refused("too_many_connections", message)
         # Only now: a connection that failed halfway never gets a disconnect to clean it up.
         self._by_sid[sid] = self._by_peer[peer.peer_id] = peer
-        await self.enter_room(sid, LOBBY)
+        self._known[account_id] = account
+        self.seen.connected(account_id, account.last_seen_at)
         await self.enter_room(sid, _session_room(self.accounts.session_key(token)))
+
+    async def _look_up(self, token: Any) -> Account:
+        """A reconnect within seconds finds its session cached; the others wait
+        for the next batched read (one thread hop and one query for a burst)."""
+        cached = self.accounts.connecting(token)
+        if cached is not None and not await self.accounts.revoked_elsewhere(token, cached.id):
+            return _not_banned(cached)
+        answer = asyncio.get_running_loop().create_future()
+        self._lookups.append((token, answer))
+        if len(self._lookups) == 1:
+            self._spawn(self._look_up_batches())
+        account = await answer
+        if account is None:
+            raise InvalidToken("This session has ended. Sign in again or restore with your recovery token.")
+        return _not_banned(account)
+
+    async def _look_up_batches(self) -> None:
+        while self._lookups:
+            batch = self._lookups[:LOOKUP_BATCH]
+            try:
+                found = await asyncio.to_thread(self.accounts.look_up_many, [token for token, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each connect answers `unavailable`
+                found = [exc] * len(batch)
+            del self._lookups[: len(batch)]
+            for (_, answer), result in zip(batch, found):
+                if answer.done():
+                    continue
+                if isinstance(result, Exception):
+                    answer.set_exception(result)
+                else:
+                    answer.set_result(result)
 
     def _release(self, account_id: str) -> None:
         if account_id:
             self._slots[account_id] -= 1
             if self._slots[account_id] <= 0:
                 del self._slots[account_id]
+                self._known.pop(account_id, None)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         # Local state first: whatever fails below, this worker stops renewing the peer.
@@ -169,6 +213,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         if peer is None:
             return
         self._release(peer.account_id)
+        self.seen.disconnected(peer.account_id)
+        self._watching.discard(sid)
         self._by_peer.pop(peer.peer_id, None)
         self._searching.pop(peer.peer_id, None)
         self._cancels.pop(peer.peer_id, None)
@@ -184,8 +230,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             outage.report(log, exc, "disconnect cleanup failed")
             still_here = []
         if not still_here:
-            # The session-only grace period starts when the last connection closes.
-            self._spawn(asyncio.to_thread(self.accounts.touch_many, [peer.account_id]))
+            # The session-only grace period starts when the last connection
+            # closes: written with the upkeep's next batch, within a tick.
+            self.seen.closed(peer.account_id)
 
     async def trigger_event(self, event: str, *args):
         if event in ("connect", "disconnect"):
@@ -243,14 +290,18 @@ class Hub(Upkeep, socketio.AsyncNamespace):
 
     # --- events --------------------------------------------------------------
 
-    async def _hello(self, peer: Peer, _body: Empty) -> dict:
-        account = await asyncio.to_thread(self.accounts.get, peer.account_id)
-        return {
-            "ok": True,
-            "peer_id": peer.peer_id,
-            "account": AccountOut.of(account, self.accounts.expires_at(account)).model_dump(),
-            "stats": await self.stats(),
-        }
+    async def _hello(self, peer: Peer, body: HelloIn) -> dict:
+        if body.stats and peer.sid not in self._watching:
+            self._watching.add(peer.sid)
+            if not peer.enclaves:
+                await self.enter_room(peer.sid, LOBBY)
+        account = self._known.get(peer.account_id) or await asyncio.to_thread(self.accounts.get, peer.account_id)
+        written = self.seen.last_written(peer.account_id)
+        seen = datetime.fromtimestamp(written, timezone.utc) if written is not None else None
+        out = AccountOut.of(account, self.accounts.expires_at(account, seen))
+        if seen is not None and seen > account.last_seen_at:
+            out.last_seen_at = iso(seen)
+        return {"ok": True, "peer_id": peer.peer_id, "account": out.model_dump(), "stats": await self.stats()}
 
     async def _echo(self, _peer: Peer, payload: Any) -> dict:
         return {"ok": True, "echo": payload}
@@ -489,7 +540,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         "closed" the room on this connection, or "disconnected"."""
         if local is not None:
             local.enclaves.discard(enclave_id)
-            if not local.enclaves and local.sid in self._by_sid:  # still connected, back home
+            if not local.enclaves and local.sid in self._watching:  # still connected, back home
                 await self.enter_room(local.sid, LOBBY)
         if not await self.presence.leave(enclave_id, info.peer_id):
             return
@@ -513,6 +564,12 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             outage.report(log, task.exception(), "background task failed")
+
+
+def _not_banned(account: Account) -> Account:
+    if account.banned_at is not None:
+        raise Banned(BANNED)
+    return account
 
 
 def _room(enclave_id: str) -> str:

@@ -19,6 +19,13 @@ class Empty(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class HelloIn(BaseModel):
+    """`stats: true`: this connection shows the `stats` (the home page), pushed to it while in no enclave."""
+
+    model_config = ConfigDict(extra="forbid")
+    stats: bool = False
+
+
 class EnclaveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enclave_id: str = Field(pattern=ENCLAVE_ID)

@@ -23,13 +23,11 @@ class Upkeep:
         - renew its connections and searchers in the shared stores (and put
           back whatever a restarted Redis forgot);
         - retire connections whose worker died, telling their rooms;
-        - about once a minute, mark its connected accounts as seen.
+        - write `last_seen_at` of the accounts due (`Seen`), in one statement.
         """
-        seen_every = self.settings.seen_interval.total_seconds()
-        since_seen = 0.0
         while True:
             await asyncio.sleep(tick)
-            since_seen += tick
+            self._write_seen()
             try:
                 await self._push_stats()
                 await self._renew()
@@ -37,15 +35,24 @@ class Upkeep:
                     await self.matchmaker.cancel(departure.info.peer_id)
                     for enclave_id in departure.enclaves:
                         await self._emit_left(enclave_id, departure.info, "disconnected")
-                if since_seen >= seen_every and (self._touching is None or self._touching.done()):
-                    # In the background: a slow database must not delay the renewals above.
-                    since_seen = 0.0
-                    online = list({p.account_id for p in self._by_sid.values()})
-                    self._touching = asyncio.ensure_future(asyncio.to_thread(self.accounts.touch_many, online))
             except Exception as exc:  # noqa: BLE001 - retried at the next tick
                 outage.report(log, exc, "presence tick failed")
             else:
                 outage.recovered()
+
+    def _write_seen(self) -> None:
+        """In the background: a slow database must not delay the renewals. What
+        comes due meanwhile waits for the next write; a failed write is retried."""
+        self._unwritten += self.seen.due()
+        if self._unwritten and (self._touching is None or self._touching.done()):
+            batch, self._unwritten = list(dict.fromkeys(self._unwritten)), []
+            self._touching = asyncio.ensure_future(asyncio.to_thread(self.accounts.touch_many, batch))
+            self._touching.add_done_callback(lambda done: self._seen_written(done, batch))
+
+    def _seen_written(self, done: asyncio.Future, batch: list[str]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            outage.report(log, done.exception(), "marking accounts as seen failed")
+            self._unwritten[:0] = batch
 
     async def _push_stats(self) -> None:
         stats = await self.stats()

@@ -16,8 +16,8 @@ def nested(depth: int) -> object:
     return value
 
 
-async def matched_pair(server, a_name="Ana", b_name="Bo"):
-    a, b = await server.client(name=a_name), await server.client(name=b_name)
+async def matched_pair(server, stats=False, a_name="Ana", b_name="Bo"):
+    a, b = await server.client(name=a_name, stats=stats), await server.client(name=b_name, stats=stats)
     assert await a.call("search", {}) == {"ok": True, "status": "searching"}
     assert await b.call("search", {}) == {"ok": True, "status": "searching"}
     ma, mb = await a.next("matched"), await b.next("matched")
@@ -25,9 +25,9 @@ async def matched_pair(server, a_name="Ana", b_name="Bo"):
     return a, b, ma["enclave_id"]
 
 
-async def in_room(server):
+async def in_room(server, stats: bool = False):
     """A matched pair, both joined to their enclave's room."""
-    a, b, enclave_id = await matched_pair(server)
+    a, b, enclave_id = await matched_pair(server, stats=stats)
     await a.call("join", {"enclave_id": enclave_id})
     await b.call("join", {"enclave_id": enclave_id})
     await a.next("peer_joined")
@@ -348,20 +348,22 @@ async def test_a_flood_is_rate_limited_and_others_keep_being_served(server):
     assert sum(1 for a in answers if a["ok"]) >= 100
 
 
-async def test_stats_are_pushed(server):
-    watcher = await server.client(name="Watcher")
+async def test_stats_are_pushed_to_those_who_show_them(server):
+    watcher = await server.client(name="Watcher", stats=True)
+    other = await server.client(name="Other")  # e.g. a Python peer: shows no stats
     searcher = await server.client(name="Searcher")
     await searcher.call("search", {})
     for _ in range(20):
         stats = await watcher.next("stats")
-        if stats == {"online": 2, "searching": 1}:
+        if stats == {"online": 3, "searching": 1}:
             break
-    assert stats == {"online": 2, "searching": 1}
+    assert stats == {"online": 3, "searching": 1}
+    assert other.pending("stats") == 0
 
 
 async def test_stats_go_only_to_connections_in_no_enclave(server):
-    a, b, enclave_id = await in_room(server)
-    watcher = await server.client(name="Watcher")
+    a, b, enclave_id = await in_room(server, stats=True)
+    watcher = await server.client(name="Watcher", stats=True)
     await watcher.next("stats", timeout=10)  # three online
     for client in (a, b, watcher):
         while client.pending("stats"):

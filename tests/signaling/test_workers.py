@@ -183,6 +183,54 @@ async def _searching(url: str, count: int) -> bool:
         return False
 
 
+@pytest.mark.parametrize("how", ["sign_out", "delete"])
+async def test_a_session_revoked_on_one_backend_is_refused_at_once_by_the_other(cluster, how):
+    """Connects cache sessions for seconds; a sign-out or deletion made on one
+    backend reaches the other's cache through Redis before the next connect."""
+    from tests.signaling.test_connect_cost import refusal
+
+    _, (one, two) = cluster
+    token = await sign_up(one.url, "Cached elsewhere")
+    for _ in range(6):  # every worker of `two` likely has it cached now
+        client = Client()
+        await client.connect(two.url, token)
+        await client.close()
+    async with httpx.AsyncClient(base_url=one.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        answer = await (http.delete("/api/session") if how == "sign_out" else http.delete("/api/me"))
+        assert answer.status_code == 204, answer.text
+    for _ in range(3):
+        refused = await refusal(two.url, token)
+        assert refused["code"] == "invalid_token", refused
+
+
+def test_the_production_server_takes_websockets_without_compression(cluster):
+    """Browsers ask for permessage-deflate; its zlib state per connection would
+    cost more memory than all the rest a connection holds (gunicorn.conf.py)."""
+    import socket
+    from urllib.parse import urlparse
+
+    _, (one, _two) = cluster
+    where = urlparse(one.url)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as raw:
+        raw.sendall(
+            b"GET /_event/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            b"Host: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = raw.recv(4096)
+            assert chunk, head
+            head += chunk
+    status, *headers = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    assert " 101 " in status, status
+    assert not [h for h in headers if h.lower().startswith("sec-websocket-extensions")], headers
+
+
+# The tests above need both backends alive; a test below kills one.
+
+
 async def test_after_redis_restarts_empty_only_live_searchers_go_back(cluster):
     redis, (one, two) = cluster
     matched_a = await connected(one.url, "Matched on one")
@@ -340,3 +388,4 @@ async def test_matchmaking_resumes_after_redis_restarts(cluster):
     finally:
         await a.close()
         await b.close()
+

@@ -30,11 +30,11 @@ class Server:
     def account(self, name: str = "Tester", remember: bool = True):
         return self.accounts.create(name, remember)
 
-    async def client(self, token: str | None = None, name: str = "Tester") -> "Client":
+    async def client(self, token: str | None = None, name: str = "Tester", stats: bool = False) -> "Client":
         if token is None:
             token = self.account(name).session_token
         client = Client()
-        await client.connect(self.url, token)
+        await client.connect(self.url, token, stats=stats)
         return client
 
 
@@ -56,7 +56,8 @@ class Client:
 
         return record
 
-    async def connect(self, url: str, token: str) -> None:
+    async def connect(self, url: str, token: str, stats: bool = False) -> None:
+        """Connects and says `hello`; with `stats`, asks for the `stats` pushes as the home page does."""
         await self.sio.connect(
             url,
             socketio_path="/_event",
@@ -66,7 +67,7 @@ class Client:
             wait_timeout=15,  # 200 clients connecting at once on 2 busy cores
         )
         self.token = token
-        hello = await self.call("hello", {})
+        hello = await self.call("hello", {"stats": True} if stats else {})
         assert hello["ok"], hello
         self.peer_id = hello["peer_id"]
         self.account = hello["account"]
