@@ -231,6 +231,8 @@ def test_chat_goes_on_while_the_backend_is_down(static_deploy, browser):
     bob.wait_for_timeout(1000)
     expected = ["before the outage", "while the server is down", "still here", "late in the outage", "after the restart"]
     for page in (alice, bob):
+        # A page whose Reflex state came back late re-renders from a spinner: wait for its list.
+        expect(page.get_by_test_id("chat-message")).to_have_count(len(expected), timeout=10_000)
         assert texts(page) == expected  # each once, in order
     assert [peer_connections(page) for page in (alice, bob)] == made
     for page in (alice, bob):
