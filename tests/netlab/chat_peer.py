@@ -1,17 +1,21 @@
 """One Python peer for the network lab, run inside a namespace (a namespace applies per process).
 
 Signs up, searches, waits for its DataChannel, sends --count messages, and
-prints JSON lines: `open` (how long it took, the ICE route), then `done`
-(what it received, the route again) once it has every message of the other
-side and the other side has acked all of its own. It then stays connected
-until its stdin closes, so that the last acks are not cut off.
+prints JSON lines: `open` (how long it took, the ICE route), then `round`
+(`seconds` from the round's start) once it has every message of the other
+side and the other side has acked all of its own. With --rounds, each
+further round starts when a line arrives on stdin (the test changes the
+network in between) and sends --count more. After the last round, `done`
+(what it received, the route again); it then stays connected until its
+stdin closes, so that the last acks are not cut off.
 
-    python -m tests.netlab.chat_peer --server http://100.64.0.11:443 --name A --count 20
+    python -m tests.netlab.chat_peer --server http://100.64.0.11:443 --name A --count 20 [--rounds 2]
 """
 
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 
@@ -24,6 +28,8 @@ def say(event: str, **fields) -> None:
 
 def route(link) -> dict:
     """The nominated ICE pair of a link: candidate types, addresses, and the TURN URL used if relayed."""
+    if link is None:
+        return {}
     connection = link.pc.sctp.transport.transport._connection  # aioice.Connection
     pair = connection._nominated.get(1)
     if pair is None:
@@ -39,6 +45,11 @@ def route(link) -> dict:
         host, port = connection.turn_server
         found["turn"] = {"transport": connection.turn_transport, "tls": connection.turn_ssl, "port": port}
     return found
+
+
+def open_link(peer):
+    """The newest open link (the one a move or a rebuild brought back)."""
+    return next((link for link in reversed(peer.links.values()) if link.open), None)
 
 
 async def until(predicate, timeout: float, what: str) -> None:
@@ -57,24 +68,28 @@ async def main(args) -> None:
     try:
         await peer.search(timeout=args.timeout)
         await until(lambda: any(link.open for link in peer.links.values()), args.timeout, "no DataChannel opened")
-        link = next(link for link in peer.links.values() if link.open)
-        say("open", seconds=round(time.monotonic() - started, 2), route=route(link))
+        say("open", seconds=round(time.monotonic() - started, 2), route=route(open_link(peer)))
 
-        sent = [await peer.send(f"{args.name} {i}") for i in range(args.count)]
-        received = []
+        received, sent = [], []
 
         async def receive():
             async for message in peer.messages():
                 received.append(message.text)
-                if len(received) >= args.count:
-                    return
 
-        await asyncio.wait_for(receive(), args.timeout)
-        await until(lambda: all(m.status == "delivered" for m in sent), args.timeout, "not all messages acked")
+        receiving = asyncio.ensure_future(receive())
+        loop = asyncio.get_running_loop()
+        for round_ in range(args.rounds):
+            if round_:
+                await loop.run_in_executor(None, sys.stdin.readline)
+            began = time.monotonic()
+            first = round_ * args.count
+            sent += [await peer.send(f"{args.name} {i}") for i in range(first, first + args.count)]
+            await until(lambda: len(received) >= first + args.count, args.timeout, "not all messages came")
+            await until(lambda: all(m.status == "delivered" for m in sent), args.timeout, "not all messages acked")
+            say("round", i=round_, seconds=round(time.monotonic() - began, 2), route=route(open_link(peer)))
         await asyncio.sleep(0.5)  # anything arriving twice would show up here
-        while not peer._incoming.empty():
-            received.append(peer._incoming.get_nowait().text)
-        say("done", seconds=round(time.monotonic() - started, 2), received=received, route=route(link))
+        receiving.cancel()
+        say("done", seconds=round(time.monotonic() - started, 2), received=received, route=route(open_link(peer)))
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # the test closes stdin
     finally:
         await peer.close()
@@ -85,7 +100,10 @@ if __name__ == "__main__":
     parser.add_argument("--server", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=45)
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("ephem.peer").setLevel(logging.INFO)  # the test shows the log when it fails
     try:
         asyncio.run(main(parser.parse_args()))
     except Exception as error:  # noqa: BLE001 - reported to the test as a line, with the reason

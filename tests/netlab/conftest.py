@@ -162,20 +162,34 @@ def finish(runs: list[PeerRun]) -> None:
             run.proc.stdin.close()
 
 
-@pytest.fixture
-def chat(internet):
-    """`chat(home_a, home_b, count)`: a Python peer in each home, matched by search; both `done` lines."""
+def starter(internet, module: str, *args: str):
+    """A fixture's `start(home, name, *more)`: a `module` peer in `home`; all stopped when the test ends."""
     runs: list[PeerRun] = []
 
-    def start(home, name: str, count: int) -> PeerRun:
-        run = start_peer(internet, home, name, "tests.netlab.chat_peer", "--server", internet.server, "--count", str(count))
+    def start(home, name: str, *more: str) -> PeerRun:
+        run = start_peer(internet, home, name, module, *args, *more)
         runs.append(run)
         return run
 
+    return start, runs
+
+
+@pytest.fixture
+def chat_peers(internet):
+    """`chat_peers(home, name, *args)`: a Python peer in `home` (chat_peer.py)."""
+    start, runs = starter(internet, "tests.netlab.chat_peer", "--server", internet.server)
+    yield start
+    finish(runs)
+
+
+@pytest.fixture
+def chat(chat_peers):
+    """`chat(home_a, home_b, count)`: a Python peer in each home, matched by search; both `done` lines."""
+
     def run_pair(home_a, home_b, count: int = 20, timeout: float = 60) -> tuple[dict, dict]:
-        a = start(home_a, "A", count)
+        a = chat_peers(home_a, "A", "--count", str(count))
         time.sleep(0.2)
-        b = start(home_b, "B", count)
+        b = chat_peers(home_b, "B", "--count", str(count))
         done = a.wait_for("done", timeout), b.wait_for("done", timeout)
         for run in (a, b):
             run.proc.stdin.close()
@@ -183,8 +197,7 @@ def chat(internet):
             print(f"netlab: peer {run.name} done after {line['seconds']}s on {line['route']}")
         return done
 
-    yield run_pair
-    finish(runs)
+    return run_pair
 
 
 @pytest.fixture(scope="session")
@@ -211,13 +224,7 @@ def site(internet):
 @pytest.fixture
 def browsers(internet, site):
     """`browsers(home, name, *args)`: a headless Chromium in `home` on the lab's site (browser_peer.py)."""
-    runs: list[PeerRun] = []
-
-    def start(home, name: str, *args: str) -> PeerRun:
-        run = start_peer(internet, home, name, "tests.netlab.browser_peer", "--site", site, *args)
-        runs.append(run)
-        return run
-
+    start, runs = starter(internet, "tests.netlab.browser_peer", "--site", site)
     yield start
     finish(runs)
 
