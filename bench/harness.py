@@ -41,7 +41,7 @@ from ephem.core.db import make_engine  # noqa: E402
 from ephem.core.migrations import upgrade  # noqa: E402
 from ephem.core.settings import Settings  # noqa: E402
 from tests.support.hubserver import Client  # noqa: E402
-from tests.test_workers import Backend, RedisServer  # noqa: E402
+from tests.signaling.test_workers import Backend, RedisServer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SECRET = "bench-secret-0123456789abcdef-not-for-production"

@@ -66,15 +66,17 @@ async def main(args) -> None:
     await peer.connect()
     say("connected", ice_servers=[server["urls"] for server in peer.ice_servers])
     try:
+        searched_at = time.monotonic()  # CLOCK_MONOTONIC: one clock for every namespace
         await peer.search(timeout=args.timeout)
         await until(lambda: any(link.open for link in peer.links.values()), args.timeout, "no DataChannel opened")
-        say("open", seconds=round(time.monotonic() - started, 2), route=route(open_link(peer)))
+        say("open", seconds=round(time.monotonic() - started, 2), searched_at=searched_at, route=route(open_link(peer)))
 
-        received, sent = [], []
+        received, sent, first_at = [], [], []
 
         async def receive():
             async for message in peer.messages():
-                received.append(message.text)
+                received.append(message.text.split(" x", 1)[0])
+                first_at[:] = first_at or [time.monotonic()]
 
         receiving = asyncio.ensure_future(receive())
         loop = asyncio.get_running_loop()
@@ -83,10 +85,13 @@ async def main(args) -> None:
                 await loop.run_in_executor(None, sys.stdin.readline)
             began = time.monotonic()
             first = round_ * args.count
-            sent += [await peer.send(f"{args.name} {i}") for i in range(first, first + args.count)]
+            padding = " " + "x" * args.size if args.size else ""
+            sent += [await peer.send(f"{args.name} {i}{padding}") for i in range(first, first + args.count)]
             await until(lambda: len(received) >= first + args.count, args.timeout, "not all messages came")
             await until(lambda: all(m.status == "delivered" for m in sent), args.timeout, "not all messages acked")
-            say("round", i=round_, seconds=round(time.monotonic() - began, 2), route=route(open_link(peer)))
+            frame_bytes = sum(len(m.envelope.frame().encode()) for m in sent[first:])
+            say("round", i=round_, seconds=round(time.monotonic() - began, 3), frame_bytes=frame_bytes,
+                first_message_at=first_at[0], route=route(open_link(peer)))
         await asyncio.sleep(0.5)  # anything arriving twice would show up here
         receiving.cancel()
         say("done", seconds=round(time.monotonic() - started, 2), received=received, route=route(open_link(peer)))
@@ -101,6 +106,7 @@ if __name__ == "__main__":
     parser.add_argument("--name", required=True)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--size", type=int, default=0, help="pad each message with this many characters")
     parser.add_argument("--timeout", type=float, default=45)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("ephem.peer").setLevel(logging.INFO)  # the test shows the log when it fails
