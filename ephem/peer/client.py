@@ -456,11 +456,14 @@ class EphemPeer:
     def _on_link_closed(self, link: RtcLink) -> None:
         if link.stale and self.links.get(link.peer_id) is link:
             self._spawn(self._drop(link))  # nobody to rebuild it with now: built again once the peer is back
-        elif self.in_room and link.rebuilds < REBUILD_TRIES and self.links.get(link.peer_id) is link:
+        elif self.in_room and link.rebuilds < REBUILD_TRIES and self.links.get(link.peer_id) is link and not self._relayed(link):
             # Its path died, its peer is still in the room: start over. Should both
             # sides do so at once, their offers collide and the polite side answers.
+            # Meanwhile the relay carries the pair; once it does, a link that fails
+            # again is not rebuilt over and over (each rebuild changes the safety code).
             link.rebuilds += 1
             link.rebuild()
+            self._relay(link.peer_id, failed=True)
         elif self.conversation is not None and self.links.get(link.peer_id) is link:
             link.greeted = False
             self.conversation.link_closed(link)
@@ -488,6 +491,10 @@ class EphemPeer:
         await asyncio.sleep(self.relay_after)
         if self.links.get(link.peer_id) is link and not link.open:
             self._relay(link.peer_id)
+
+    def _relayed(self, link: RtcLink) -> bool:
+        relay = self.relays.get(link.peer_id)
+        return relay is not None and relay.active
 
     def _relay(self, peer_id: str, failed: bool = False) -> None:
         """Switch the pair onto the relay (it opens once their key is here)."""
