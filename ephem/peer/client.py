@@ -13,18 +13,26 @@ connection (a new peer_id) the peer joins again and re-keys the links it kept
 A pair whose DataChannel does not open (no WebRTC path: UDP blocked, no
 TURN) talks through the server's `relay` event instead, sealed end to end
 (`ephem/peer/relay.py`, `seal.py`), and moves back when the channel opens.
+
+A network change is another matter: when one of the host's addresses goes
+(netwatch.py), the socket bound to it is dead, and so, likely, is each
+link's ICE path. The socket is dropped at once, so that it reconnects from
+the new address, and back in the room each link is rebuilt on a fresh
+connection (aiortc has no ICE restart). A link that fails by itself is
+rebuilt too, a few times, while its peer is in the room.
 """
 
 import asyncio
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import socketio
 
 from ephem.envelope import make
-from ephem.peer import seal
+from ephem.peer import netwatch, seal
 from ephem.peer.conversation import Conversation, Message
 from ephem.peer.rekey import is_polite, place
 from ephem.peer.relay import RELAY_AFTER, RETRY_AFTER, RelayLink
@@ -37,6 +45,7 @@ GRACE = 20.0  # seconds a vanished peer is "reconnecting" before "left"
 RECONNECT_MAX = 2  # longest wait between reconnect attempts, in seconds: back soon after the server is
 REJOIN_TRIES, REJOIN_WAIT = 5, 3.0  # back on the socket, a join the server could not take is tried again
 HELD_MAX = 500  # signals a link keeps while signaling is down
+REBUILD_TRIES = 3  # fresh connections for a failed link before it is left to the grace period
 INVITE = re.compile(r"(?:/join/)?([A-Za-z0-9_-]{16,200})/?$")
 
 
@@ -80,6 +89,7 @@ class EphemPeer:
         # Signals from a peer we have not heard `peer_joined` for yet, kept for when we do.
         self._early_signals: dict[str, list[tuple[str, object]]] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._unwatch = None
         self._wire_socket()
 
     # --- construction ---------------------------------------------------------------
@@ -116,6 +126,8 @@ class EphemPeer:
             wait_timeout=10,
         )
         await self._hello()
+        if self._unwatch is None:
+            self._unwatch = netwatch.watch(self._on_addresses)
         answer = await self.http.get("/api/ice-servers")
         offered = answer.json().get("ice_servers", []) if answer.status_code == 200 else []
         self.ice_servers = await usable_ice_servers(offered)
@@ -205,6 +217,9 @@ class EphemPeer:
         self.enclave_id, self.conversation, self.in_room = "", None, False
 
     async def close(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         for task in list(self._tasks):
             task.cancel()
         await self._close_links()
@@ -287,6 +302,7 @@ class EphemPeer:
                 await self._hello()
                 if self.enclave_id:
                     await self.enter(self.enclave_id)
+                    self._rebuild_wanted()
                 return
             except (EphemError, TimeoutError, socketio.exceptions.SocketIOError) as exc:
                 if not self.sio.connected:
@@ -294,6 +310,44 @@ class EphemPeer:
                 log.info("rejoin failed (%s), try %d of %d", exc, attempt + 1, REJOIN_TRIES)
                 await asyncio.sleep(REJOIN_WAIT)
         log.warning("could not rejoin the enclave after %d tries; links kept stay as they are", REJOIN_TRIES)
+
+    # --- network changes ----------------------------------------------------------
+
+    def _on_addresses(self, gone: set[str], added: set[str]) -> None:
+        if not gone:
+            return  # a new address alone: the paths we have still work
+        for link in self.links.values():
+            link.rebuild_wanted = True
+        if self._socket_address() in gone:
+            log.info("the socket's address is gone: reconnecting")
+            self._drop_socket()  # reconnects from an address we have; `_rejoin` then rebuilds
+        elif self.in_room:
+            self._rebuild_wanted()
+
+    def _socket_address(self) -> str | None:
+        ws = getattr(self.sio.eio, "ws", None)
+        sockname = ws.get_extra_info("sockname") if ws is not None else None
+        return sockname[0] if sockname else None
+
+    def _drop_socket(self) -> None:
+        """Shut the socket down under Socket.IO, which then reconnects as after any drop.
+
+        A TCP connection whose local address is gone hears nothing more, and
+        Socket.IO would notice only when the server's pings stop (minutes).
+        """
+        ws = getattr(self.sio.eio, "ws", None)
+        sock = ws.get_extra_info("socket") if ws is not None else None
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # closed meanwhile: the reconnect is under way
+
+    def _rebuild_wanted(self) -> None:
+        for link in list(self.links.values()):
+            if link.rebuild_wanted:
+                link.rebuild_wanted = False
+                link.rebuild()
 
     # --- links and the conversation ------------------------------------------------
 
@@ -383,6 +437,8 @@ class EphemPeer:
             return
         if not link.greeted:
             link.greeted = True
+            if isinstance(link, RtcLink):
+                link.rebuilds = 0
             self.conversation.link_added(link)  # again, if it had closed and opened anew
             relay = self.relays.get(link.peer_id)
             if link is not relay and relay is not None and relay.active:
@@ -400,6 +456,14 @@ class EphemPeer:
     def _on_link_closed(self, link: RtcLink) -> None:
         if link.stale and self.links.get(link.peer_id) is link:
             self._spawn(self._drop(link))  # nobody to rebuild it with now: built again once the peer is back
+        elif self.in_room and link.rebuilds < REBUILD_TRIES and self.links.get(link.peer_id) is link and not self._relayed(link):
+            # Its path died, its peer is still in the room: start over. Should both
+            # sides do so at once, their offers collide and the polite side answers.
+            # Meanwhile the relay carries the pair; once it does, a link that fails
+            # again is not rebuilt over and over (each rebuild changes the safety code).
+            link.rebuilds += 1
+            link.rebuild()
+            self._relay(link.peer_id, failed=True)
         elif self.conversation is not None and self.links.get(link.peer_id) is link:
             link.greeted = False
             self.conversation.link_closed(link)
@@ -427,6 +491,10 @@ class EphemPeer:
         await asyncio.sleep(self.relay_after)
         if self.links.get(link.peer_id) is link and not link.open:
             self._relay(link.peer_id)
+
+    def _relayed(self, link: RtcLink) -> bool:
+        relay = self.relays.get(link.peer_id)
+        return relay is not None and relay.active
 
     def _relay(self, peer_id: str, failed: bool = False) -> None:
         """Switch the pair onto the relay (it opens once their key is here)."""

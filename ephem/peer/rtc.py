@@ -8,7 +8,10 @@ aiortc cannot roll back a local offer, so where the perfect-negotiation
 pattern would have the polite side roll back, this side starts over with a
 fresh connection and answers the remote offer; so it does for an offer from a
 remote side that started over itself (new ICE credentials), which aiortc
-could not apply to the connection it has.
+could not apply to the connection it has. aiortc has no ICE restart either:
+a link whose path died (a network change, a failed connection) is rebuilt
+on a fresh connection, which offers (`rebuild`); the channel comes back
+empty and the conversation resends what was not acked.
 """
 
 import asyncio
@@ -25,6 +28,7 @@ HIGH_WATER = 1024 * 1024
 
 SendSignal = Callable[[str, dict | None], Awaitable[None]]
 ICE_UFRAG = re.compile(r"^a=ice-ufrag:(\S+)", re.MULTILINE)
+_REBUILD = object()  # a signal of our own: never a kind that arrives from the network
 
 
 def _ufrags(sdp: str) -> set[str]:
@@ -69,7 +73,10 @@ class RtcLink:
         # The SDP texts as sent and as received, for the safety code: aiortc's
         # localDescription is rebuilt on each read and need not match what went out.
         self.local_sdp = self.remote_sdp = ""
+        self.rebuild_wanted = False  # our network changed while signaling was down: rebuild once it is back
+        self.rebuilds = 0  # fresh connections made after a failure, since the channel last opened
         self._signals: asyncio.Queue = asyncio.Queue()
+        self._closing: set[asyncio.Task] = set()
         self._worker = asyncio.ensure_future(self._apply_signals())
         self.pc = self._new_pc()
 
@@ -145,6 +152,18 @@ class RtcLink:
         finally:
             self.making_offer = False
 
+    def rebuild(self) -> None:
+        """Start over on a fresh connection and offer it (in turn with the signals being applied)."""
+        self._signals.put_nowait((_REBUILD, None))
+
+    def _start_over(self) -> None:
+        """A fresh connection in place of the one we have, which closes in the background:
+        on a dead path its TURN allocation's goodbye waits for answers that never come."""
+        old, self.pc, self.channel = self.pc, self._new_pc(), None
+        closing = asyncio.ensure_future(old.close())
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
+
     def signal(self, kind: str, data: dict | None) -> None:
         self._signals.put_nowait((kind, data))
 
@@ -159,16 +178,18 @@ class RtcLink:
     async def _apply(self, kind: str, data: dict | None) -> None:
         if self.closed:
             return
-        if kind in ("offer", "answer") and isinstance(data, dict):
+        if kind is _REBUILD:
+            self._start_over()
+            self._attach(self.pc.createDataChannel("ephem", ordered=True))
+            await self._offer()
+        elif kind in ("offer", "answer") and isinstance(data, dict):
             collision = data.get("type") == "offer" and (self.making_offer or self.pc.signalingState != "stable")
             if collision and not self.polite:
                 return  # the impolite side ignores a colliding offer
             remote = self.pc.remoteDescription
             started_over = data.get("type") == "offer" and remote is not None and _ufrags(remote.sdp) != _ufrags(data.get("sdp", ""))
             if collision or started_over:
-                # No rollback in aiortc: start over with a fresh connection.
-                old, self.pc, self.channel = self.pc, self._new_pc(), None
-                await old.close()
+                self._start_over()  # no rollback in aiortc
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=data["sdp"], type=data["type"]))
             self.remote_sdp = data["sdp"]
             if data["type"] == "offer":

@@ -7,7 +7,10 @@ row says how the link runs, and prints JSON lines like chat_peer.py:
 sends --count messages and waits until the other side's messages of that
 round are in and its own are delivered (`seconds` from the round's start).
 Rounds after the first start when a line arrives on stdin, so the test can
-change the network in between. It stays open until its stdin closes.
+change the network in between. With --call it then starts (or joins) the
+call and says `call` once the other member's video and sound arrive: frames
+decoded and audio packets, read twice 3 s apart. It stays open until its
+stdin closes.
 
     python -m tests.netlab.browser_peer --site http://100.64.0.11 --name A --count 5 --rounds 2
 """
@@ -49,10 +52,33 @@ def messages(page) -> list[dict]:
     )
 
 
+def call(page, timeout: float) -> dict:
+    """Start or join the call; the other member's tile once its video decodes, and again 3 s later."""
+    page.get_by_test_id("call-start").click()
+    page.get_by_test_id("call-leave").wait_for(timeout=timeout * 1000)
+    other = "[data-testid=call-tile][data-self=false]"
+    page.wait_for_function(
+        "(selector) => { const el = document.querySelector(selector);"
+        " return el !== null && Number(el.dataset.framesDecoded) > 0 && Number(el.dataset.audioPackets) > 0; }",
+        arg=other, timeout=timeout * 1000,
+    )
+
+    def read() -> dict:
+        tile = page.locator(other)
+        return {key: int(tile.get_attribute(f"data-{key}")) for key in ("frames-decoded", "audio-packets", "frame-width")}
+
+    first = read()
+    page.wait_for_timeout(3000)
+    return {"first": first, "then": read()}
+
+
 def main(args) -> None:
     with sync_playwright() as p:
         # The lab's coturn has a self-signed certificate; Chromium checks TURN-over-TLS ones too.
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"])
+        # Calls need a secure context, which a plain-HTTP lab address is not unless Chromium is told.
+        # Only for calls: a secure page does not come back from an address move (test_browsers.py).
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, "--ignore-certificate-errors", *([f"--unsafely-treat-insecure-origin-as-secure={args.site}"] if args.call else [])])
         page = browser.new_context().new_page()
         page.on("console", lambda m: m.type in ("warning", "error", "info") and print(f"console {m.type}: {m.text}", file=sys.stderr, flush=True))
         started = time.monotonic()
@@ -86,6 +112,8 @@ def main(args) -> None:
             seconds = round(time.monotonic() - began, 2)
             page.wait_for_timeout(500)  # anything arriving twice would show up here
             say_line("round", i=round_, seconds=seconds, messages=messages(page), row=row(page))
+        if args.call:
+            say_line("call", **call(page, args.timeout))
         sys.stdin.read()  # the test closes stdin once both sides are done
         browser.close()
 
@@ -97,6 +125,7 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--selftest", action="store_true")
+    parser.add_argument("--call", action="store_true")
     parser.add_argument("--timeout", type=float, default=45)
     try:
         main(parser.parse_args())

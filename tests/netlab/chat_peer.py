@@ -3,17 +3,21 @@
 Signs up, searches, waits for its DataChannel, sends --count messages, and
 prints JSON lines: `searching` (the wall-clock time of its Search), `open`
 (how long it took, the ICE route, or `"relayed"` for the server's relay),
-`first` (the wall-clock time its first message arrived), then `done`
-(what it received, the route again) once it has every message of the other
-side and the other side has acked all of its own. It then stays connected
-until its stdin closes, so that the last acks are not cut off.
+`first` (the wall-clock time its first message arrived), then `round`
+(`seconds` from the round's start) once it has every message of the other
+side and the other side has acked all of its own. With --rounds, each
+further round starts when a line arrives on stdin (the test changes the
+network in between) and sends --count more. After the last round, `done`
+(what it received, the route again); it then stays connected until its
+stdin closes, so that the last acks are not cut off.
 
-    python -m tests.netlab.chat_peer --server http://100.64.0.11:443 --name A --count 20
+    python -m tests.netlab.chat_peer --server http://100.64.0.11:443 --name A --count 20 [--rounds 2]
 """
 
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 
@@ -24,12 +28,13 @@ def say(event: str, **fields) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def route(peer, peer_id) -> dict | str:
+def route(link) -> dict | str:
     """The nominated ICE pair of a link: candidate types, addresses, and the TURN URL used if relayed;
     "relayed" when the pair talks through the server's relay instead."""
-    link = peer.links[peer_id]
-    if not link.open:
-        return peer.transport(peer_id)
+    if link is None:
+        return {}
+    if not getattr(link, "pc", None):  # the relay rung
+        return "relayed"
     connection = link.pc.sctp.transport.transport._connection  # aioice.Connection
     pair = connection._nominated.get(1)
     if pair is None:
@@ -47,6 +52,12 @@ def route(peer, peer_id) -> dict | str:
     return found
 
 
+def open_link(peer):
+    """The newest open link (the one a move or a rebuild brought back), else an open relay."""
+    found = next((link for link in reversed(peer.links.values()) if link.open), None)
+    return found or next((relay for relay in peer.relays.values() if relay.open), None)
+
+
 async def until(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -61,31 +72,40 @@ async def main(args) -> None:
     await peer.connect()
     say("connected", ice_servers=[server["urls"] for server in peer.ice_servers])
     try:
+        searched_at = time.monotonic()  # CLOCK_MONOTONIC: one clock for every namespace
         say("searching", at=time.time())
         await peer.search(timeout=args.timeout)
         # --path direct waits for the DataChannel (direct or TURN); any takes the relay too.
         wanted = ("direct",) if args.path == "direct" else ("direct", "relayed")
         await until(lambda: any(peer.transport(p) in wanted for p in peer.links), args.timeout, "no path opened")
-        other = next(p for p in peer.links if peer.transport(p) in wanted)
-        say("open", seconds=round(time.monotonic() - started, 2), route=route(peer, other))
+        say("open", seconds=round(time.monotonic() - started, 2), searched_at=searched_at, route=route(open_link(peer)))
 
-        sent = [await peer.send(f"{args.name} {i}") for i in range(args.count)]
-        received = []
+        received, sent, first_at = [], [], []
 
         async def receive():
             async for message in peer.messages():
                 if not received:
                     say("first", at=time.time())
-                received.append(message.text)
-                if len(received) >= args.count:
-                    return
+                received.append(message.text.split(" x", 1)[0])
+                first_at[:] = first_at or [time.monotonic()]
 
-        await asyncio.wait_for(receive(), args.timeout)
-        await until(lambda: all(m.status == "delivered" for m in sent), args.timeout, "not all messages acked")
+        receiving = asyncio.ensure_future(receive())
+        loop = asyncio.get_running_loop()
+        for round_ in range(args.rounds):
+            if round_:
+                await loop.run_in_executor(None, sys.stdin.readline)
+            began = time.monotonic()
+            first = round_ * args.count
+            padding = " " + "x" * args.size if args.size else ""
+            sent += [await peer.send(f"{args.name} {i}{padding}") for i in range(first, first + args.count)]
+            await until(lambda: len(received) >= first + args.count, args.timeout, "not all messages came")
+            await until(lambda: all(m.status == "delivered" for m in sent), args.timeout, "not all messages acked")
+            frame_bytes = sum(len(m.envelope.frame().encode()) for m in sent[first:])
+            say("round", i=round_, seconds=round(time.monotonic() - began, 3), frame_bytes=frame_bytes,
+                first_message_at=first_at[0], route=route(open_link(peer)))
         await asyncio.sleep(0.5)  # anything arriving twice would show up here
-        while not peer._incoming.empty():
-            received.append(peer._incoming.get_nowait().text)
-        say("done", seconds=round(time.monotonic() - started, 2), received=received, route=route(peer, other))
+        receiving.cancel()
+        say("done", seconds=round(time.monotonic() - started, 2), received=received, route=route(open_link(peer)))
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # the test closes stdin
     finally:
         await peer.close()
@@ -96,8 +116,12 @@ if __name__ == "__main__":
     parser.add_argument("--server", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--count", type=int, default=20)
-    parser.add_argument("--timeout", type=float, default=45)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--path", choices=["direct", "any"], default="direct")
+    parser.add_argument("--size", type=int, default=0, help="pad each message with this many characters")
+    parser.add_argument("--timeout", type=float, default=45)
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("ephem.peer").setLevel(logging.INFO)  # the test shows the log when it fails
     try:
         asyncio.run(main(parser.parse_args()))
     except Exception as error:  # noqa: BLE001 - reported to the test as a line, with the reason

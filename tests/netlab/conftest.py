@@ -1,44 +1,11 @@
 """Fixtures of the network lab: one lab internet with coturn and the backend per run, homes per test."""
 
-import json
-import os
-import subprocess
-import sys
-import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from ephem.core.migrations import upgrade
-from tests.netlab.lab import CORE_NET, Lab, Namespace, leftover_namespaces, missing_requirements
-from tests.support import coturn
-from tests.support.live_app import ROOT
-from tests.support.static_site import export_site
-
-SECRET = "netlab-turn-secret-0123456789abcdef"
-START_TIMEOUT = 240
-
-
-@dataclass
-class Internet:
-    lab: Lab
-    public: Namespace
-    turn: str  # coturn's address
-    server: str  # the backend's URL, as peers reach it
-    cert: Path  # coturn's self-signed certificate, trusted by peers
-    tmp: Path
-
-
-def turn_urls(turn: str) -> list[str]:
-    """What a deployment offers: TURN over UDP and TCP on 3478, over TLS on 443."""
-    return [f"turn:{turn}:3478?transport=udp", f"turn:{turn}:3478?transport=tcp", f"turns:{turn}:443?transport=tcp"]
-
-
-def _serving(ns: Namespace, address: str, port: int) -> bool:
-    listening = ns.run("ss", "-Hltn")
-    return f"{address}:{port} " in listening
+from tests.netlab.internet import PeerRun, finish, internet_up, remove_leftovers, serve_site, start_peer
+from tests.netlab.lab import missing_requirements
 
 
 @pytest.fixture(scope="session")
@@ -46,138 +13,40 @@ def internet(tmp_path_factory):
     reason = missing_requirements()
     if reason:
         pytest.skip(reason)
-    stale = leftover_namespaces()
-    if stale:
-        print(f"netlab: removing namespaces left by an earlier run: {stale}")
-        for name in stale:
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
-    tmp = tmp_path_factory.mktemp("netlab")
-    lab = Lab()
-    try:
-        public, turn, web = lab.public()
-
-        db_url = f"sqlite:///{tmp / 'ephem.db'}"
-        upgrade(db_url)
-        env = {
-            **os.environ,
-            "REFLEX_DB_URL": db_url,
-            "REFLEX_STATES_WORKDIR": str(tmp / "states"),
-            "EPHEM_SECRET": "netlab-secret-0123456789abcdef0123",
-            "EPHEM_ICE_SERVERS": json.dumps([{"urls": [f"stun:{turn}:3478"]}]),
-            "EPHEM_TURN_URLS": ",".join(turn_urls(turn)),
-            "EPHEM_TURN_SECRET": SECRET,
-            "EPHEM_SIGNUP_BURST": "1000",
-            "REFLEX_TELEMETRY_ENABLED": "false",
-            "REFLEX_CHECK_LATEST_VERSION": "false",
-        }
-        backend_log = tmp / "backend.log"
-        with backend_log.open("wb") as out:
-            backend = lab.popen(
-                public,
-                [sys.executable, "-m", "reflex", "run", "--env", "prod", "--backend-only",
-                 "--backend-host", web, "--backend-port", "443"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )
-        # The web server and coturn both use port 443, on different addresses; Reflex checks
-        # that 443 is free on every address before it starts, so coturn comes second.
-        coturn.wait_ready(backend, backend_log, lambda: _serving(public, web, 443), "the backend", START_TIMEOUT)
-        cert, key = coturn.self_signed_cert(tmp, turn)
-        conf = coturn.config(tmp, secret=SECRET, address=turn, port=3478, tls_port=443,
-                             allowed_peers=f"{CORE_NET}.0.0-{CORE_NET}.255.255", cert=cert, key=key)
-        turn_log = tmp / "turnserver.log"
-        with turn_log.open("wb") as out:
-            turnserver = lab.popen(public, coturn.argv(conf), stdout=out, stderr=subprocess.STDOUT)
-        coturn.wait_ready(turnserver, turn_log, lambda: _serving(public, turn, 3478) and _serving(public, turn, 443), "turnserver", 20)
-        yield Internet(lab, public, turn, f"http://{web}:443", cert, tmp)
-    finally:
-        lab.close()
+    remove_leftovers()
+    with internet_up(tmp_path_factory.mktemp("netlab")) as internet:
+        yield internet
 
 
-@dataclass
-class PeerRun:
-    name: str
-    proc: subprocess.Popen
-    lines: list[dict]
-
-    log: Path
-
-    def wait_for(self, event: str, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.lines:
-                if line["event"] == event:
-                    return line
-                if line["event"] == "error":
-                    raise AssertionError(f"peer {self.name} failed: {line['error']}\n{self.lines}\n{self.tail()}")
-            if self.proc.poll() is not None and not any(line["event"] == event for line in self.lines):
-                raise AssertionError(f"peer {self.name} exited with {self.proc.returncode}: {self.lines}\n{self.tail()}")
-            time.sleep(0.1)
-        raise AssertionError(f"peer {self.name} said no {event!r} within {timeout}s: {self.lines}\n{self.tail()}")
-
-    def wait_for_nth(self, event: str, n: int, timeout: float) -> dict:
-        """The `n`th `event` line (1-based)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [line for line in self.lines if line["event"] == event]
-            if len(found) >= n:
-                return found[n - 1]
-            if any(line["event"] == "error" for line in self.lines) or self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"peer {self.name} said no {event!r} #{n} within {timeout}s: {self.lines}\n{self.tail()}")
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-2000:]
-
-
-    def say(self, line: str = "go") -> None:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-
-def start_peer(internet: Internet, home, name: str, module: str, *args: str) -> PeerRun:
-    """`python -m module` in `home`, its JSON lines collected as they come; stopped with the lab scope."""
-    env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
-    env["SSL_CERT_FILE"] = str(internet.cert)  # trust the lab's TURN-over-TLS certificate
-    log = internet.tmp / f"{module.rsplit('.', 1)[1]}-{home.ns.name}-{name}.log"
-    with log.open("wb") as err:
-        proc = internet.lab.popen(
-            home.ns, [sys.executable, "-m", module, "--name", name, *args],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
-        )
-    run = PeerRun(name, proc, [], log)
-
-    def read():
-        for line in proc.stdout:
-            if line.startswith("{"):
-                run.lines.append(json.loads(line))
-
-    threading.Thread(target=read, daemon=True).start()
-    return run
-
-
-def finish(runs: list[PeerRun]) -> None:
-    for run in runs:
-        if run.proc.poll() is None and not run.proc.stdin.closed:
-            run.proc.stdin.close()
-
-
-@pytest.fixture
-def chat(internet):
-    """`chat(home_a, home_b, count)`: a Python peer in each home, matched by search; both `done` lines."""
+def starter(internet, module: str, *args: str):
+    """A fixture's `start(home, name, *more)`: a `module` peer in `home`; all stopped when the test ends."""
     runs: list[PeerRun] = []
 
-    def start(home, name: str, count: int, path: str) -> PeerRun:
-        run = start_peer(
-            internet, home, name, "tests.netlab.chat_peer", "--server", internet.server, "--count", str(count), "--path", path
-        )
+    def start(home, name: str, *more: str) -> PeerRun:
+        run = start_peer(internet, home, name, module, *args, *more)
         runs.append(run)
         return run
 
+    return start, runs
+
+
+@pytest.fixture
+def chat_peers(internet):
+    """`chat_peers(home, name, *args)`: a Python peer in `home` (chat_peer.py)."""
+    start, runs = starter(internet, "tests.netlab.chat_peer", "--server", internet.server)
+    yield start
+    finish(runs)
+
+
+@pytest.fixture
+def chat(chat_peers):
+    """`chat(home_a, home_b, count)`: a Python peer in each home, matched by search; both `done` lines."""
+
     def run_pair(home_a, home_b, count: int = 20, timeout: float = 60, path: str = "direct") -> tuple[dict, dict]:
-        a = start(home_a, "A", count, path)
+        a = chat_peers(home_a, "A", "--count", str(count), "--path", path)
         time.sleep(0.2)
-        b = start(home_b, "B", count, path)
+        b = chat_peers(home_b, "B", "--count", str(count), "--path", path)
+        run_pair.runs = [a, b]  # each peer's lines, for tests that read more than `done`
         done = a.wait_for("done", timeout), b.wait_for("done", timeout)
         for run in (a, b):
             run.proc.stdin.close()
@@ -185,42 +54,18 @@ def chat(internet):
             print(f"netlab: peer {run.name} done after {line['seconds']}s on {line['route']}")
         return done
 
-    run_pair.runs = runs  # each peer's lines, for tests that read more than `done`
-    yield run_pair
-    finish(runs)
+    return run_pair
 
 
 @pytest.fixture(scope="session")
 def site(internet):
-    """The frontend as a static export with the lab backend's URL baked in, served from the public namespace."""
-    env = {**os.environ, "REFLEX_TELEMETRY_ENABLED": "false", "REFLEX_CHECK_LATEST_VERSION": "false"}
-    for name in ("REFLEX_WEB_WORKDIR", "REFLEX_STATES_WORKDIR"):
-        env.pop(name, None)  # `.web` and `.states` of the copy, nothing shared
-    bun = ROOT / ".tools/bun/node_modules/.bin/bun"
-    if bun.exists():
-        env.setdefault("REFLEX_BUN_PATH", str(bun))
-    folder, _ = export_site(internet.tmp / "export", internet.server, env)
-    web = internet.server.split("//", 1)[1].rsplit(":", 1)[0]
-    server = internet.lab.popen(
-        internet.public,
-        [sys.executable, "-m", "tests.support.static_site", "--dir", str(folder), "--host", web, "--port", "80"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    if server.stdout.readline().strip() != "ready":
-        raise RuntimeError(f"the lab's static site did not start ({server.wait(5)})")
-    return f"http://{web}"
+    return serve_site(internet)
 
 
 @pytest.fixture
 def browsers(internet, site):
     """`browsers(home, name, *args)`: a headless Chromium in `home` on the lab's site (browser_peer.py)."""
-    runs: list[PeerRun] = []
-
-    def start(home, name: str, *args: str) -> PeerRun:
-        run = start_peer(internet, home, name, "tests.netlab.browser_peer", "--site", site, *args)
-        runs.append(run)
-        return run
-
+    start, runs = starter(internet, "tests.netlab.browser_peer", "--site", site)
     yield start
     finish(runs)
 

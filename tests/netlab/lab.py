@@ -1,6 +1,7 @@
 """Small networks made of Linux network namespaces, for testing ephem on real network paths.
 
-A `Lab` owns every namespace it makes (all named `ephlab-<tag>-<name>`) and
+A `Lab` owns every namespace it makes (all named `ephlab-<pid>-<tag>-<name>`,
+the pid being the process that made the lab) and
 every process it starts in them, and removes them all in `close()`. Nothing
 in a lab is routed to the host: namespaces reach only each other.
 
@@ -74,7 +75,7 @@ class Home:
 
 class Lab:
     def __init__(self, tag: str | None = None):
-        self.tag = tag or secrets.token_hex(3)
+        self.tag = f"{os.getpid()}-{tag or secrets.token_hex(3)}"
         self.namespaces: list[Namespace] = []
         self.processes: list[subprocess.Popen] = []
         self.wires: list[tuple[Namespace, str, Namespace]] = []
@@ -238,6 +239,19 @@ table ip lab {
 
 
 def leftover_namespaces() -> list[str]:
-    """Lab namespaces still present (left by a killed test run)."""
+    """Lab namespaces whose maker is gone (a killed run); another run's live lab is not touched."""
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return [line.split()[0] for line in listed.splitlines() if line.startswith(PREFIX)]
+    names = [line.split()[0] for line in listed.splitlines() if line.startswith(PREFIX)]
+    return [name for name in names if not _alive(name[len(PREFIX):].split("-", 1)[0])]
+
+
+def _alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False  # named before the pid was part of the name
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True

@@ -224,3 +224,36 @@ async def test_chat_goes_on_while_the_server_is_down_and_the_links_are_kept(engi
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_a_failed_link_is_rebuilt_on_a_fresh_connection_and_nothing_is_lost(server):
+    """aiortc has no ICE restart: a link whose connection fails starts over on a new
+    one, and the conversation resends what was not acked, each message shown once."""
+    alice, bob = await matched_peers(server, "Fails", "Waits")
+    try:
+        await _until(lambda: any(link.open for link in alice.links.values()), 20, "alice's link open")
+        [a_link] = alice.links.values()
+        [b_link] = bob.links.values()
+        before = (a_link.pc, b_link.pc)
+        first = [await alice.send(f"m{i}") for i in range(10)]
+        # Failure injection: what aiortc reports once consent checks have failed for 30 s.
+        a_link.pc._RTCPeerConnection__connectionState = "failed"
+        a_link.pc.emit("connectionstatechange")
+        second = [await alice.send(f"m{i}") for i in range(10, 20)]
+        texts = [(await next_message(bob)).text for _ in range(20)]
+        assert texts == [f"m{i}" for i in range(20)]
+        for message in first + second:
+            await alice.wait_status(message, "delivered", timeout=20)
+        assert list(alice.links.values()) == [a_link] and list(bob.links.values()) == [b_link]
+        assert a_link.pc is not before[0] and b_link.pc is not before[1]  # both on a fresh connection
+        # The relay may carry the messages while the fresh connection opens.
+        await _until(lambda: a_link.open and b_link.open, 20, "both links open again")
+        assert a_link.rebuilds == 0  # counted again from zero once open
+        reply = await bob.send("back")
+        assert (await next_message(alice)).text == "back"
+        await bob.wait_status(reply, "delivered")
+        await asyncio.sleep(0.3)
+        assert bob._incoming.empty() and alice._incoming.empty()  # nothing twice
+    finally:
+        await alice.close()
+        await bob.close()

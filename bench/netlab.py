@@ -1,0 +1,124 @@
+"""Chat on real network paths: the network lab (tests/netlab) measured, with Python peers.
+
+    .venv/bin/python bench/netlab.py [--runs 5] [--messages 1000] [--size 1000]
+
+Needs what the lab needs (root, `nft`, `turnserver`: `make netlab-tools`).
+Builds the lab's internet once (backend, coturn with TLS on 443), then for
+each path a fresh pair of homes and two Python peers (tests/netlab/chat_peer.py),
+each a process in its home:
+
+- direct: two hosts on the internet;
+- TURN/UDP: symmetric NAT on both sides;
+- TURN/TLS: one side behind a firewall that lets only TCP 443 out.
+
+Figures: search → first message, from the second peer's `search` to the
+first chat message shown on either side (both send as soon as their channel
+opens; CLOCK_MONOTONIC is one clock for every namespace), median of --runs;
+and chat throughput, both peers writing --messages messages of --size
+characters at once, until each has all the other's and all its own are
+acked: messages/s and MB/s of chat frames (acks not counted). Fails if a
+path is not the one asked for, or a message is missing or doubled. Writes
+bench/results/netlab.csv.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import describe_machine, fail, write_csv
+
+from tests.netlab.internet import finish, internet_up, remove_leftovers, start_peer
+from tests.netlab.lab import ONLY_TCP_443, SYMMETRIC_NAT, missing_requirements
+
+PATHS = {
+    "direct": lambda lab: (lab.open_home("home-a", 1), lab.open_home("home-b", 2)),
+    "TURN/UDP": lambda lab: (lab.home_behind_router("home-a", 1, SYMMETRIC_NAT), lab.home_behind_router("home-b", 2, SYMMETRIC_NAT)),
+    "TURN/TLS": lambda lab: (lab.home_behind_router("home-a", 1, ONLY_TCP_443), lab.open_home("home-b", 2)),
+}
+
+
+def path_of(route_a: dict, route_b: dict) -> str:
+    """Which path a pair's ICE routes are: the relay's transport if either side is relayed."""
+    for route in (route_a, route_b):
+        if route.get("local") == "relay":
+            return "TURN/TLS" if route["turn"]["tls"] else f"TURN/{route['turn']['transport'].upper()}"
+    return "direct"
+
+
+def chat(internet, path: str, *args: str, rounds: int = 1, timeout: float = 120) -> tuple[dict, dict, list[dict]]:
+    """Two peers on `path` chat --rounds rounds; (A's open line, B's, each side's round lines of the last round)."""
+    with internet.lab.scope() as lab:
+        home_a, home_b = PATHS[path](lab)
+        count = ["--rounds", str(rounds), "--timeout", str(timeout), *args]
+        runs = [start_peer(internet, home_a, "A", "tests.netlab.chat_peer", "--server", internet.server, *count)]
+        time.sleep(0.2)
+        runs.append(start_peer(internet, home_b, "B", "tests.netlab.chat_peer", "--server", internet.server, *count))
+        try:
+            opened = [run.wait_for("open", timeout) for run in runs]
+            for n in range(2, rounds + 1):
+                runs[0].wait_for_nth("round", n - 1, timeout)
+                runs[1].wait_for_nth("round", n - 1, timeout)
+                for run in runs:
+                    run.say()  # both write at once
+            last = [run.wait_for_nth("round", rounds, timeout) for run in runs]
+            done = [run.wait_for("done", timeout) for run in runs]
+        finally:
+            finish(runs)
+    found = path_of(last[0]["route"], last[1]["route"])
+    if found != path:
+        fail(f"{path}: the peers ended up on {found}: {last[0]['route']} / {last[1]['route']}")
+    sent = int(args[args.index("--count") + 1]) * rounds
+    for line, other in zip(done, "BA"):
+        if line["received"] != [f"{other} {i}" for i in range(sent)]:
+            fail(f"{path}: messages missing, doubled or out of order: {line['received'][:20]}…")
+    return opened[0], opened[1], last
+
+
+def search_to_first_message(internet, path: str) -> float:
+    a, b, last = chat(internet, path, "--count", "1")
+    return min(line["first_message_at"] for line in last) - max(a["searched_at"], b["searched_at"])
+
+
+def throughput(internet, path: str, messages: int, size: int) -> dict:
+    # Round 1 warms the path up; round 2 starts on both sides at once and is the one measured.
+    _, _, last = chat(internet, path, "--count", str(messages), "--size", str(size), rounds=2)
+    seconds = max(line["seconds"] for line in last)
+    frame_bytes = sum(line["frame_bytes"] for line in last)
+    return {"messages_per_s": round(2 * messages / seconds), "mb_per_s": round(frame_bytes / seconds / 1e6, 2),
+            "seconds": seconds, "frame_bytes": frame_bytes}
+
+
+def main(args) -> None:
+    reason = missing_requirements()
+    if reason:
+        fail(reason)
+    remove_leftovers()
+    print(f"netlab bench, {describe_machine()}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ephem-netlab-") as tmp, internet_up(Path(tmp)) as internet:
+        for path in PATHS:
+            times = [search_to_first_message(internet, path) for _ in range(args.runs)]
+            row = {"path": path, "runs": args.runs, "search_to_first_ms_median": round(statistics.median(times) * 1000),
+                   "min_ms": round(min(times) * 1000), "max_ms": round(max(times) * 1000)}
+            print(f"{path:9} search → first message: median {row['search_to_first_ms_median']} ms "
+                  f"(min {row['min_ms']}, max {row['max_ms']}, {args.runs} runs)", flush=True)
+            if path in args.throughput:
+                figures = throughput(internet, path, args.messages, args.size)
+                row.update({"messages": args.messages, "size": args.size, **figures})
+                print(f"{path:9} throughput: {figures['messages_per_s']} messages/s, {figures['mb_per_s']} MB/s of chat "
+                      f"frames ({2 * args.messages} messages of {args.size} characters in {figures['seconds']} s)", flush=True)
+            rows.append(row)
+    print(f"wrote {write_csv('netlab', rows)}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="search → first message runs per path")
+    parser.add_argument("--messages", type=int, default=1000, help="messages each peer writes for throughput")
+    parser.add_argument("--size", type=int, default=1000, help="characters of padding in each of them")
+    parser.add_argument("--throughput", nargs="*", default=list(PATHS), choices=list(PATHS), help="paths to measure it on")
+    main(parser.parse_args())
+    sys.exit(0)
