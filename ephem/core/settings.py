@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     # Sign-ups per client address: a burst, then this many per second.
     signup_burst: int = Field(10, ge=1)
     signup_rate: float = Field(0.5, gt=0)
+    # A searcher naming interests waits this long for someone sharing one, then takes anyone.
+    interest_wait_seconds: float = Field(10, ge=0)
     # A call with more cameras on than this sends lower-resolution video.
     call_video_crowd: int = Field(6, ge=1)
 
