@@ -66,12 +66,15 @@ async def test_everyone_is_matched_exactly_once_while_relaxing_concurrently(work
     pool = [f"t{i}" for i in range(10)]
     searchers = [searcher(f"p{i}", *random.sample(pool, random.randint(0, 2))) for i in range(300)]
     random.shuffle(searchers)
+    at_once = asyncio.Semaphore(24)  # interleaved, without opening 300 Redis connections at once
 
     async def search(i: int, one: Searcher):
         mm = workers[i % 2]
-        found = [await mm.enqueue(one)]
+        async with at_once:
+            found = [await mm.enqueue(one)]
         await asyncio.sleep(random.random() / 100)
-        found.append(await mm.relax(one.peer_id))
+        async with at_once:
+            found.append(await mm.relax(one.peer_id))
         return found
 
     results = await asyncio.gather(*(search(i, one) for i, one in enumerate(searchers)))
