@@ -12,7 +12,9 @@ measurements):
   every connection far more memory than anything else it holds;
 - no websocket pings of uvicorn's own: Socket.IO pings every connection
   already (every 25 s), and a second timer per connection is idle CPU;
-- uvloop, the faster event loop (its timers and sockets are C).
+- uvloop, the faster event loop (its timers and sockets are C);
+- no X-Forwarded-For rewriting of uvicorn's own (it believes loopback by
+  default): `EPHEM_TRUSTED_PROXIES` is the one rule for client addresses.
 
 Workers: as many as Reflex would give Granian (one without
 `REFLEX_REDIS_URL`, 2 x cores + 1 with it), or gunicorn's `WEB_CONCURRENCY`.
@@ -34,3 +36,4 @@ def post_fork(server, worker):
     config.ws_ping_interval = None
     config.ws_ping_timeout = None
     config.loop = "uvloop"
+    config.proxy_headers = False

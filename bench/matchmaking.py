@@ -17,12 +17,18 @@ searchers alternate between them). Writes bench/results/matchmaking.csv and
 matchmaking.png; with --profile, profile-matchmaking-TOPOLOGY.txt (py-spy on a
 backend worker during the largest N).
 
+--interests 50 gives each searcher 1 to 3 random interests out of a pool of
+50 (the backends' EPHEM_INTEREST_WAIT_SECONDS is --interest-wait) and also
+reports the share matched on a common interest; it writes
+matchmaking-interests.csv, no plot.
+
 --matchmaker-only keeps the older micro-benchmark: the in-memory and Redis
 matchmakers called directly, pairs per second and enqueue latency.
 """
 
 import argparse
 import asyncio
+import random
 import secrets
 import statistics
 import time
@@ -71,8 +77,10 @@ class Searchers:
         self.clients, errors = await connect_all([(url, token) for url, token, _ in self.targets], concurrency)
         return {"connected": len(self.clients), "errors": errors[:3], "seconds": time.monotonic() - started}
 
-    async def search(self, timeout: float, settle: float) -> tuple[list[tuple], float]:
+    async def search(self, timeout: float, settle: float, pool: int = 0) -> tuple[list[tuple], float]:
         cpu = time.process_time()
+        tags = [f"topic {i}" for i in range(pool)]
+        wants = [sorted(random.sample(tags, random.randint(1, 3))) if pool else [] for _ in self.clients]
         sent: list[float] = []
         acks: list[str | None] = ["no ack"] * len(self.clients)
         answered = asyncio.Event()
@@ -89,7 +97,8 @@ class Searchers:
 
         for i, client in enumerate(self.clients):
             sent.append(time.monotonic())
-            await client.sio.emit("search", {}, namespace="/ephem", callback=on_ack(i))
+            body = {"interests": wants[i]} if pool else {}
+            await client.sio.emit("search", body, namespace="/ephem", callback=on_ack(i))
 
         async def first_match(client):
             return await client.events["matched"].get()
@@ -104,15 +113,17 @@ class Searchers:
             pass
         await asyncio.sleep(settle)  # a second `matched` would arrive by now
         rows = []
-        for client, started, ack, task in zip(self.clients, sent, acks, waits):
+        for client, started, ack, task, mine in zip(self.clients, sent, acks, waits, wants):
+            shared = ()
             if task in done:
                 arrived, match = task.result()
                 row = (client.account["id"], started, arrived, match["enclave_id"], match["peer"]["account_id"])
+                shared = tuple(match.get("interests") or ())
             else:
                 row = (client.account["id"], started, None, None, None)
             extra = client.pending("matched")
             failed = client.pending("search_failed")
-            rows.append(row + (extra, failed, ack))
+            rows.append(row + (extra, failed, ack, shared, tuple(mine)))
         return rows, time.process_time() - cpu
 
     async def close(self) -> None:
@@ -125,7 +136,9 @@ def verify(rows: list[tuple], expected: int) -> None:
         fail(f"{expected} searchers, but {len(rows)} reported")
     problems = []
     by_enclave: dict[str, list[tuple]] = {}
-    for account, _, arrived, enclave, partner, extra, failed, ack in rows:
+    for account, _, arrived, enclave, partner, extra, failed, ack, shared, mine in rows:
+        if not set(shared) <= set(mine):
+            problems.append(f"{account}: told it shares {shared}, but named {mine}")
         if ack:
             problems.append(f"{account}: search ack {ack}")
         if arrived is None:
@@ -145,7 +158,7 @@ def verify(rows: list[tuple], expected: int) -> None:
         fail(f"{len(problems)} matchmaking invariant(s) broken, e.g.:\n  " + "\n  ".join(problems[:10]))
 
 
-def run_once(backends, accounts, count: int, procs: int, timeout: float, profile: str | None) -> dict:
+def run_once(backends, accounts, count: int, procs: int, timeout: float, profile: str | None, pool: int = 0) -> dict:
     targets = [(backends[i % len(backends)].url, a.token, a.id) for i, a in enumerate(accounts[:count])]
     with Fleet(Searchers, shards(targets, procs)) as fleet:
         connected = fleet.ask("connect", max(10, 200 // procs), timeout=600)
@@ -157,7 +170,7 @@ def run_once(backends, accounts, count: int, procs: int, timeout: float, profile
         workers = [pid for b in backends for pid in worker_pids(b.proc.pid)]
         cpu_before = sum(cpu_seconds(p) for p in workers)
         with profiled(workers[0] if profile else None, profile or ""):
-            parts = fleet.ask("search", timeout, 1.0, timeout=timeout + 60)
+            parts = fleet.ask("search", timeout, 1.0, pool, timeout=timeout + 60)
         rows = [row for part, _ in parts for row in part]
         client_cpu = sum(cpu for _, cpu in parts)
         cpu = sum(cpu_seconds(p) for p in workers) - cpu_before
@@ -168,7 +181,12 @@ def run_once(backends, accounts, count: int, procs: int, timeout: float, profile
     last_sent = max(started for _, started, *_ in rows)
     last = max(arrived for _, _, arrived, *_ in rows)
     pairs = count // 2
+    interests = {}
+    if pool:
+        common = sum(1 for row in rows if row[8])
+        interests = {"interest_pool": pool, "on_common_interest": round(common / count, 3)}
     return {
+        **interests,
         "searchers": count,
         "pairs": pairs,
         "seconds": round(last - first, 3),
@@ -197,11 +215,12 @@ def run_sockets(args) -> None:
         print(f"{len(accounts)} accounts created in {time.monotonic() - started:.1f} s (ephem.accounts, before the backends start)")
         for name in args.topologies:
             topology = TOPOLOGIES[name]
-            with cluster(tmp, db_url, backends=topology["backends"], redis=topology["redis"]) as backends:
+            env = {"EPHEM_INTEREST_WAIT_SECONDS": str(args.interest_wait)}
+            with cluster(tmp, db_url, backends=topology["backends"], redis=topology["redis"], env=env) as backends:
                 for count in counts:
                     profile = f"matchmaking-{name}" if args.profile and count == counts[-1] else None
                     result = {"topology": name, "label": topology["label"], "client_procs": args.procs}
-                    result |= run_once(backends, accounts, count, args.procs, args.timeout, profile)
+                    result |= run_once(backends, accounts, count, args.procs, args.timeout, profile, args.interests)
                     rows.append(result)
                     print(
                         f"  {topology['label']:>20}: {count:>5} searchers -> {result['pairs']} pairs in "
@@ -209,10 +228,14 @@ def run_sockets(args) -> None:
                         f"p50 {result['latency_p50_ms']:.0f} ms, p95 {result['latency_p95_ms']:.0f} ms, "
                         f"p99 {result['latency_p99_ms']:.0f} ms, max {result['latency_max_ms']:.0f} ms "
                         f"(searches sent over {result['emit_span_ms']:.0f} ms; server CPU {result['server_cpu_s']:.1f} s); "
-                        "every searcher matched exactly once",
+                        "every searcher matched exactly once"
+                        + (f"; {result['on_common_interest']:.1%} on a common interest" if args.interests else ""),
                         flush=True,
                     )
                     time.sleep(2)  # the previous clients' disconnects drain
+    if args.interests:
+        write_csv("matchmaking-interests", rows)
+        return
     write_csv("matchmaking", rows)
     plot(rows)
 
@@ -298,6 +321,8 @@ if __name__ == "__main__":
     parser.add_argument("--procs", type=int, default=4, help="client processes the searchers are spread over")
     parser.add_argument("--timeout", type=float, default=120, help="seconds until an unmatched searcher fails the run")
     parser.add_argument("--profile", action="store_true", help="py-spy a backend worker during the largest N")
+    parser.add_argument("--interests", type=int, default=0, metavar="POOL", help="1-3 random interests each, of POOL")
+    parser.add_argument("--interest-wait", type=float, default=10, help="with --interests: the backends' wait")
     parser.add_argument("--matchmaker-only", action="store_true", help="call the matchmaker classes, no sockets")
     parser.add_argument("--redis", default="", help="with --matchmaker-only: a Redis URL; else the in-memory one")
     parser.add_argument("--workers", type=int, default=2, help="with --matchmaker-only --redis: connections")

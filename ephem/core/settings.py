@@ -6,6 +6,7 @@ their variable names and offered to the code as `timedelta` properties.
 """
 
 import functools
+import ipaddress
 import json
 import os
 import secrets
@@ -116,11 +117,26 @@ class Settings(BaseSettings):
     redis_prefix: str = Field("ephem", min_length=1)
     # A worker renews its connections this often over; a dead worker's lapse after it.
     presence_lease_seconds: float = Field(15, gt=0)
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For is believed for the
+    # client address that rate limits key on; none by default.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)] = ()
     # Sign-ups per client address: a burst, then this many per second.
     signup_burst: int = Field(10, ge=1)
     signup_rate: float = Field(0.5, gt=0)
+    # A searcher naming interests waits this long for someone sharing one, then takes anyone.
+    interest_wait_seconds: float = Field(10, ge=0)
     # A call with more cameras on than this sends lower-resolution video.
     call_video_crowd: int = Field(6, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR") from None
+        return entries
 
     @field_validator("db_url")
     @classmethod

@@ -3,7 +3,7 @@
 Keys, under `{prefix}:mm:`:
 - `queue`: sorted set of waiting peer_ids, scored by arrival (from `seq`)
 - `seq`: arrival counter (INCR)
-- `data`: hash peer_id -> searcher JSON `{peer_id, account_id, name}`
+- `data`: hash peer_id -> searcher JSON (`Searcher.to_json`)
 - `lease:{peer_id}`: the search's id, while the worker holding that searcher
   renews it
 - `matched:{peer_id}`: the id of the search that was matched, set for both
@@ -49,6 +49,43 @@ local function epoch(key, fresh)
 end
 """
 
+# Whether a waiting searcher `w` and `n` make a pair (both decoded JSON,
+# `avoid` the accounts `n` must never meet, its own included): 0 no, 1 both
+# open to anyone, 2 sharing an interest. And the writes that pair two.
+_PAIRING = """
+local function has(list, x)
+  for _, y in ipairs(list or {}) do
+    if y == x then
+      return true
+    end
+  end
+  return false
+end
+
+local function suits(w, n, avoid)
+  if avoid[w.account_id] or has(w.avoid, n.account_id) then
+    return 0
+  end
+  for _, x in ipairs(w.interests or {}) do
+    if has(n.interests, x) then
+      return 2
+    end
+  end
+  if w.strict or n.strict then
+    return 0
+  end
+  return 1
+end
+
+local function pair(queue, data, lease_prefix, matched_prefix, ms, a, a_search, b, b_search)
+  redis.call('ZREM', queue, a, b)
+  redis.call('HDEL', data, a, b)
+  redis.call('DEL', lease_prefix .. a, lease_prefix .. b)
+  redis.call('SET', matched_prefix .. a, a_search, 'PX', ms)
+  redis.call('SET', matched_prefix .. b, b_search, 'PX', ms)
+end
+"""
+
 # KEYS: queue, data, seq, own lease, epoch. ARGV: lease key prefix, peer_id,
 # account_id, searcher JSON, lease ms, matched key prefix, search id, fresh
 # epoch, matched ms, then the account ids the newcomer must never meet (it
@@ -56,14 +93,16 @@ end
 # come after it). Returns {epoch} or {epoch, partner JSON,
 # partner's search id}.
 #
-# Live waiting searchers are pairwise incompatible (any two compatible ones
-# would have been paired): one account's tabs, or blocked pairs. A scan skips
-# the newcomer's own other tabs, the accounts it avoids and lapsed entries,
-# and each lapsed entry is deleted the first time it is met.
-_ENQUEUE = _EPOCH + """
+# Live waiting searchers are pairwise no pair (any two that were would have
+# been paired): one account's tabs, blocked pairs, or strict searchers with no
+# interest in common. A scan looks for the longest-waiting searcher sharing an
+# interest, else the longest-waiting open one, and deletes each lapsed entry
+# the first time it meets it.
+_ENQUEUE = _EPOCH + _PAIRING + """
 local queue, data, seq, own_lease = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local lease_prefix, peer_id, account_id = ARGV[1], ARGV[2], ARGV[3]
 local now = epoch(KEYS[5], ARGV[8])
+local me = cjson.decode(ARGV[4])
 local avoid = {[account_id] = true}
 for i = 10, #ARGV do
   avoid[ARGV[i]] = true
@@ -77,8 +116,9 @@ if redis.call('ZSCORE', queue, peer_id) then
   redis.call('HDEL', data, peer_id)
 end
 
+local best, best_raw, best_search, fit = nil, nil, nil, 0
 local kept = 0
-while true do
+while fit < 2 do
   local batch = redis.call('ZRANGE', queue, kept, kept + 63)
   if #batch == 0 then
     break
@@ -89,31 +129,78 @@ while true do
       redis.call('ZREM', queue, other)
       redis.call('HDEL', data, other)
     else
-      local raw = redis.call('HGET', data, other)
-      local waiting = cjson.decode(raw)
-      local compatible = not avoid[waiting.account_id]
-      for _, avoided in ipairs(waiting.avoid or {}) do
-        if avoided == account_id then
-          compatible = false
-        end
-      end
-      if compatible then
-        redis.call('ZREM', queue, other)
-        redis.call('HDEL', data, other)
-        redis.call('DEL', lease_prefix .. other)
-        redis.call('SET', ARGV[6] .. other, search, 'PX', ARGV[9])
-        redis.call('SET', ARGV[6] .. peer_id, ARGV[7], 'PX', ARGV[9])
-        return {now, raw, search}
-      end
       -- Removals above shift ranks, so the next batch starts after the kept ones.
       kept = kept + 1
+      local raw = redis.call('HGET', data, other)
+      local how = suits(cjson.decode(raw), me, avoid)
+      if how > fit then
+        best, best_raw, best_search, fit = other, raw, search, how
+        if fit == 2 then
+          break
+        end
+      end
     end
   end
+end
+
+if best then
+  pair(queue, data, lease_prefix, ARGV[6], ARGV[9], best, best_search, peer_id, ARGV[7])
+  return {now, best_raw, best_search}
 end
 
 redis.call('ZADD', queue, redis.call('INCR', seq), peer_id)
 redis.call('HSET', data, peer_id, ARGV[4])
 redis.call('SET', own_lease, ARGV[7], 'PX', ARGV[5])
+return {now}
+"""
+
+# KEYS: queue, data, own lease, epoch. ARGV: lease key prefix, peer_id,
+# matched key prefix, fresh epoch, matched ms. The searcher stops being
+# strict and is paired with the longest-waiting open searcher, if any.
+# Returns {epoch} (not waiting, or no one open) or {epoch, its JSON, its
+# search id, partner JSON, partner's search id, 1 if it waited longer else 0}.
+_RELAX = _EPOCH + _PAIRING + """
+local queue, data, peer_id = KEYS[1], KEYS[2], ARGV[2]
+local now = epoch(KEYS[4], ARGV[4])
+local mine = redis.call('GET', KEYS[3])
+if not mine or not redis.call('ZSCORE', queue, peer_id) then
+  return {now}
+end
+local me = cjson.decode(redis.call('HGET', data, peer_id))
+me.strict = false
+local raw = cjson.encode(me)
+redis.call('HSET', data, peer_id, raw)
+local avoid = {[me.account_id] = true}
+for _, a in ipairs(me.avoid or {}) do
+  avoid[a] = true
+end
+
+local older, kept = 1, 0
+while true do
+  local batch = redis.call('ZRANGE', queue, kept, kept + 63)
+  if #batch == 0 then
+    break
+  end
+  for _, other in ipairs(batch) do
+    if other == peer_id then
+      older = 0
+      kept = kept + 1
+    else
+      local search = redis.call('GET', ARGV[1] .. other)
+      if not search then
+        redis.call('ZREM', queue, other)
+        redis.call('HDEL', data, other)
+      else
+        kept = kept + 1
+        local other_raw = redis.call('HGET', data, other)
+        if suits(cjson.decode(other_raw), me, avoid) > 0 then
+          pair(queue, data, ARGV[1], ARGV[3], ARGV[5], other, search, peer_id, mine)
+          return {now, raw, mine, other_raw, search, 1 - older}
+        end
+      end
+    end
+  end
+end
 return {now}
 """
 
@@ -181,7 +268,7 @@ WAITING, MATCHED = 1, 2
 
 
 class RedisMatchmaker:
-    """The `Matchmaker` seam over Redis: FIFO pairing shared by every worker.
+    """The `Matchmaker` seam over Redis: pairing shared by every worker.
 
     The worker that enqueued a searcher must call `renew` for it more often
     than every `lease` seconds (e.g. every lease/3) while it keeps waiting,
@@ -200,6 +287,7 @@ class RedisMatchmaker:
         self._lease = lease
         self._lease_ms = max(1, round(lease * 1000))
         self._enqueue = redis.register_script(_ENQUEUE)
+        self._relax = redis.register_script(_RELAX)
         self._cancel = redis.register_script(_CANCEL)
         self._searching = redis.register_script(_SEARCHING)
         self._renew = redis.register_script(_RENEW)
@@ -220,7 +308,7 @@ class RedisMatchmaker:
                 self._lease_prefix,
                 searcher.peer_id,
                 searcher.account_id,
-                json.dumps({**searcher.public(), "avoid": sorted(searcher.avoid)}),
+                json.dumps(searcher.to_json()),
                 self._lease_ms,
                 self._matched_prefix,
                 search,
@@ -233,13 +321,29 @@ class RedisMatchmaker:
             return None
         raw, partner_search = partner
         del self._searches[searcher.peer_id]
-        waiting = json.loads(raw)
-        first = Searcher(**{**waiting, "avoid": frozenset(waiting.get("avoid", ()))})
-        made = self._made.setdefault(_text(epoch), OrderedDict())
-        until = time.monotonic() + MATCHED_MS / 1000
-        made[first.peer_id] = (_text(partner_search), until)
-        made[searcher.peer_id] = (search, until)
+        first = Searcher.from_json(json.loads(raw))
+        self._record(_text(epoch), {first.peer_id: _text(partner_search), searcher.peer_id: search})
         return Match(first, searcher)
+
+    async def relax(self, peer_id: str) -> Match | None:
+        epoch, *found = await self._relax(
+            keys=[self._queue, self._data, self._lease_prefix + peer_id, self._epoch_key],
+            args=[self._lease_prefix, peer_id, self._matched_prefix, _fresh_epoch(), MATCHED_MS],
+        )
+        if not found:
+            return None
+        raw, search, other_raw, other_search, mine_first = found
+        self._forget(peer_id)
+        me, other = Searcher.from_json(json.loads(raw)), Searcher.from_json(json.loads(other_raw))
+        self._record(_text(epoch), {peer_id: _text(search), other.peer_id: _text(other_search)})
+        return Match(me, other) if int(mine_first) else Match(other, me)
+
+    def _record(self, epoch: str, searches: dict[str, str]) -> None:
+        """Remember a match made here, to write it again after a Redis restart."""
+        made = self._made.setdefault(epoch, OrderedDict())
+        until = time.monotonic() + MATCHED_MS / 1000
+        for peer_id, search in searches.items():
+            made[peer_id] = (search, until)
 
     async def cancel(self, peer_id: str) -> bool:
         self._forget(peer_id)

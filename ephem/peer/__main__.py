@@ -27,6 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--search", action="store_true", help="meet a stranger who is searching")
     where.add_argument("--invite", metavar="LINK", help="join an enclave through its invite link")
+    parser.add_argument("--interests", metavar="A,B", default="", help="with --search: meet someone sharing one first")
     parser.add_argument("--remember", action="store_true", help="keep the account for 30 days")
     return parser.parse_args(argv)
 
@@ -77,7 +78,9 @@ async def chat(args: argparse.Namespace) -> int:
             print(f"Signed in as {peer.name}. Recovery token: {peer.recovery_token}", file=sys.stderr)
         if args.search:
             say("Searching for a stranger…")
-            await peer.search()
+            await peer.search(interests=[t.strip() for t in args.interests.split(",") if t.strip()])
+            if peer.shared_interests:
+                say(f"You both like: {', '.join(peer.shared_interests)}")
         else:
             await peer.join_invite(args.invite)
         say(f"In enclave {peer.enclave_id}. Type a message and press Enter; Ctrl-D to leave.")

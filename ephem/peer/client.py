@@ -86,6 +86,7 @@ class EphemPeer:
         self._incoming: asyncio.Queue[Message] = asyncio.Queue()
         self._events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
         self._matched: asyncio.Future | None = None
+        self.shared_interests: list[str] = []
         # Signals from a peer we have not heard `peer_joined` for yet, kept for when we do.
         self._early_signals: dict[str, list[tuple[str, object]]] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -143,11 +144,13 @@ class EphemPeer:
 
     # --- finding an enclave -------------------------------------------------------------
 
-    async def search(self, timeout: float | None = None) -> str:
-        """Wait for a stranger; returns the enclave id after joining it."""
+    async def search(self, timeout: float | None = None, interests: list[str] | None = None) -> str:
+        """Wait for a stranger (first one sharing one of `interests`); returns
+        the enclave id after joining it. `shared_interests`: the ones in common."""
         self._matched = asyncio.get_running_loop().create_future()
-        _check(await self._call("search", {}))
+        _check(await self._call("search", {"interests": list(interests)} if interests else {}))
         matched = await asyncio.wait_for(self._matched, timeout)
+        self.shared_interests = list(matched.get("interests") or [])
         await self.enter(matched["enclave_id"])
         return self.enclave_id
 

@@ -15,6 +15,7 @@ import logging
 import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from ephem.accounts import BANNED, Accounts, Seen
 from ephem.enclaves import Enclaves
 from ephem.errors import Banned, EphemError, InvalidToken
-from ephem.live.matchmaking import Matchmaker, Searcher
+from ephem.live.matchmaking import Match, Matchmaker, Searcher
 from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.ratelimit import RateLimiter
@@ -33,7 +34,17 @@ from ephem.core.settings import Settings
 from ephem.models import Account
 from ephem.safety import Safety
 from ephem.schemas import AccountOut, error
-from ephem.signaling.payloads import MAX_RELAY_CHARS, EnclaveIn, Empty, HelloIn, NotUnicode, RelayIn, SignalIn, size_of
+from ephem.signaling.payloads import (
+    MAX_RELAY_CHARS,
+    EnclaveIn,
+    Empty,
+    HelloIn,
+    NotUnicode,
+    RelayIn,
+    SearchIn,
+    SignalIn,
+    size_of,
+)
 from ephem.signaling.upkeep import LOBBY, Upkeep
 
 log = logging.getLogger("ephem.signaling")
@@ -118,6 +129,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         # cancel_search calls per connection: a search on its way (one put back
         # after a Redis restart) can tell that it was cancelled meanwhile.
         self._cancels: Counter[str] = Counter()
+        self._wishes: dict[str, _Wish] = {}  # this worker's searchers' interests, by peer_id
         self._matches: list[tuple[Searcher, Searcher]] = []  # made, their enclaves not yet written
         self._writing_matches = False
         self._last_stats: dict | None = None
@@ -127,7 +139,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._handlers: dict[str, tuple[type[BaseModel] | None, Callable[[Peer, Any], Awaitable[dict]]]] = {
             "hello": (HelloIn, self._hello),
             "echo": (None, self._echo),
-            "search": (Empty, self._search),
+            "search": (SearchIn, self._search),
             "cancel_search": (Empty, self._cancel_search),
             "join": (EnclaveIn, self._join),
             "leave": (EnclaveIn, self._leave),
@@ -218,6 +230,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._by_peer.pop(peer.peer_id, None)
         self._searching.pop(peer.peer_id, None)
         self._cancels.pop(peer.peer_id, None)
+        self._wishes.pop(peer.peer_id, None)
         try:
             await self.limiter.forget(sid)
             await self.relay_limiter.forget(sid)
@@ -306,11 +319,24 @@ class Hub(Upkeep, socketio.AsyncNamespace):
     async def _echo(self, _peer: Peer, payload: Any) -> dict:
         return {"ok": True, "echo": payload}
 
-    async def _search(self, peer: Peer, _body: Empty) -> dict:
+    async def _search(self, peer: Peer, body: SearchIn) -> dict:
         # Read now (fresh for every search): whom this account must never meet; raises Banned.
         avoid = await asyncio.to_thread(self.safety.avoided, peer.account_id)
+        wish = self._wishes[peer.peer_id] = _Wish(frozenset(body.interests))
         await self._enqueue(peer, avoid)
+        if wish.interests and peer.peer_id in self._searching:
+            self._spawn(self._relax_later(peer, wish))
         return {"ok": True, "status": "searching"}
+
+    async def _relax_later(self, peer: Peer, wish: "_Wish") -> None:
+        """After the wait, a searcher still looking for a shared interest takes anyone."""
+        await asyncio.sleep(self.settings.interest_wait_seconds)
+        if self._wishes.get(peer.peer_id) is not wish or peer.peer_id not in self._searching:
+            return  # matched, cancelled, gone, or searching again
+        wish.strict = False
+        match = await self.matchmaker.relax(peer.peer_id)
+        if match is not None:
+            self._matched(match)
 
     async def _enqueue(self, peer: Peer, avoid: frozenset[str] | None = None) -> None:
         cancels = self._cancels[peer.peer_id]
@@ -319,7 +345,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
                 avoid = await asyncio.to_thread(self.safety.avoided, peer.account_id)
             except Banned:
                 return
-        match = await self.matchmaker.enqueue(Searcher(peer.peer_id, peer.account_id, peer.name, avoid))
+        wish = self._wishes.get(peer.peer_id) or _Wish(frozenset())
+        searcher = Searcher(peer.peer_id, peer.account_id, peer.name, avoid, wish.interests, wish.strict and bool(wish.interests))
+        match = await self.matchmaker.enqueue(searcher)
         if match is None:
             # Renewed (by run_forever) only from now on: a renewal that ran
             # while the enqueue was still on its way would find no lease,
@@ -329,17 +357,22 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             else:  # gone, or cancelled, while its search was on the way
                 await self.matchmaker.cancel(peer.peer_id)
         else:
-            self._searching.pop(match.first.peer_id, None)
-            self._searching.pop(match.second.peer_id, None)
             # After the ack: a client sees "searching" before "matched", never the reverse.
-            self._matches.append((match.first, match.second))
-            if not self._writing_matches:
-                self._writing_matches = True
-                self._spawn(self._write_matches())
+            self._matched(match)
+
+    def _matched(self, match: Match) -> None:
+        for searcher in (match.first, match.second):
+            self._searching.pop(searcher.peer_id, None)
+            self._wishes.pop(searcher.peer_id, None)
+        self._matches.append((match.first, match.second))
+        if not self._writing_matches:
+            self._writing_matches = True
+            self._spawn(self._write_matches())
 
     async def _cancel_search(self, peer: Peer, _body: Empty) -> dict:
         self._cancels[peer.peer_id] += 1
         self._searching.pop(peer.peer_id, None)
+        self._wishes.pop(peer.peer_id, None)
         await self.matchmaker.cancel(peer.peer_id)
         return {"ok": True}
 
@@ -518,11 +551,16 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             for searcher in (first, second):
                 await self._emit_to_peer(searcher.peer_id, "search_failed", error(code, message))
             return
+        shared = sorted(first.interests & second.interests)
         for me, other in ((first, second), (second, first)):
             await self._emit_to_peer(
                 me.peer_id,
                 "matched",
-                {"enclave_id": result.id, "peer": {"account_id": other.account_id, "name": other.name}},
+                {
+                    "enclave_id": result.id,
+                    "peer": {"account_id": other.account_id, "name": other.name},
+                    "interests": shared,
+                },
             )
 
     async def _emit_to_peer(self, peer_id: str, event: str, data: dict) -> None:
@@ -564,6 +602,14 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             outage.report(log, task.exception(), "background task failed")
+
+
+@dataclass
+class _Wish:
+    """A search's interests; `strict` until its wait for a shared one is over."""
+
+    interests: frozenset[str]
+    strict: bool = True
 
 
 def _not_banned(account: Account) -> Account:

@@ -3,9 +3,10 @@
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ephem.enclaves import ENCLAVE_ID
+from ephem.interests import normalize
 
 ID = Field(min_length=1, max_length=64)
 BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
@@ -17,6 +18,18 @@ PUBLIC_KEY_CHARS = 88  # an uncompressed P-256 point in base64
 
 class Empty(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class SearchIn(BaseModel):
+    """`interests`: matched first with someone sharing one (see `ephem.interests`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    interests: tuple[str, ...] = ()
+
+    @field_validator("interests", mode="before")
+    @classmethod
+    def _tags(cls, value):
+        return normalize(value)
 
 
 class HelloIn(BaseModel):

@@ -50,6 +50,8 @@ def _count(value: object) -> int:
 
 class EnclaveState(LiveState):
     current_id: str = ""
+    # The interests this enclave's match had in common, if this tab made it.
+    shared_here: str = ""
     enclave_name: str = ""
     expires_at: str = ""
     members: list[MemberRow] = []
@@ -136,6 +138,7 @@ class EnclaveState(LiveState):
         enclave_id = self.room  # the dynamic route segment /enclave/[room]
         if enclave_id != self.current_id:
             self.current_id, self.log, self.invite_url = enclave_id, [], ""
+            self.shared_here = ", ".join(self.shared_interests) if self.shared_enclave == enclave_id else ""
         # A (re)loaded page starts with no connections: nothing of the last one holds.
         self._room, self.joined, self.peer_states, self.typing_names, self.echo_ms = {}, False, {}, [], -1
         self.ice_checking, self.ice_checked, self.ice_checks = False, False, []

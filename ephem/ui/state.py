@@ -9,6 +9,7 @@ import reflex as rx
 from ephem.ui import routes
 
 from ephem.errors import Banned, EphemError, InvalidToken, NotFound
+from ephem.interests import RULE, normalize
 from ephem.models import Account
 from ephem.core.clock import iso, utcnow
 from ephem.services import get_accounts, get_actions, get_enclaves, get_safety
@@ -183,6 +184,12 @@ class LiveState(AuthState):
     blocks: list[BlockRow] = []
     # Set by "Next" in an enclave: the home page searches as soon as it loads.
     search_next: bool = False
+    # Optional, comma-separated: matched first with someone sharing one.
+    interests_text: str = ""
+    interests_error: str = ""
+    # What the last match had in common, and the enclave it made.
+    shared_interests: list[str] = []
+    shared_enclave: str = ""
     _seq: int = 0
 
     def _send(self, op: str, **args) -> None:
@@ -232,11 +239,27 @@ class LiveState(AuthState):
     def start_search(self):
         self._start_search()
 
+    @rx.event
+    def set_interests_text(self, value: str):
+        self.interests_text, self.interests_error = str(value)[:300], ""
+
+    @rx.event
+    def interests_key(self, key: str, _info: dict | None = None):
+        if key == "Enter":
+            self._start_search()
+
     def _start_search(self) -> None:
-        if not self.searching:
-            self.searching, self.search_cancelled = True, False
-            self.search_started = iso(utcnow())
-            self._send("search")
+        if self.searching:
+            return
+        try:
+            interests = list(normalize([t for t in self.interests_text.split(",") if t.strip()]))
+        except ValueError:
+            self.interests_error = f"Interests: {RULE}, separated by commas."
+            return
+        self.interests_error = ""
+        self.searching, self.search_cancelled = True, False
+        self.search_started = iso(utcnow())
+        self._send("search", interests=interests)
 
     @rx.event
     def cancel_search(self):
@@ -278,6 +301,9 @@ class LiveState(AuthState):
             self._stats(data)
         elif kind == "matched":
             self.searching = False
+            shared = data.get("interests")
+            self.shared_interests = [str(t)[:24] for t in shared[:5]] if isinstance(shared, list) else []
+            self.shared_enclave = str(data.get("enclave_id", ""))
             return rx.redirect(routes.enclave_path(data.get('enclave_id', '')))
         elif kind == "search_failed":
             self.searching = False

@@ -187,3 +187,27 @@ def test_search_and_the_account_dialog_work_from_the_keyboard(live, browser):
     wait_focus(page, "#account-button")
     expect(page.get_by_test_id("me-name")).to_have_text("Keys")  # nothing deleted
     page.context.close()
+
+
+def test_strangers_sharing_an_interest_see_it_in_their_enclave(live, browser):
+    first, second = (browser.new_context().new_page() for _ in range(2))
+    sign_up(first, live.frontend, "Chess One")
+    sign_up(second, live.frontend, "Chess Two")
+
+    first.get_by_test_id("search-interests").fill("chess; rm")
+    first.get_by_test_id("search-button").click()
+    expect(first.get_by_test_id("search-interests-error")).to_contain_text("separated by commas")
+    expect(first.get_by_test_id("search-cancel")).to_have_count(0)
+
+    first.get_by_test_id("search-interests").fill("Chess, Go")
+    first.get_by_test_id("search-interests").press("Enter")  # searches too
+    expect(first.get_by_test_id("search-cancel")).to_be_visible()
+    expect(first.get_by_test_id("stats")).to_contain_text("1 searching", timeout=10_000)
+    second.get_by_test_id("search-interests").fill("jazz,chess")
+    second.get_by_test_id("search-button").click()
+
+    for page in (first, second):
+        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+        expect(page.get_by_test_id("shared-interests")).to_have_text("You both like: chess", timeout=10_000)
+    for page in (first, second):
+        leave_enclave(page)

@@ -105,11 +105,11 @@ class Terminal:
         self.proc = proc
 
     @classmethod
-    async def search(cls, url: str, name: str) -> "Terminal":
+    async def search(cls, url: str, name: str, *more: str) -> "Terminal":
         import sys
 
         return cls(await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ephem.peer", "--server", url, "--name", name, "--search",
+            sys.executable, "-m", "ephem.peer", "--server", url, "--name", name, "--search", *more,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         ))
 
@@ -138,11 +138,13 @@ class Terminal:
 async def test_the_command_line_chats_with_another_peer(server):
     host = await EphemPeer.sign_up(server.url, "Host")
     await host.connect()
-    searching = asyncio.ensure_future(host.search(timeout=30))
-    terminal = await Terminal.search(server.url, "Terminal")
+    searching = asyncio.ensure_future(host.search(timeout=30, interests=["Go", "chess"]))
+    terminal = await Terminal.search(server.url, "Terminal", "--interests", " go ,jazz")
     line_with = terminal.line_with
     try:
         await searching
+        assert host.shared_interests == ["go"]
+        assert "You both like: go" in await line_with("You both like")
         await line_with("In enclave")
         await host.send("hello terminal")
         assert "Host: hello terminal" in await line_with("hello terminal")

@@ -53,3 +53,29 @@ def test_the_server_refusing_the_token_signs_out_and_goes_home(page):
     events = page._handle_client("connect_error", {"code": "invalid_token", "message": "no"})
     assert page.account_id == "" and not page.connected
     assert "removeItem('ephem_session')" in scripts(events) and "/" in scripts(events)
+
+
+def test_search_sends_the_interests_typed_and_refuses_bad_ones(page):
+    page.set_interests_text("Chess, , sci-fi ,日本語")
+    page.interests_key("Enter")
+    assert page.searching
+    assert page.command["op"] == "search" and page.command["interests"] == ["chess", "sci-fi", "日本語"]
+    page.cancel_search()
+
+    page.set_interests_text("chess; DROP")
+    sent = page.command["nonce"]
+    page.start_search()
+    assert not page.searching and page.command["nonce"] == sent, "nothing sent"
+    assert "letters, digits, spaces or hyphens" in page.interests_error
+    page.set_interests_text("")
+    assert page.interests_error == ""
+    page.start_search()
+    assert page.command["interests"] == []
+
+
+def test_matched_keeps_the_shared_interests_for_its_enclave(page):
+    page.searching = True
+    page._handle_client("matched", {"enclave_id": "e1", "peer": {}, "interests": ["chess"]})
+    assert (page.shared_interests, page.shared_enclave, page.searching) == (["chess"], "e1", False)
+    page._handle_client("matched", {"enclave_id": "e2", "peer": {}})  # an older server: none
+    assert (page.shared_interests, page.shared_enclave) == ([], "e2")

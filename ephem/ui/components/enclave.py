@@ -114,6 +114,16 @@ def members_panel() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Members", size="3"),
+            rx.cond(
+                EnclaveState.shared_here != "",
+                rx.text(
+                    "You both like: ",
+                    rx.text.span(EnclaveState.shared_here, dir="auto", weight="medium"),
+                    size="2",
+                    color_scheme="gray",
+                    custom_attrs={"data-testid": "shared-interests"},
+                ),
+            ),
             rx.foreach(EnclaveState.members, member_row),
             spacing="2",
             custom_attrs={"data-testid": "enclave-members"},
