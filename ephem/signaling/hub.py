@@ -281,7 +281,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         except EphemError as exc:
             if isinstance(exc, Banned):  # found by a search or join: after this answer, the end
                 self._spawn(self._end_banned(peer.account_id))
-            return error(exc.code, exc.message)
+            return error(exc.code, exc.message, **exc.details)
         except Exception as exc:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
             if outage.failed(exc):
                 return error("unavailable", MESSAGE)
