@@ -95,7 +95,7 @@ def get_hub() -> Hub:
     else:
         presence = RedisPresence(redis, settings.redis_prefix, lease=settings.presence_lease)
         matchmaker = RedisMatchmaker(redis, settings.redis_prefix, lease=settings.presence_lease)
-    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings, get_safety())
+    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings, get_safety(), get_proofs())
 
 
 def get_live() -> Live:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ephem.enclaves import ENCLAVE_ID
+from ephem.pow import ProofIn
 
 ID = Field(min_length=1, max_length=64)
 BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
@@ -24,6 +25,13 @@ class HelloIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     stats: bool = False
+
+
+class SearchIn(BaseModel):
+    """`pow`: a solved challenge, once the account searches too often (`proof_required`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    pow: ProofIn | None = None
 
 
 class EnclaveIn(BaseModel):
