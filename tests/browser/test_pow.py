@@ -1,0 +1,39 @@
+"""A flooded address still signs up in the browser: the page solves the proof of work in a worker."""
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.browser import TOKEN
+
+pytestmark = pytest.mark.browser
+
+
+def drain(backend: str) -> dict:
+    """Empty this address's sign-up bucket; returns the challenge it was refused with."""
+    with httpx.Client(base_url=backend) as http:
+        for i in range(40):
+            answer = http.post("/api/accounts", json={"name": f"flood {i}"})
+            if answer.status_code == 429:
+                return answer.json()["error"]["challenge"]
+    raise AssertionError("the sign-up bucket never emptied")
+
+
+def test_a_flooded_address_signs_up_after_the_worker_solves(live, browser):
+    page = browser.new_context().new_page()
+    page.goto(live.frontend)
+    expect(page.get_by_test_id("login-name")).to_be_visible(timeout=30_000)
+    # Count what the page solves, in the worker that ephemSolve spawns.
+    page.evaluate(
+        """() => {
+            const solve = window.ephemSolve;
+            window.solvedChallenges = [];
+            window.ephemSolve = (c) => solve(c).then((nonce) => (window.solvedChallenges.push([c.id, nonce]), nonce));
+        }"""
+    )
+    assert drain(live.backend)["purpose"] == "signup"
+    page.get_by_test_id("login-name").fill("Flooded")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("recovery-token")).to_have_text(TOKEN, timeout=30_000)
+    solved = page.evaluate("window.solvedChallenges")
+    assert len(solved) == 1 and len(solved[0][0]) == 32
