@@ -102,7 +102,9 @@ class AuthState(rx.State):
                 challenge = json.dumps(get_proofs().challenge("signup", client))
                 self.solving = True
                 yield rx.call_script(
-                    f"window.ephemSolve({challenge}).then((nonce) => ({{name: {json.dumps(name)}, challenge: {challenge}, nonce}}))"
+                    # Inside a promise: a page without ephemSolve still calls back, with an error.
+                    f"Promise.resolve().then(() => window.ephemSolve({challenge}))"
+                    f".then((nonce) => ({{name: {json.dumps(name)}, challenge: {challenge}, nonce}}))"
                     ".catch((e) => ({error: String(e && e.message || e)}))",
                     callback=AuthState.sign_up_paid,
                 )

@@ -37,3 +37,23 @@ def test_a_flooded_address_signs_up_after_the_worker_solves(live, browser):
     expect(page.get_by_test_id("recovery-token")).to_have_text(TOKEN, timeout=30_000)
     solved = page.evaluate("window.solvedChallenges")
     assert len(solved) == 1 and len(solved[0][0]) == 32
+
+
+@pytest.mark.parametrize(
+    "breaking",
+    [
+        "() => { window.ephemSolve = () => Promise.reject(new Error('no workers here')); }",
+        "() => { delete window.ephemSolve; }",  # missing altogether: the same answer, not a hang
+    ],
+)
+def test_a_page_that_cannot_solve_says_so_and_stays_usable(live, browser, breaking):
+    page = browser.new_context().new_page()
+    page.goto(live.frontend)
+    expect(page.get_by_test_id("login-name")).to_be_visible(timeout=30_000)
+    page.evaluate(breaking)
+    drain(live.backend)
+    page.get_by_test_id("login-name").fill("Unsolved")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_role("alert")).to_contain_text("not a robot", timeout=30_000)
+    expect(page.get_by_test_id("login-submit")).to_be_enabled()
+    expect(page.get_by_test_id("login-solving")).to_have_count(0)
