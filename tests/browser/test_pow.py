@@ -9,6 +9,20 @@ from tests.support.browser import TOKEN
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="module")
+def flooded(tmp_path_factory):
+    """An app of its own whose sign-up bucket never refills during a test:
+    once drained, the page must pay (with the shared app's refill, a token
+    could come back between the drain and the click)."""
+    from tests.support.live_app import running_app, seed_web
+
+    tmp = tmp_path_factory.mktemp("flooded")
+    seed_web(tmp / "web")  # a `.web` of its own: the shared app's dev server must not see it rebuilt
+    env = {"EPHEM_SIGNUP_BURST": "1", "EPHEM_SIGNUP_RATE": "0.001", "REFLEX_WEB_WORKDIR": str(tmp / "web")}
+    with running_app(tmp, env) as app:
+        yield app
+
+
 def drain(backend: str) -> dict:
     """Empty this address's sign-up bucket; returns the challenge it was refused with."""
     with httpx.Client(base_url=backend) as http:
@@ -19,9 +33,9 @@ def drain(backend: str) -> dict:
     raise AssertionError("the sign-up bucket never emptied")
 
 
-def test_a_flooded_address_signs_up_after_the_worker_solves(live, browser):
+def test_a_flooded_address_signs_up_after_the_worker_solves(flooded, browser):
     page = browser.new_context().new_page()
-    page.goto(live.frontend)
+    page.goto(flooded.frontend)
     expect(page.get_by_test_id("login-name")).to_be_visible(timeout=30_000)
     # Count what the page solves, in the worker that ephemSolve spawns.
     page.evaluate(
@@ -31,7 +45,7 @@ def test_a_flooded_address_signs_up_after_the_worker_solves(live, browser):
             window.ephemSolve = (c) => solve(c).then((nonce) => (window.solvedChallenges.push([c.id, nonce]), nonce));
         }"""
     )
-    assert drain(live.backend)["purpose"] == "signup"
+    assert drain(flooded.backend)["purpose"] == "signup"
     page.get_by_test_id("login-name").fill("Flooded")
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("recovery-token")).to_have_text(TOKEN, timeout=30_000)
@@ -46,12 +60,12 @@ def test_a_flooded_address_signs_up_after_the_worker_solves(live, browser):
         "() => { delete window.ephemSolve; }",  # missing altogether: the same answer, not a hang
     ],
 )
-def test_a_page_that_cannot_solve_says_so_and_stays_usable(live, browser, breaking):
+def test_a_page_that_cannot_solve_says_so_and_stays_usable(flooded, browser, breaking):
     page = browser.new_context().new_page()
-    page.goto(live.frontend)
+    page.goto(flooded.frontend)
     expect(page.get_by_test_id("login-name")).to_be_visible(timeout=30_000)
     page.evaluate(breaking)
-    drain(live.backend)
+    drain(flooded.backend)
     page.get_by_test_id("login-name").fill("Unsolved")
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_role("alert")).to_contain_text("not a robot", timeout=30_000)
