@@ -1,3 +1,8 @@
 // The entry Reflex bundles (`library = "$/public/ephem_client.js"` in
 // ephem/ui/components/client.py): the browser client itself is the modules in ephem/.
 export { EphemClient } from "./ephem/client.js";
+
+// For the sign-up form (ephem/ui/state.py, through rx.call_script, which sees
+// only window globals): solve a proof-of-work challenge in a worker.
+import { solveInWorker } from "./ephem/pow.js";
+if (typeof window !== "undefined") window.ephemSolve = (challenge) => solveInWorker(challenge);

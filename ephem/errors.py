@@ -4,6 +4,7 @@
 class EphemError(Exception):
     code = "error"
     status = 400
+    details: dict = {}  # extra fields of the error shape
 
     def __init__(self, message: str):
         super().__init__(message)

@@ -17,8 +17,11 @@ class ErrorOut(BaseModel):
     error: ErrorDetail
 
 
-def error(code: str, message: str) -> dict:
-    return ErrorOut(error=ErrorDetail(code=code, message=message)).model_dump()
+def error(code: str, message: str, **details) -> dict:
+    """The error shape; `details` are extra fields of `error` (a `challenge`)."""
+    out = ErrorOut(error=ErrorDetail(code=code, message=message)).model_dump()
+    out["error"].update(details)
+    return out
 
 
 class AccountOut(BaseModel):

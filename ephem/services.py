@@ -16,10 +16,12 @@ from ephem.live.matchmaking import InMemoryMatchmaker
 from ephem.live.matchmaking_redis import RedisMatchmaker
 from ephem.live.presence import InMemoryPresence
 from ephem.live.presence_redis import RedisPresence
+from ephem.live.proofs import Proofs, SpentInMemory, SpentInRedis
 from ephem.live.revocations_redis import RedisRevocations
 from ephem.live.ratelimit import RateLimiter
 from ephem.live.ratelimit_redis import RedisRateLimiter
 from ephem.core.settings import get_settings
+from ephem.pow import ProofOfWork
 from ephem.safety import Safety
 from ephem.signaling.hub import Hub
 
@@ -43,6 +45,13 @@ def rate_limiter(name: str, rate: float, burst: int):
     if redis is None:
         return RateLimiter(rate=rate, burst=burst)
     return RedisRateLimiter(redis, rate=rate, burst=burst, prefix=f"{get_settings().redis_prefix}:rl:{name}")
+
+
+@functools.cache
+def get_proofs() -> Proofs:
+    settings, redis = get_settings(), get_redis()
+    spent = SpentInMemory() if redis is None else SpentInRedis(redis, settings.redis_prefix)
+    return Proofs(ProofOfWork(settings.secret), spent)
 
 
 @functools.cache
@@ -86,7 +95,7 @@ def get_hub() -> Hub:
     else:
         presence = RedisPresence(redis, settings.redis_prefix, lease=settings.presence_lease)
         matchmaker = RedisMatchmaker(redis, settings.redis_prefix, lease=settings.presence_lease)
-    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings, get_safety())
+    return Hub(get_accounts(), get_enclaves(), presence, matchmaker, settings, get_safety(), get_proofs())
 
 
 def get_live() -> Live:

@@ -13,6 +13,7 @@ import { checkText } from "./envelope.js";
 import { sanitizeIceServers } from "./ice_config.js";
 import { probeIceServers } from "./ice_probe.js";
 import { Mesh, parking } from "./mesh.js";
+import { paying } from "./pow.js";
 
 const SERVER_EVENTS = ["matched", "peer_joined", "peer_left", "member_left", "stats", "search_failed", "removed"];
 const REFUSED_RETRY_MS = 10000; // a connection the server refused is tried again after this
@@ -270,7 +271,11 @@ export class EphemSession {
   async run(command) {
     const { seq, nonce, op, ...args } = command;
     if (op === "selftest") return this.selfTest(seq);
-    const ack = await this.call(op, args);
+    // A search past the account's budget is answered with a challenge: solved
+    // in a worker (the page says so) and sent again with the proof.
+    const send = (payload) => this.call(op, payload);
+    const solving = () => this.emitUp("solving", { seq, op });
+    const ack = op === "search" ? await paying(send, args, { solving }) : await send(args);
     this.emitUp("ack", { seq, op, ...ack });
     return ack;
   }

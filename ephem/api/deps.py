@@ -3,6 +3,7 @@
 import functools
 import ipaddress
 import math
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,7 +16,8 @@ from ephem.errors import InvalidToken
 from ephem.live.ratelimit import RateLimiter
 from ephem.models import Account
 from ephem.safety import Safety
-from ephem.services import get_accounts, get_enclaves, get_live, get_safety, rate_limiter
+from ephem.live.proofs import Proofs
+from ephem.services import get_accounts, get_enclaves, get_live, get_proofs, get_safety, rate_limiter
 from ephem.core.settings import get_settings
 
 
@@ -59,6 +61,7 @@ class Limits:
         self.signup = signup or rate_limiter("signup", settings.signup_rate, settings.signup_burst)
         self.restore = restore or rate_limiter("restore", 0.2, 10)
         self.safety = safety or rate_limiter("safety", 0.5, 20)
+        self.challenge = rate_limiter("challenge", 1, 30)
 
 
 @functools.cache
@@ -96,15 +99,24 @@ def client_address(request: Request) -> str:
     return hops[0][:64] if hops else sender
 
 
+LimitsDep = Annotated[Limits, Depends(get_limits)]
+ProofsDep = Annotated[Proofs, Depends(get_proofs)]
+
+
+async def within(limiter, client: str, extra: Callable[[], dict] = dict) -> None:
+    """Raises `rate_limited` when `client` has no token left in `limiter`;
+    `extra()` adds fields to the error (a challenge that gets past it)."""
+    if not await limiter.allow(client):
+        details = extra()
+        if limiter.rate <= 0:
+            raise ApiError(429, "rate_limited", "Too many attempts.", details=details)
+        wait = math.ceil(1 / limiter.rate)  # when the bucket next holds a whole token, at the latest
+        message = f"Too many attempts. Try again in {wait} seconds."
+        raise ApiError(429, "rate_limited", message, {"Retry-After": str(wait)}, details)
+
+
 def limited(kind: str):
     async def check(request: Request, limits: Annotated[Limits, Depends(get_limits)]) -> None:
-        client = client_address(request)
-        limiter = getattr(limits, kind)
-        if not await limiter.allow(client):
-            if limiter.rate <= 0:
-                raise ApiError(429, "rate_limited", "Too many attempts.")
-            wait = math.ceil(1 / limiter.rate)  # when the bucket next holds a whole token, at the latest
-            message = f"Too many attempts. Try again in {wait} seconds."
-            raise ApiError(429, "rate_limited", message, {"Retry-After": str(wait)})
+        await within(getattr(limits, kind), client_address(request))
 
     return Depends(check)

@@ -16,17 +16,21 @@ log = logging.getLogger("ephem.api")
 
 
 class ApiError(EphemError):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None, details: dict | None = None
+    ):
         super().__init__(message)
-        self.status, self.code, self.headers = status, code, headers
+        self.status, self.code, self.headers, self.details = status, code, headers, details or {}
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error(code, message), status_code=status, headers=headers)
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, details: dict | None = None
+) -> JSONResponse:
+    return JSONResponse(error(code, message, **(details or {})), status_code=status, headers=headers)
 
 
 async def _domain_error(_request: Request, exc: EphemError) -> JSONResponse:
-    return error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None))
+    return error_response(exc.status, exc.code, exc.message, getattr(exc, "headers", None), exc.details)
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -23,6 +23,7 @@ rebuilt too, a few times, while its peer is in the room.
 """
 
 import asyncio
+import functools
 import logging
 import re
 import socket
@@ -38,6 +39,7 @@ from ephem.peer.rekey import is_polite, place
 from ephem.peer.relay import RELAY_AFTER, RETRY_AFTER, RelayLink
 from ephem.peer.rtc import RtcLink
 from ephem.peer.turn import usable_ice_servers
+from ephem.pow import solve
 
 log = logging.getLogger("ephem.peer")
 
@@ -46,6 +48,7 @@ RECONNECT_MAX = 2  # longest wait between reconnect attempts, in seconds: back s
 REJOIN_TRIES, REJOIN_WAIT = 5, 3.0  # back on the socket, a join the server could not take is tried again
 HELD_MAX = 500  # signals a link keeps while signaling is down
 REBUILD_TRIES = 3  # fresh connections for a failed link before it is left to the grace period
+PROOF_TRIES = 3  # a challenge solved, then refused (spent, expired meanwhile): a fresh one, this often
 INVITE = re.compile(r"(?:/join/)?([A-Za-z0-9_-]{16,200})/?$")
 
 
@@ -53,6 +56,21 @@ class EphemError(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(f"{code}: {message}")
         self.code, self.message = code, message
+
+
+async def _paying(send, payload: dict) -> dict:
+    """`send(payload)`; an answer that carries a challenge (a flood's price:
+    `rate_limited` on sign-up, `proof_required` on search) is solved in a
+    thread, so the loop goes on, and sent again with the proof."""
+    for _ in range(PROOF_TRIES):
+        answer = await send(payload)
+        error = answer.get("error") if isinstance(answer, dict) else None
+        challenge = error.get("challenge") if isinstance(error, dict) else None
+        if not isinstance(challenge, dict):
+            break
+        nonce = await asyncio.to_thread(solve, challenge)
+        payload = {**payload, "pow": {"challenge": challenge, "nonce": nonce}}
+    return answer
 
 
 def _check(answer: dict) -> dict:
@@ -98,9 +116,12 @@ class EphemPeer:
     @classmethod
     async def sign_up(cls, server: str, name: str, remember: bool = False) -> "EphemPeer":
         async with httpx.AsyncClient(base_url=server.rstrip("/")) as http:
-            answer = await http.post("/api/accounts", json={"name": name, "remember": remember})
-        body = answer.json()
-        if answer.status_code != 201:
+
+            async def post(payload: dict) -> dict:
+                return (await http.post("/api/accounts", json=payload)).json()
+
+            body = await _paying(post, {"name": name, "remember": remember})
+        if "session_token" not in body:
             _check(body)
         peer = cls(server, body["session_token"], recovery_token=body["recovery_token"])
         peer.account = body["account"]
@@ -148,7 +169,7 @@ class EphemPeer:
         """Wait for a stranger (first one sharing one of `interests`); returns
         the enclave id after joining it. `shared_interests`: the ones in common."""
         self._matched = asyncio.get_running_loop().create_future()
-        _check(await self._call("search", {"interests": list(interests)} if interests else {}))
+        _check(await _paying(functools.partial(self._call, "search"), {"interests": list(interests)} if interests else {}))
         matched = await asyncio.wait_for(self._matched, timeout)
         self.shared_interests = list(matched.get("interests") or [])
         await self.enter(matched["enclave_id"])

@@ -28,10 +28,12 @@ from ephem.errors import Banned, EphemError, InvalidToken
 from ephem.live.matchmaking import Match, Matchmaker, Searcher
 from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
+from ephem.live.proofs import Proofs, SpentInMemory
 from ephem.live.ratelimit import RateLimiter
 from ephem.core.clock import iso
 from ephem.core.settings import Settings
 from ephem.models import Account
+from ephem.pow import ProofOfWork, ProofRequired
 from ephem.safety import Safety
 from ephem.schemas import AccountOut, error
 from ephem.signaling.payloads import (
@@ -63,6 +65,8 @@ ACCOUNT_RATE, ACCOUNT_BURST = 3 * SOCKET_RATE, 3 * SOCKET_BURST
 RELAY_RATE, RELAY_BURST = 400, 800
 RELAY_BYTES_RATE, RELAY_BYTES_BURST = 256 * 1024, 1024 * 1024
 RELAY_FRAME_COST = 256
+# Searches per account (on each worker), past which each takes a proof of work.
+SEARCH_RATE, SEARCH_BURST = 0.2, 30
 # Tabs and devices of one account: plenty for a person, and each connection
 # holds server memory, so one token cannot open thousands.
 CONNECTIONS_PER_ACCOUNT = 20
@@ -99,6 +103,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         matchmaker: Matchmaker,
         settings: Settings,
         safety: Safety | None = None,
+        proofs: Proofs | None = None,
     ):
         super().__init__(NAMESPACE)
         self.accounts = accounts
@@ -107,6 +112,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self.matchmaker = matchmaker
         self.settings = settings
         self.safety = safety or Safety(accounts.engine, settings, accounts.clock)
+        self.proofs = proofs or Proofs(ProofOfWork(settings.secret), SpentInMemory())
         self._ban_checked: dict[str, float] = {}  # account_id -> when its ban was last looked up
         self._ban_pruned = 0.0
         # Per connection (by sid), and a connection lives on one worker: the
@@ -116,6 +122,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         self.account_limiter = RateLimiter(rate=ACCOUNT_RATE, burst=ACCOUNT_BURST)
         self.relay_limiter = RateLimiter(rate=RELAY_RATE, burst=RELAY_BURST)
         self.relay_bytes = RateLimiter(rate=RELAY_BYTES_RATE, burst=RELAY_BYTES_BURST)
+        self.search_limiter = RateLimiter(rate=SEARCH_RATE, burst=SEARCH_BURST)
         self._by_sid: dict[str, Peer] = {}
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
         self._known: dict[str, Account] = {}  # the accounts of those connections, as looked up at connect
@@ -294,7 +301,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         except EphemError as exc:
             if isinstance(exc, Banned):  # found by a search or join: after this answer, the end
                 self._spawn(self._end_banned(peer.account_id))
-            return error(exc.code, exc.message)
+            return error(exc.code, exc.message, **exc.details)
         except Exception as exc:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
             if outage.failed(exc):
                 return error("unavailable", MESSAGE)
@@ -320,6 +327,11 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         return {"ok": True, "echo": payload}
 
     async def _search(self, peer: Peer, body: SearchIn) -> dict:
+        if body.pow is not None:  # paid for: past the account's search budget
+            await self.proofs.redeem(body.pow, "search", peer.account_id)
+        elif not await self.search_limiter.allow(peer.account_id):
+            challenge = self.proofs.challenge("search", peer.account_id)
+            raise ProofRequired("Searching this often takes a proof of work: solve the challenge and search again.", challenge)
         # Read now (fresh for every search): whom this account must never meet; raises Banned.
         avoid = await asyncio.to_thread(self.safety.avoided, peer.account_id)
         wish = self._wishes[peer.peer_id] = _Wish(frozenset(body.interests))

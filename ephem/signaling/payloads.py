@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ephem.enclaves import ENCLAVE_ID
 from ephem.interests import normalize
+from ephem.pow import ProofIn
 
 ID = Field(min_length=1, max_length=64)
 BASE64 = r"^[A-Za-z0-9+/]*={0,2}$"
@@ -21,10 +22,12 @@ class Empty(BaseModel):
 
 
 class SearchIn(BaseModel):
-    """`interests`: matched first with someone sharing one (see `ephem.interests`)."""
+    """`interests`: matched first with someone sharing one (see `ephem.interests`);
+    `pow`: a solved challenge, once the account searches too often (`proof_required`)."""
 
     model_config = ConfigDict(extra="forbid")
     interests: tuple[str, ...] = ()
+    pow: ProofIn | None = None
 
     @field_validator("interests", mode="before")
     @classmethod

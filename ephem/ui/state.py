@@ -5,6 +5,7 @@ import json
 import uuid
 
 import reflex as rx
+from pydantic import ValidationError
 
 from ephem.ui import routes
 
@@ -12,7 +13,9 @@ from ephem.errors import Banned, EphemError, InvalidToken, NotFound
 from ephem.interests import RULE, normalize
 from ephem.models import Account
 from ephem.core.clock import iso, utcnow
-from ephem.services import get_accounts, get_actions, get_enclaves, get_safety
+from ephem.api.deps import get_limits
+from ephem.pow import ProofIn
+from ephem.services import get_accounts, get_actions, get_enclaves, get_proofs, get_safety
 from ephem.ui.rows import BlockRow, EnclaveRow
 
 
@@ -44,6 +47,7 @@ class AuthState(rx.State):
     recovery_token: str = ""
     checked: bool = False
     busy: bool = False
+    solving: bool = False  # the page is solving a proof of work to sign up
     error: str = ""
     restore_error: str = ""
     confirm_delete: bool = False
@@ -89,17 +93,61 @@ class AuthState(rx.State):
 
     @rx.event
     async def sign_up(self, form: dict):
-        self.busy = True
+        """Past the address's sign-up budget, the page solves a proof of work
+        (ephemSolve, assets/ephem_client.js) and `sign_up_paid` goes on."""
+        self.busy, self.error = True, ""
+        yield
+        name, client = form.get("name", ""), self._client()
+        try:
+            if not await get_limits().signup.allow(client):
+                challenge = json.dumps(get_proofs().challenge("signup", client))
+                self.solving = True
+                yield rx.call_script(
+                    # Inside a promise: a page without ephemSolve still calls back, with an error.
+                    f"Promise.resolve().then(() => window.ephemSolve({challenge}))"
+                    f".then((nonce) => ({{name: {json.dumps(name)}, challenge: {challenge}, nonce}}))"
+                    ".catch((e) => ({error: String(e && e.message || e)}))",
+                    callback=AuthState.sign_up_paid,
+                )
+                return
+            async for step in self._create(name):
+                yield step
+        finally:
+            self.busy = False
+
+    @rx.event
+    async def sign_up_paid(self, solved: dict):
+        self.solving, self.busy = False, True
         yield
         try:
-            created = await asyncio.to_thread(get_accounts().create, form.get("name", ""), self.remember_choice)
+            if not isinstance(solved, dict) or "error" in solved:
+                self.error = "We could not check that you're not a robot. Please try again."
+                return
+            try:
+                proof = ProofIn.model_validate({"challenge": solved.get("challenge"), "nonce": solved.get("nonce")})
+                await get_proofs().redeem(proof, "signup", self._client())
+            except ValidationError:
+                self.error = "We could not check that you're not a robot. Please try again."
+                return
+            except EphemError as exc:
+                self.error = exc.message
+                return
+            async for step in self._create(str(solved.get("name", ""))):
+                yield step
+        finally:
+            self.busy = False
+
+    def _client(self) -> str:
+        return self.router.session.client_ip or "unknown"
+
+    async def _create(self, name: str):
+        try:
+            created = await asyncio.to_thread(get_accounts().create, name, self.remember_choice)
         except EphemError as exc:
             self.error = exc.message
         else:
             yield self._adopt(created.account, created.session_token)
             self.recovery_token = created.recovery_token
-        finally:
-            self.busy = False
 
     @rx.event
     async def restore(self, form: dict):
@@ -308,6 +356,8 @@ class LiveState(AuthState):
         elif kind == "search_failed":
             self.searching = False
             return rx.toast.error((data.get("error") or {}).get("message", "Matching failed. Search again."))
+        elif kind == "solving":  # a search past the account's budget: the worker pays
+            return rx.toast.info("Checking you're not a robot…", id="solving")
         elif kind == "ack" and not data.get("ok"):
             if data.get("op") == "search":
                 self.searching = False

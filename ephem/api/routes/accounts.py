@@ -1,12 +1,16 @@
 """Accounts and sessions: sign up, restore, the caller's account, sign out."""
 
-from fastapi import APIRouter, Request
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ephem.accounts import Accounts
-from ephem.api.deps import AccountsDep, ActionsDep, Me, bearer_token, limited
+from ephem.api.deps import AccountsDep, ActionsDep, LimitsDep, Me, ProofsDep, bearer_token, client_address, limited, within
 from ephem.models import Account
+from ephem.pow import ProofIn
 from ephem.schemas import AccountOut
 
 router = APIRouter(prefix="/api")
@@ -18,6 +22,8 @@ class CreateAccountIn(BaseModel):
     # the minimum is declared for clients, not enforced by pydantic.
     name: str = Field(max_length=1000, json_schema_extra={"minLength": 1})
     remember: StrictBool = False  # true or false, not "yes"
+    # A solved challenge: signs up past the address's rate limit.
+    pow: ProofIn | None = None
 
 
 class CreatedOut(BaseModel):
@@ -44,9 +50,25 @@ def account_out(accounts: Accounts, account: Account) -> AccountOut:
     return AccountOut.of(account, accounts.expires_at(account))
 
 
-@router.post("/accounts", status_code=201, response_model=CreatedOut, dependencies=[limited("signup")])
-def create_account(body: CreateAccountIn, accounts: AccountsDep) -> CreatedOut:
-    created = accounts.create(body.name, body.remember)
+class ChallengeOut(BaseModel):
+    challenge: dict
+
+
+@router.get("/challenge", response_model=ChallengeOut, dependencies=[limited("challenge")])
+def get_challenge(request: Request, proofs: ProofsDep, purpose: Literal["signup"] = Query(alias="for")) -> ChallengeOut:
+    return ChallengeOut(challenge=proofs.challenge(purpose, client_address(request)))
+
+
+@router.post("/accounts", status_code=201, response_model=CreatedOut)
+async def create_account(
+    request: Request, body: CreateAccountIn, accounts: AccountsDep, limits: LimitsDep, proofs: ProofsDep
+) -> CreatedOut:
+    client = client_address(request)
+    if body.pow is not None:  # paid for: the rate limit does not apply
+        await proofs.redeem(body.pow, "signup", client)
+    else:
+        await within(limits.signup, client, lambda: {"challenge": proofs.challenge("signup", client)})
+    created = await run_in_threadpool(accounts.create, body.name, body.remember)
     return CreatedOut(
         account=account_out(accounts, created.account),
         session_token=created.session_token,

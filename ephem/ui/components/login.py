@@ -40,12 +40,22 @@ def sign_up_form() -> rx.Component:
                     size="1",
                 ),
                 error_text(AuthState.error),
+                rx.cond(
+                    AuthState.solving,
+                    rx.text(
+                        "Checking you're not a robot…",
+                        size="2",
+                        color_scheme="gray",
+                        role="status",
+                        custom_attrs={"data-testid": "login-solving"},
+                    ),
+                ),
                 rx.button(
                     "Start",
                     type="submit",
                     size="3",
                     width="100%",
-                    loading=AuthState.busy,
+                    loading=AuthState.busy | AuthState.solving,
                     custom_attrs={"data-testid": "login-submit"},
                 ),
                 spacing="3",
