@@ -1,6 +1,8 @@
 // The entry Reflex bundles (`library = "$/public/ephem_client.js"` in
 // ephem/ui/components/client.py): the browser client itself is the modules in ephem/.
 export { EphemClient } from "./ephem/client.js";
+// The enclave's side panel (a drawer on a phone) and the header button that opens it.
+export { EphemDrawerToggle, EphemSide } from "./ephem/side_panel.js";
 
 // For the sign-up form (ephem/ui/state.py, through rx.call_script, which sees
 // only window globals): solve a proof-of-work challenge in a worker.

@@ -18,6 +18,8 @@ app = rx.App(
     sio=build_server(get_settings().redis_url),
     api_transformer=api,
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
+    # Media queries, focus rings and the enclave's drawer (assets/ephem/app.css).
+    stylesheets=["/ephem/app.css"],
 )
 app.add_page(pages.index, route=routes.HOME, title="ephem", on_load=LiveState.load_home)
 app.add_page(pages.enclave, route=routes.ENCLAVE, title="ephem · enclave", on_load=EnclaveState.load_enclave)

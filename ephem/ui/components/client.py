@@ -29,6 +29,28 @@ class EphemClient(rx.Component):
 ephem_client = EphemClient.create
 
 
+class EphemSide(rx.Component):
+    """The enclave's side panel: beside the conversation on a wide screen, a
+    drawer on a phone. It opens in the browser (no server round trip), so it
+    works while the server is unreachable; the safety codes join it there."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemSide"
+    label: rx.Var[str]
+
+
+class EphemDrawerToggle(rx.Component):
+    """The header's button that opens the side panel; hidden on a wide screen."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemDrawerToggle"
+    label: rx.Var[str]
+
+
+side_panel = EphemSide.create
+drawer_toggle = EphemDrawerToggle.create
+
+
 def presence_client() -> rx.Component:
     """The `/ephem` connection of a page outside any enclave: it keeps a
     session-only account alive while the page is open, carries searches and
