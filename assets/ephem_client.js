@@ -3,8 +3,11 @@
 export { EphemClient } from "./ephem/client.js";
 // The enclave's side panel (a drawer on a phone) and the header button that opens it.
 export { EphemDrawerToggle, EphemSide } from "./ephem/side_panel.js";
+// Sound and desktop-notification choices, and the home page's unread counts.
+export { AlertPrefs as EphemAlertPrefs, UnreadBadge as EphemUnread } from "./ephem/notify.js";
 
 // For the sign-up form (ephem/ui/state.py, through rx.call_script, which sees
 // only window globals): solve a proof-of-work challenge in a worker.
 import { solveInWorker } from "./ephem/pow.js";
 if (typeof window !== "undefined") window.ephemSolve = (challenge) => solveInWorker(challenge);
+

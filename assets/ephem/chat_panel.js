@@ -7,6 +7,7 @@ import { built } from "./peer_link.js";
 import { LINK_ATTRS, linkParts } from "./linkify.js";
 import { emojiOnly, groupStarts, shownTime } from "./message_view.js";
 import { ScrollPin } from "./scroll_pin.js";
+import { useAttention } from "./notify.js";
 
 // Also the room's column, around the call and the chat: it fills the height
 // it is given (the enclave page gives it the viewport's, app.css).
@@ -202,6 +203,10 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
     if (list.current) list.current.scrollTo({ top: list.current.scrollHeight, behavior: "smooth" });
   };
 
+  // Unread count in the title, sound and desktop notifications (notify.js).
+  const pinned = below === 0 && pin.current.pinned;
+  useAttention({ messages, pinned, accountId: mesh ? mesh.me.account_id : "", enclaveId: mesh ? mesh.enclaveId : "" });
+
   useLayoutEffect(() => fitHeight(box.current), [draft]);
 
   const submit = () => {
@@ -248,7 +253,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
           // Focusable, so the keyboard can scroll it.
           tabIndex: 0,
           "data-testid": "chat-list",
-          "data-pinned": String(below === 0 && pin.current.pinned),
+          "data-pinned": String(pinned),
           onScroll,
         },
         messages.length === 0

@@ -368,12 +368,14 @@ class LiveState(AuthState):
 def enclave_summary(view, me: str, online: set[str]) -> EnclaveRow:
     """An enclave as the home list shows it."""
     others = [m for m in view.members if m.account_id != me]
+    here = [m.name for m in others if m.account_id in online]
     return EnclaveRow(
         id=view.id,
         name=view.name,
         members=", ".join(m.name for m in view.members),
         count=len(view.members),
-        online=sum(1 for m in others if m.account_id in online),
+        online=len(here),
+        online_names=", ".join(here),
         last_active_at=iso(view.last_active_at),
         expires_at=iso(view.expires_at),
     )

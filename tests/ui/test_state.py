@@ -79,3 +79,23 @@ def test_matched_keeps_the_shared_interests_for_its_enclave(page):
     assert (page.shared_interests, page.shared_enclave, page.searching) == (["chess"], "e1", False)
     page._handle_client("matched", {"enclave_id": "e2", "peer": {}})  # an older server: none
     assert (page.shared_interests, page.shared_enclave) == ([], "e2")
+
+
+def test_the_home_list_names_who_is_online_in_each_enclave():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from ephem.ui.state import enclave_summary
+
+    member = lambda account_id, name: SimpleNamespace(account_id=account_id, name=name)  # noqa: E731
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    view = SimpleNamespace(
+        id="e1",
+        name="Ana & Ben & Cy",
+        members=[member("me", "Ana"), member("b", "Ben"), member("c", "Cy")],
+        last_active_at=when,
+        expires_at=when,
+    )
+    row = enclave_summary(view, "me", {"me", "c"})
+    assert (row.online, row.online_names) == (1, "Cy")  # the others only, not me
+    assert enclave_summary(view, "me", set()).online_names == ""

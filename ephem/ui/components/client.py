@@ -47,6 +47,26 @@ class EphemDrawerToggle(rx.Component):
     label: rx.Var[str]
 
 
+class EphemAlertPrefs(rx.Component):
+    """Sound and desktop notifications for new messages: browser-only choices
+    (the permission must be asked from the click itself)."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemAlertPrefs"
+
+
+class EphemUnread(rx.Component):
+    """An enclave's unread count on the home page. The browser counts them
+    (messages never reach the server) and keeps the counts in its storage."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemUnread"
+    account: rx.Var[str]
+    enclave_id: rx.Var[str]
+
+
+alert_prefs = EphemAlertPrefs.create
+unread_badge = EphemUnread.create
 side_panel = EphemSide.create
 drawer_toggle = EphemDrawerToggle.create
 

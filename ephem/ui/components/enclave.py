@@ -5,8 +5,8 @@ import reflex as rx
 from ephem.ui import routes
 
 from ephem.ui.enclave_state import EnclaveState, JoinState
-from ephem.ui.components.client import drawer_toggle, ephem_client, side_panel
-from ephem.ui.components.layout import brand, confirm_dialog, labelled_switch, page
+from ephem.ui.components.client import alert_prefs, drawer_toggle, ephem_client, side_panel
+from ephem.ui.components.layout import brand, confirm_dialog, labelled_switch, page, theme_menu
 
 
 def member_menu(member: rx.Var) -> rx.Component:
@@ -271,6 +271,7 @@ def details_panel() -> rx.Component:
                 "keep-history",
                 size="2",
             ),
+            alert_prefs(),
             spacing="2",
             width="100%",
         ),
@@ -398,6 +399,7 @@ def enclave_header() -> rx.Component:
             rx.heading(EnclaveState.enclave_name, size="4", dir="auto", as_="h1"),
             class_name="ephem-room-title",
         ),
+        theme_menu(),
         drawer_toggle(label="Details"),
         rx.cond(
             EnclaveState.i_host,

@@ -5,6 +5,7 @@ import reflex as rx
 from ephem.ui import routes
 
 from ephem.ui.state import AuthState, LiveState
+from ephem.ui.components.client import unread_badge
 from ephem.ui.components.layout import confirm_dialog
 
 
@@ -150,6 +151,7 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
                 rx.hstack(
                     rx.text(enclave.name, weight="bold", dir="auto", trim="both"),
                     rx.spacer(),
+                    unread_badge(account=LiveState.account_id, enclave_id=enclave.id),
                     rx.cond(
                         enclave.online > 0,
                         rx.badge(enclave.online.to_string() + " online", color_scheme="green", variant="soft"),
@@ -158,6 +160,24 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
                     align="center",
                 ),
                 rx.text(enclave.members, size="1", color_scheme="gray", dir="auto"),
+                rx.cond(
+                    enclave.online > 0,
+                    rx.text(
+                        rx.box(
+                            width="0.5rem",
+                            height="0.5rem",
+                            border_radius="50%",
+                            background="var(--green-9)",
+                            display="inline-block",
+                            margin_inline_end="0.35rem",
+                            aria_hidden="true",
+                        ),
+                        "Online now: ",
+                        rx.el.bdi(enclave.online_names),
+                        size="1",
+                        custom_attrs={"data-testid": "enclave-online"},
+                    ),
+                ),
                 rx.text(
                     "active ",
                     rx.moment(enclave.last_active_at, from_now=True),
