@@ -11,3 +11,6 @@ export { AlertPrefs as EphemAlertPrefs, UnreadBadge as EphemUnread } from "./eph
 import { solveInWorker } from "./ephem/pow.js";
 if (typeof window !== "undefined") window.ephemSolve = (challenge) => solveInWorker(challenge);
 
+// Installable, and a clear page when offline: the service worker.
+import { registerServiceWorker } from "./ephem/install.js";
+registerServiceWorker();
