@@ -30,7 +30,9 @@ self.addEventListener("activate", (event) => {
 function cacheable(request) {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return false;
-  return !/^\/(api|_event|_upload|ping|_health|_all_routes)(\/|$)/.test(url.pathname);
+  if (/^\/(api|_event|_upload|ping|_health|_all_routes)(\/|$)/.test(url.pathname)) return false;
+  // A development server's modules (Vite's /@…, /node_modules/…) change on every edit: not ours to keep.
+  return !/^\/(@|node_modules\/)/.test(url.pathname);
 }
 
 self.addEventListener("fetch", (event) => {
