@@ -63,6 +63,7 @@ def member_row(member: rx.Var) -> rx.Component:
             border_radius="50%",
             background=rx.cond(member.online, "var(--green-9)", "var(--gray-6)"),
             aria_label=rx.cond(member.online, "online", "offline"),
+            role="img",  # a label on a plain div is ignored by screen readers
         ),
         # A 32-letter name with no spaces breaks rather than pushing the row off a phone's screen.
         rx.text(member.name, dir="auto", overflow_wrap="anywhere", min_width="0"),

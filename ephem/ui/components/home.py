@@ -53,7 +53,8 @@ def stats_line() -> rx.Component:
     return rx.hstack(
         rx.cond(
             LiveState.connected,
-            rx.badge(rx.icon("circle", size=8, fill="currentColor"), "connected", color_scheme="green", variant="soft"),
+            # High contrast: the soft green's text falls short of WCAG AA at this size.
+            rx.badge(rx.icon("circle", size=8, fill="currentColor"), "connected", color_scheme="green", variant="soft", high_contrast=True),
             rx.badge(rx.spinner(size="1"), "connecting", color_scheme="gray", variant="soft"),
         ),
         rx.text(
@@ -154,7 +155,7 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
                     unread_badge(account=LiveState.account_id, enclave_id=enclave.id),
                     rx.cond(
                         enclave.online > 0,
-                        rx.badge(enclave.online.to_string() + " online", color_scheme="green", variant="soft"),
+                        rx.badge(enclave.online.to_string() + " online", color_scheme="green", variant="soft", high_contrast=True),
                     ),
                     width="100%",
                     align="center",
