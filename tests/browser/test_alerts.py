@@ -70,8 +70,10 @@ def test_notifications_only_when_hidden_and_unread_counts_reach_home(live, brows
     reader.evaluate("window.__setHidden(false)")
     expect(reader).to_have_title(title)
     expect(row.get_by_test_id("enclave-unread")).to_have_count(0, timeout=5_000)
-    for page in (reader, writer):
-        page.context.close()
+    # Who is online follows along: the writer goes, and the home tab says so.
+    writer.context.close()
+    expect(row.get_by_test_id("enclave-online")).to_have_count(0, timeout=20_000)
+    reader.context.close()
 
 
 def test_permission_is_asked_on_the_click_not_on_load(live, browser):

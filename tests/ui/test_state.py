@@ -99,3 +99,26 @@ def test_the_home_list_names_who_is_online_in_each_enclave():
     row = enclave_summary(view, "me", {"me", "c"})
     assert (row.online, row.online_names) == (1, "Cy")  # the others only, not me
     assert enclave_summary(view, "me", set()).online_names == ""
+
+
+async def test_the_home_list_follows_who_comes_online_when_the_stats_change(monkeypatch):
+    from types import SimpleNamespace
+
+    from ephem.ui.rows import EnclaveRow
+
+    present: set[str] = set()
+
+    async def online(ids):
+        return set(ids) & present
+
+    monkeypatch.setattr(state_module, "get_actions", lambda: SimpleNamespace(online=online))
+    page = LiveState()
+    page.account_id = "me"
+    page.enclaves = [EnclaveRow(id="e1", name="x", members="Ana, Ben", count=2, online=0, last_active_at="", expires_at="")]
+    page._members = {"e1": [["me", "Ana"], ["b", "Ben"]]}
+    present.update({"me", "b"})
+    await page.on_client("stats", {"online": 2, "searching": 0})
+    assert (page.enclaves[0].online, page.enclaves[0].online_names, page.online) == (1, "Ben", 2)
+    present.discard("b")
+    await page.on_client("stats", {"online": 1, "searching": 0})
+    assert (page.enclaves[0].online, page.enclaves[0].online_names) == (0, "")
