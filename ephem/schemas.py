@@ -18,10 +18,10 @@ class ErrorOut(BaseModel):
 
 
 def error(code: str, message: str, **details) -> dict:
-    """The error shape; `details` are extra fields of `error` (a `challenge`)."""
-    out = ErrorOut(error=ErrorDetail(code=code, message=message)).model_dump()
-    out["error"].update(details)
-    return out
+    """The error shape (`ErrorOut`); `details` are extra fields of `error` (a
+    `challenge`). Built by hand so that a message made with `ephem.i18n.N_`
+    stays one until the web layer says it in its client's language."""
+    return {"ok": False, "error": {"code": code, "message": message, **details}}
 
 
 class AccountOut(BaseModel):
