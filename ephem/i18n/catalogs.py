@@ -162,12 +162,13 @@ def placeholders(text: str) -> set[str]:
     return {name for name in PLACEHOLDER.findall(text)}
 
 
-def problems(lang: str) -> list[str]:
-    """Why `lang`'s catalog is not complete: a text of the English catalog
-    missing, untranslated, fuzzy, with the wrong number of plural forms or
-    other placeholders than the English; or a text the English lacks."""
+def problems(lang: str, catalog: Catalog | None = None) -> list[str]:
+    """Why `lang`'s catalog (or `catalog`, read as `lang`'s) is not complete:
+    a text of the English catalog missing, untranslated, fuzzy, with the
+    wrong number of plural forms or other placeholders than the English; or
+    a text the English lacks."""
     english = {m.id: m for m in read("en") if m.id}
-    catalog = read(lang)
+    catalog = catalog if catalog is not None else read(lang)
     found, out = {m.id: m for m in catalog if m.id}, []
     count, _ = get_plural(lang)
     for msgid, source in english.items():
