@@ -122,9 +122,9 @@ def plural_categories(lang: str) -> list[str]:
 
 
 def browser_catalog(lang: str) -> dict:
-    """What the browser modules read: each text by its English id, a count's
-    forms in gettext order, and the CLDR category of each form (for
-    `Intl.PluralRules`)."""
+    """What the browser modules read (`assets/ephem/i18n.js`): each text by its
+    English id, a count's forms in gettext order, the CLDR category of each
+    form (for `Intl.PluralRules`) and the numbering system."""
     messages = {}
     for message in read(lang):
         if not message.id or message.fuzzy:
@@ -133,7 +133,13 @@ def browser_catalog(lang: str) -> dict:
             messages[message.id[0]] = list(message.string)
         else:
             messages[message.id] = message.string
-    return {"lang": lang, "dir": DIRECTIONS[lang], "plural_categories": plural_categories(lang), "messages": messages}
+    return {
+        "lang": lang,
+        "dir": DIRECTIONS[lang],
+        "numbering": Locale.parse(lang).default_numbering_system,  # for Intl.NumberFormat, as the server writes numbers
+        "plural_categories": plural_categories(lang),
+        "messages": messages,
+    }
 
 
 def browser_json(lang: str) -> str:
