@@ -9,7 +9,7 @@ import { pickLanguage, translator } from "../../assets/ephem/i18n.js";
 
 const read = (path) => JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8"));
 const VECTORS = read("../vectors/i18n.json");
-const LANGUAGES = ["en", "fa", "ar", "ru", "ky", "bn"];
+const LANGUAGES = [...new Set(VECTORS.texts.map((c) => c.lang))]; // every language the server has
 const TRANSLATORS = Object.fromEntries(LANGUAGES.map((lang) => [lang, translator(read(`../../assets/ephem/locales/${lang}.json`))]));
 
 describe("texts", () => {
@@ -26,7 +26,7 @@ describe("counts", () => {
 });
 
 test("direction and digits", () => {
-  assert.deepEqual(LANGUAGES.map((l) => TRANSLATORS[l].dir), ["ltr", "rtl", "rtl", "ltr", "ltr", "ltr"]);
+  assert.deepEqual(["en", "fa", "ar", "ru", "ky", "bn"].map((l) => TRANSLATORS[l].dir), ["ltr", "rtl", "rtl", "ltr", "ltr", "ltr"]);
   assert.equal(TRANSLATORS.fa.number(2026), "۲٬۰۲۶");
   assert.equal(TRANSLATORS.bn.number(2026), "২,০২৬");
 });
