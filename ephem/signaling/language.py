@@ -80,6 +80,7 @@ class Localized:
 
     async def emit(self, event, data=None, to=None, room=None, **kwargs):
         if isinstance(data, dict) and data.get("ok") is False:
-            peer = self._by_sid.get(to or room) if (to or room) else None
+            target = to or room
+            peer = self._by_sid.get(target) if isinstance(target, str) else None
             data = localize(data, peer.lang if peer is not None else current.get())
         return await super().emit(event, data, to=to, room=room, **kwargs)
