@@ -154,3 +154,17 @@ async def test_a_sign_out_is_pushed_in_the_language_of_the_request(server):
         assert data == {"ok": False, "error": {"code": "invalid_token", "message": "আপনি এই সেশন থেকে সাইন আউট করেছেন।"}}
     finally:
         await client.disconnect()
+
+
+async def test_a_ban_is_answered_and_pushed_in_the_connection_language(server):
+    account = server.account("Dee")
+    client, _ = await connect(server, {"token": account.session_token, "lang": "ky"})
+    ended = asyncio.get_running_loop().create_future()
+    client.on("session_ended", lambda data: ended.done() or ended.set_result(data), namespace="/ephem")
+    try:
+        await asyncio.to_thread(server.hub.safety.ban, account.account.id, "spam")
+        answer = await call(client, "echo", {})
+        assert answer == {"ok": False, "error": {"code": "banned", "message": "Бул аккаунтка тыюу салынган."}}
+        assert await asyncio.wait_for(ended, 5) == answer
+    finally:
+        await client.disconnect()
