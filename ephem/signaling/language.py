@@ -81,6 +81,11 @@ class Localized:
     async def emit(self, event, data=None, to=None, room=None, **kwargs):
         if isinstance(data, dict) and data.get("ok") is False:
             target = to or room
-            peer = self._by_sid.get(target) if isinstance(target, str) else None
-            data = localize(data, peer.lang if peer is not None else current.get())
+            data = localize(data, self.language_of(target) if isinstance(target, str) else current.get())
         return await super().emit(event, data, to=to, room=room, **kwargs)
+
+    def language_of(self, sid: str) -> str:
+        """The language of this worker's connection `sid`; else (a room, another
+        worker's connection) that of whoever caused what is being said."""
+        peer = self._by_sid.get(sid)
+        return peer.lang if peer is not None else current.get()

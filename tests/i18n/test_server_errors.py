@@ -168,3 +168,13 @@ async def test_a_ban_is_answered_and_pushed_in_the_connection_language(server):
         assert await asyncio.wait_for(ended, 5) == answer
     finally:
         await client.disconnect()
+
+
+async def test_an_event_only_the_server_sends_is_refused_in_the_connection_language(server):
+    token = server.account("Eli").session_token
+    client, _ = await connect(server, {"token": token, "lang": "fa"})
+    try:
+        answer = await client.call("connect", ({}, {"token": token}), namespace="/ephem", timeout=5)
+        assert answer == {"ok": False, "error": {"code": "unknown_event", "message": "این رویدادی نیست که کلاینت بتواند بفرستد."}}
+    finally:
+        await client.disconnect()
