@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ephem.errors import EphemError
 from ephem.i18n import N_, negotiate, translate
 from ephem.live.outage import MESSAGE, UNREACHABLE, outage
-from ephem.schemas import error
+from ephem.schemas import error, validation_detail
 
 log = logging.getLogger("ephem.api")
 
@@ -52,9 +52,7 @@ async def _domain_error(request: Request, exc: EphemError) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     # Pydantic's own words for what is wrong stay in English; the sentence around them does not.
-    first = exc.errors()[0] if exc.errors() else {}
-    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    detail = f"{where}: {first.get('msg', 'invalid')}" if where else first.get("msg", "invalid")
+    detail = validation_detail(exc.errors()[0] if exc.errors() else {}, skip=("body",))
     return error_response(422, "invalid_payload", N_("The request is not valid ({detail}).", detail=detail), request=request)
 
 

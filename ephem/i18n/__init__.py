@@ -88,7 +88,12 @@ def localize(answer: Any, lang: str | None) -> Any:
 
 
 def _value(value: Any, lang: str) -> Any:
-    """Counts and limits in the language's own way of writing numbers."""
+    """Counts and limits in the language's own way of writing numbers; a text
+    inside a text (or an exception made with one) said in `lang` too."""
+    if isinstance(value, BaseException) and value.args and isinstance(value.args[0], Text):
+        value = value.args[0]
+    if isinstance(value, Text):
+        return translate(value, lang)
     if isinstance(value, int) and not isinstance(value, bool):
         from ephem.i18n.formats import format_number
 

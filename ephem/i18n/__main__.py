@@ -18,7 +18,7 @@ def main(argv: list[str]) -> int:
             print(path)
         return 0
     if argv == ["check"]:
-        found = [problem for lang in catalogs.LANGUAGES for problem in catalogs.problems(lang)]
+        found = [problem for lang in catalogs.LANGUAGES if lang != "en" for problem in catalogs.problems(lang)]
         print("\n".join(found) or "every catalog is complete")
         return 1 if found else 0
     print(USAGE, file=sys.stderr)

@@ -8,6 +8,7 @@ and the static export alike, and a test holds it to the `.po`). A process
 that finds a `.mo` missing or older than its `.po` compiles it in memory.
 """
 
+import copy
 import functools
 import gettext
 import io
@@ -89,17 +90,24 @@ def update(template: Catalog) -> None:
     _write(TEMPLATE, template)
     for lang in LANGUAGES:
         catalog = read(lang) if po_path(lang).exists() else Catalog(locale=lang, domain=DOMAIN)
-        catalog.update(template, no_fuzzy_matching=True)
-        catalog.obsolete.clear()
-        for field, value in HEADER.items():
-            setattr(catalog, field, value)
-        catalog.last_translator = catalog.language_team = "the ephem authors"
-        if lang == "en":
-            for message in catalog:
-                if message.id and not _filled(message.string):
-                    message.string = message.id
-        catalog.fuzzy = False  # Babel writes the Plural-Forms header from CLDR's data for the locale
-        _write(po_path(lang), catalog)
+        _write(po_path(lang), merged(catalog, template))
+
+
+def merged(catalog: Catalog, template: Catalog) -> Catalog:
+    """`catalog` with the template's texts: its translations kept, new texts
+    untranslated (the English catalog: the text itself), vanished ones dropped."""
+    # A copy each time: Babel puts the template's own message objects into the catalog.
+    catalog.update(copy.deepcopy(template), no_fuzzy_matching=True)
+    catalog.obsolete.clear()
+    for field, value in HEADER.items():
+        setattr(catalog, field, value)
+    catalog.last_translator = catalog.language_team = "the ephem authors"
+    if catalog.locale_identifier == "en":
+        for message in catalog:
+            if message.id and not _filled(message.string):
+                message.string = message.id
+    catalog.fuzzy = False  # Babel writes the Plural-Forms header from CLDR's data for the locale
+    return catalog
 
 
 def _write(path: Path, catalog: Catalog) -> None:
@@ -164,6 +172,14 @@ def _filled(string) -> bool:
     return all(string) if isinstance(string, tuple) else bool(string)
 
 
+def _copied(string, msgid) -> bool:
+    """The English left in place: a form equal to the English, where the
+    English has words (punctuation around placeholders may stay as it is)."""
+    english = msgid if isinstance(msgid, tuple) else (msgid,)
+    forms = string if isinstance(string, tuple) else (string,)
+    return any(form in english and re.search(r"[A-Za-z]", PLACEHOLDER.sub("", form)) for form in forms)
+
+
 def placeholders(text: str) -> set[str]:
     return {name for name in PLACEHOLDER.findall(text)}
 
@@ -185,7 +201,7 @@ def problems(lang: str, catalog: Catalog | None = None) -> list[str]:
             continue
         if message.fuzzy:
             out.append(f"{lang}: fuzzy {key!r}")
-        if not _filled(message.string):
+        if not _filled(message.string) or _copied(message.string, msgid):
             out.append(f"{lang}: untranslated {key!r}")
             continue
         if isinstance(msgid, tuple):

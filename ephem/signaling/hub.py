@@ -36,7 +36,7 @@ from ephem.core.settings import Settings
 from ephem.models import Account
 from ephem.pow import ProofOfWork, ProofRequired
 from ephem.safety import Safety
-from ephem.schemas import AccountOut, error
+from ephem.schemas import AccountOut, error, validation_detail
 from ephem.signaling.payloads import (
     MAX_RELAY_CHARS,
     EnclaveIn,
@@ -301,9 +301,7 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         try:
             parsed = payload if model is None else model.model_validate({} if payload is None else payload)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            detail = f"{where}: {first['msg']}" if where else first["msg"]
+            detail = validation_detail(exc.errors()[0])
             return error("invalid_payload", N_("Invalid {event} payload: {detail}.", event=event, detail=detail))
         try:
             return await handler(peer, parsed)

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ephem.enclaves import ENCLAVE_ID
+from ephem.i18n import N_
 from ephem.interests import normalize
 from ephem.pow import ProofIn
 
@@ -108,4 +109,4 @@ def size_of(payload: Any) -> float:
     try:
         return len(text.encode())
     except UnicodeEncodeError:
-        raise NotUnicode("text must be valid Unicode (it has a lone surrogate such as \\ud800)") from None
+        raise NotUnicode(N_("text must be valid Unicode (it has a lone surrogate such as \\ud800)")) from None

@@ -10,7 +10,9 @@ from babel import Locale
 from babel.messages.plurals import get_plural
 
 from ephem.i18n import catalogs
-from ephem.i18n.catalogs import LANGUAGES, browser_json, extract, placeholders, problems, read
+from babel.messages.catalog import Catalog
+
+from ephem.i18n.catalogs import LANGUAGES, browser_json, extract, merged, placeholders, problems, read
 
 OTHERS = [lang for lang in LANGUAGES if lang != "en"]
 
@@ -51,6 +53,27 @@ def test_the_checker_finds_what_a_careless_catalog_gets_wrong():
     assert "'There is no endpoint {path}.' has placeholders ['pth'], wanted ['path']" in found
     assert "has 2 plural forms, ru has 3" in found
     assert "'A text nobody wrote' is not in the English catalog" in found
+
+
+def test_english_left_in_place_counts_as_untranslated():
+    broken = copy.deepcopy(read("fa"))
+    broken["No such report."].string = "No such report."
+    broken["{field}: {reason}"].string = "{field}: {reason}"  # no words: the same in every language is fine
+    assert problems("fa", broken) == ["fa: untranslated 'No such report.'"]
+
+
+def test_extracting_brings_new_texts_untranslated_and_keeps_translations():
+    template = Catalog(domain="ephem")
+    template.add("No such report.")
+    template.add("A brand new text.")
+    template.add(("{n} new thing.", "{n} new things."))
+    persian = merged(copy.deepcopy(read("fa")), template)
+    english = merged(copy.deepcopy(read("en")), template)
+    assert {m.id for m in persian if m.id} == {m.id for m in template if m.id}  # vanished texts dropped
+    assert persian["No such report."].string == "چنین گزارشی وجود ندارد."
+    assert not persian["A brand new text."].string and not any(persian["{n} new thing."].string)
+    assert english["A brand new text."].string == "A brand new text."
+    assert english["{n} new thing."].string == ("{n} new thing.", "{n} new things.")
 
 
 def test_a_plural_form_may_say_the_count_in_words_but_not_drop_other_values():

@@ -178,3 +178,21 @@ async def test_an_event_only_the_server_sends_is_refused_in_the_connection_langu
         assert answer == {"ok": False, "error": {"code": "unknown_event", "message": "این رویدادی نیست که کلاینت بتواند بفرستد."}}
     finally:
         await client.disconnect()
+
+
+async def test_the_reason_behind_a_refused_payload_is_said_too(server):
+    token = server.account("Fay").session_token
+    client, _ = await connect(server, {"token": token, "lang": "ru"})
+    try:
+        answer = await call(client, "search", {"interests": ["x" * 40]})
+        assert answer["error"] == {
+            "code": "invalid_payload",
+            "message": "Неверные данные события search: interests: не более 5 интересов длиной от 1 до 24 симв.: буквы, цифры, пробелы или дефисы.",
+        }
+        answer = await call(client, "echo", {"text": "\ud800"})
+        assert answer["error"]["code"] == "invalid_payload"
+        assert answer["error"]["message"] == (
+            "Неверные данные события echo: text должен быть корректным Юникодом (в нём есть одиночный суррогат, например \\ud800)."
+        )
+    finally:
+        await client.disconnect()
