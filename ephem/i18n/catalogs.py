@@ -26,7 +26,6 @@ from babel.support import Translations
 
 # Adding a language: its code here and its catalog in locales/ (README "Languages").
 LANGUAGES = ("en", "fa", "ar", "ru", "ky", "bn")
-DIRECTIONS = {lang: ("rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr") for lang in LANGUAGES}
 
 DOMAIN = "ephem"
 HERE = Path(__file__).resolve().parent
@@ -37,6 +36,12 @@ BROWSER = HERE.parent.parent / "assets" / "ephem" / "locales"
 KEYWORDS = {"N_": None, "NP_": (1, 2)}
 HEADER = {"project": "ephem", "version": "1", "copyright_holder": "the ephem authors", "msgid_bugs_address": ""}
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
+
+
+@functools.cache
+def direction(lang: str) -> str:
+    """"rtl" or "ltr", from CLDR (looked up when first asked: locale data is slow to load)."""
+    return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
 
 
 def po_path(lang: str) -> Path:
@@ -143,7 +148,7 @@ def browser_catalog(lang: str) -> dict:
             messages[message.id] = message.string
     return {
         "lang": lang,
-        "dir": DIRECTIONS[lang],
+        "dir": direction(lang),
         "numbering": Locale.parse(lang).default_numbering_system,  # for Intl.NumberFormat, as the server writes numbers
         "plural_categories": plural_categories(lang),
         "messages": messages,

@@ -7,11 +7,10 @@ import json
 
 import pytest
 from babel import Locale
+from babel.messages.catalog import Catalog
 from babel.messages.plurals import get_plural
 
 from ephem.i18n import catalogs
-from babel.messages.catalog import Catalog
-
 from ephem.i18n.catalogs import LANGUAGES, browser_json, extract, merged, placeholders, problems, read
 
 OTHERS = [lang for lang in LANGUAGES if lang != "en"]
