@@ -7,7 +7,8 @@
 
 const PLACEHOLDER = /\{(\w+)\}/g;
 
-// `catalog`: one parsed locales/<lang>.json. `t(text, params)` and
+// `catalog`: one parsed locales/<lang>.json (locales/index.json lists them,
+// with each language's own name and direction, for a language menu). `t(text, params)` and
 // `tn(singular, plural, n, params)` take the English, as the server's N_ and NP_ do.
 export function translator(catalog) {
   const lang = catalog.lang;
@@ -34,7 +35,7 @@ export function translator(catalog) {
     if (!form) form = n === 1 ? singular : plural;
     return fill(form, { n, ...params });
   };
-  return { lang, dir: catalog.dir, t, tn, number: (n) => numbers.format(n) };
+  return { lang, name: catalog.name, dir: catalog.dir, t, tn, number: (n) => numbers.format(n) };
 }
 
 // The best of `available` for the browser's preferences (navigator.languages):

@@ -15,10 +15,10 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
-from ephem.i18n.catalogs import LANGUAGES, direction, translations
+from ephem.i18n.catalogs import LANGUAGES, direction, native_name, translations
 
 DEFAULT = "en"
-__all__ = ["DEFAULT", "LANGUAGES", "direction", "N_", "NP_", "Text", "negotiate", "translate", "localize", "current"]
+__all__ = ["DEFAULT", "LANGUAGES", "direction", "native_name", "N_", "NP_", "Text", "negotiate", "translate", "localize", "current"]
 
 # Whose language text produced outside an answer (a push caused by a REST
 # request or by an event) is said in; the web layers set it per request/event.

@@ -44,6 +44,12 @@ def direction(lang: str) -> str:
     return "rtl" if Locale.parse(lang).character_order == "right-to-left" else "ltr"
 
 
+def native_name(lang: str) -> str:
+    """The language's name in itself (CLDR), capitalized as a menu item: "Русский", "فارسی"."""
+    name = Locale.parse(lang).get_display_name(lang)
+    return name[:1].upper() + name[1:]
+
+
 def po_path(lang: str) -> Path:
     return LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
@@ -148,6 +154,7 @@ def browser_catalog(lang: str) -> dict:
             messages[message.id] = message.string
     return {
         "lang": lang,
+        "name": native_name(lang),
         "dir": direction(lang),
         "numbering": Locale.parse(lang).default_numbering_system,  # for Intl.NumberFormat, as the server writes numbers
         "plural_categories": plural_categories(lang),
@@ -159,9 +166,16 @@ def browser_json(lang: str) -> str:
     return json.dumps(browser_catalog(lang), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
+def languages_json() -> str:
+    """`locales/index.json`: what a language menu lists, without loading every catalog."""
+    index = [{"lang": lang, "name": native_name(lang), "dir": direction(lang)} for lang in LANGUAGES]
+    return json.dumps(index, ensure_ascii=False, indent=1) + "\n"
+
+
 def compile_all() -> list[Path]:
-    written = []
     BROWSER.mkdir(parents=True, exist_ok=True)
+    (BROWSER / "index.json").write_text(languages_json(), encoding="utf-8")
+    written = [BROWSER / "index.json"]
     for lang in LANGUAGES:
         mo_path(lang).write_bytes(_mo_bytes(read(lang)))
         (BROWSER / f"{lang}.json").write_text(browser_json(lang), encoding="utf-8")

@@ -11,7 +11,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.plurals import get_plural
 
 from ephem.i18n import catalogs
-from ephem.i18n.catalogs import LANGUAGES, browser_json, extract, merged, placeholders, problems, read
+from ephem.i18n.catalogs import LANGUAGES, browser_json, extract, languages_json, merged, placeholders, problems, read
 
 OTHERS = [lang for lang in LANGUAGES if lang != "en"]
 
@@ -106,6 +106,19 @@ def test_the_browser_json_is_compiled_from_the_catalog(lang):
     data = json.loads(committed)
     assert data["dir"] == ("rtl" if lang in ("fa", "ar") else "ltr")
     assert set(data["messages"]) == {m.id[0] if isinstance(m.id, tuple) else m.id for m in read("en") if m.id}
+
+
+def test_the_language_menu_lists_every_language_in_its_own_name():
+    index = (catalogs.BROWSER / "index.json").read_text(encoding="utf-8")
+    assert index == languages_json()
+    assert [(entry["lang"], entry["name"], entry["dir"]) for entry in json.loads(index)] == [
+        ("en", "English", "ltr"),
+        ("fa", "فارسی", "rtl"),
+        ("ar", "العربية", "rtl"),
+        ("ru", "Русский", "ltr"),
+        ("ky", "Кыргызча", "ltr"),
+        ("bn", "বাংলা", "ltr"),
+    ]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
