@@ -98,6 +98,7 @@ def extract() -> Catalog:
 def update(template: Catalog) -> None:
     """Writes the template and brings every catalog in line with it: new texts
     arrive untranslated (English: the text itself), vanished ones are dropped."""
+    template.header_comment = "# The texts of ephem, as the code writes them (python -m ephem.i18n extract)."
     _write(TEMPLATE, template)
     for lang in LANGUAGES:
         catalog = read(lang) if po_path(lang).exists() else Catalog(locale=lang, domain=DOMAIN)
@@ -113,6 +114,8 @@ def merged(catalog: Catalog, template: Catalog) -> Catalog:
     for field, value in HEADER.items():
         setattr(catalog, field, value)
     catalog.last_translator = catalog.language_team = "the ephem authors"
+    name = Locale.parse(catalog.locale_identifier).english_name if catalog.locale_identifier else "Template"
+    catalog.header_comment = f"# {name} texts of ephem's server and browser modules.\n# README \"Languages\" says how to change or add a catalog."
     if catalog.locale_identifier == "en":
         for message in catalog:
             if message.id and not _filled(message.string):
