@@ -12,6 +12,7 @@ from ephem.actions import Actions, Live
 from ephem.api.errors import ApiError
 from ephem.enclaves import Enclaves
 from ephem.errors import InvalidToken
+from ephem.i18n import N_, NP_
 from ephem.live.ratelimit import RateLimiter
 from ephem.models import Account
 from ephem.safety import Safety
@@ -25,7 +26,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("Send your session token as `Authorization: Bearer <token>`.")
+        raise InvalidToken(N_("Send your session token as `Authorization: Bearer <token>`."))
     return token.strip()
 
 
@@ -85,9 +86,9 @@ async def within(limiter, client: str, extra: Callable[[], dict] = dict) -> None
     if not await limiter.allow(client):
         details = extra()
         if limiter.rate <= 0:
-            raise ApiError(429, "rate_limited", "Too many attempts.", details=details)
+            raise ApiError(429, "rate_limited", N_("Too many attempts."), details=details)
         wait = math.ceil(1 / limiter.rate)  # when the bucket next holds a whole token, at the latest
-        message = f"Too many attempts. Try again in {wait} seconds."
+        message = NP_("Too many attempts. Try again in {n} second.", "Too many attempts. Try again in {n} seconds.", wait)
         raise ApiError(429, "rate_limited", message, {"Retry-After": str(wait)}, details)
 
 
