@@ -6,6 +6,7 @@ import uuid
 
 import reflex as rx
 
+from ephem.i18n import N_, translate
 from ephem.ui import routes
 
 from ephem.core.clock import iso, utcnow
@@ -159,7 +160,7 @@ class EnclaveState(LiveState):
         if kind == "joined":
             if not data.get("ok"):
                 self.joined = False
-                return rx.toast.error((data.get("error") or {}).get("message", "Could not join."))
+                return rx.toast.error(self._say((data.get("error") or {}).get("message", N_("Could not join."))))
             self.joined = True
             self._room = {p["peer_id"]: p["account_id"] for p in data.get("peers", []) if isinstance(p, dict)}
             self._refresh_online()
@@ -199,11 +200,11 @@ class EnclaveState(LiveState):
             return None
         if kind == "removed" and data.get("enclave_id") == self.current_id:
             self.current_id = ""
-            return [rx.toast.warning("A host removed you from this enclave."), rx.redirect(routes.HOME, replace=True)]
+            return [rx.toast.warning(self._say(N_("A host removed you from this enclave."))), rx.redirect(routes.HOME, replace=True)]
         if kind == "reported":
             if data.get("ok"):
-                return rx.toast.success("Reported. Thank you: the operators will look at it.")
-            return rx.toast.error((data.get("error") or {}).get("message", "The report was not sent."))
+                return rx.toast.success(self._say(N_("Reported. Thank you: the operators will look at it.")))
+            return rx.toast.error(self._say((data.get("error") or {}).get("message", N_("The report was not sent."))))
         if kind == "selftest":
             # First the server round trip (`servers` null: still checking), then the STUN/TURN findings.
             echo = data.get("echo_ms", -1)
@@ -233,7 +234,7 @@ class EnclaveState(LiveState):
         try:
             invitation = await asyncio.to_thread(get_enclaves().invite, self.current_id, self.account_id)
         except EphemError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._say(exc.message))
         self.invite_url = self.router.url.origin + routes.join_path(invitation.code)
         return None
 
@@ -242,20 +243,20 @@ class EnclaveState(LiveState):
         try:
             await asyncio.to_thread(get_enclaves().revoke_invites, self.current_id, self.account_id)
         except EphemError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._say(exc.message))
         self.invite_url = ""
-        return rx.toast.success("Every invite link of this enclave has stopped working.")
+        return rx.toast.success(self._say(N_("Every invite link of this enclave has stopped working.")))
 
     @rx.event
     def copy_invite(self):
-        return [rx.set_clipboard(self.invite_url), rx.toast.success("Invite link copied")]
+        return [rx.set_clipboard(self.invite_url), rx.toast.success(self._say(N_("Invite link copied")))]
 
     @rx.event
     async def block_member(self, account_id: str, name: str):
         try:
             await asyncio.to_thread(get_safety().block, self.account_id, account_id)
         except EphemError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._say(exc.message))
         self.blocked_ids = [*self.blocked_ids, account_id]
         self._refresh_online()
         self.offer_leave = name  # and ask whether to leave too
@@ -281,7 +282,7 @@ class EnclaveState(LiveState):
         try:
             await get_actions().remove_member(self.current_id, self.account_id, account_id)
         except EphemError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._say(exc.message))
         await self._reload_members()
         self._note("was removed", name)
         return None
@@ -330,7 +331,7 @@ class JoinState(LiveState):
         try:
             self.invite_name = await asyncio.to_thread(get_enclaves().check_invite, self.code)
         except EphemError as exc:
-            self.invite_error = exc.message
+            self.invite_error = self._say(exc.message)
         return signed_out
 
     @rx.event
@@ -341,7 +342,7 @@ class JoinState(LiveState):
         try:
             view = await asyncio.to_thread(get_enclaves().join, code, self.account_id)
         except EphemError as exc:
-            self.join_error = exc.message
+            self.join_error = self._say(exc.message)
             self.joining = False
             return
         self.joining = False
