@@ -20,4 +20,4 @@ def t(text: str) -> rx.Var:
     a text some catalog lacks, which the tests do not let happen)."""
     english = json.dumps(text)
     return rx.Var(f"({AuthState.words}?.[{english}] ?? {english})", _var_type=str,
-                  _var_data=AuthState.words._get_all_var_data())
+                  _var_data=AuthState.words._get_all_var_data()).to(str)
