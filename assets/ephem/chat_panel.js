@@ -109,9 +109,9 @@ function MessageText({ text }) {
 // hundreds redraws only what changed.
 const ChatMessage = memo(function ChatMessage({ ts, text, mine, name, status, first }) {
   const message = { ts, text, mine, name, status };
-  const time = shownTime(ts);
+  const { t, locale } = useWords();
+  const time = shownTime(ts, locale);
   const big = emojiOnly(text);
-  const { t } = useWords();
   const who = mine ? t("You") : name;
   const said = { sending: t("sending"), sent: t("sent"), delivered: t("delivered") };
   return h(

@@ -64,8 +64,11 @@ export function subscribe(listener) {
   return () => listeners.delete(listener);
 }
 
+// `locale`: for Intl (times in messages) with the numbering system the server
+// writes too: Persian and Bengali digits, Latin ones in Arabic as CLDR now says.
 export function words(lang = language()) {
-  return (translators[lang] ||= translator(CATALOGS[lang]));
+  const catalog = CATALOGS[lang];
+  return (translators[lang] ||= { ...translator(catalog), locale: `${lang}-u-nu-${catalog.numbering || "latn"}` });
 }
 
 // `const { t, tn } = useWords()`: a component redrawn in the new language when it changes.

@@ -14,7 +14,8 @@ from ephem.errors import EphemError, NotFound
 from ephem.services import get_actions, get_enclaves, get_safety
 from ephem.core.settings import get_settings
 from ephem.ui.rows import IceCheckRow, LogLine, MemberRow
-from ephem.ui.state import LiveState, with_token
+from ephem.i18n.formats import deleted_if_unused
+from ephem.ui.state import LiveState, _moment, with_token
 
 LOG_MAX = 200
 MAX_ICE_CHECKS = 64
@@ -56,6 +57,13 @@ class EnclaveState(LiveState):
     enclave_name: str = ""
     expires_at: str = ""
     members: list[MemberRow] = []
+
+    @rx.var
+    def expires_text(self) -> str:
+        """"Deleted in 1 month if unused." in the page's language."""
+        lang, moment = self.lang, _moment(self.expires_at)
+        return deleted_if_unused(moment, lang, utcnow()) if moment is not None else ""
+
     invite_url: str = ""
     log: list[LogLine] = []
     missing: bool = False

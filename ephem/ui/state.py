@@ -4,12 +4,14 @@ import asyncio
 import dataclasses
 import json
 import uuid
+from datetime import datetime
 
 import reflex as rx
 from pydantic import ValidationError
 
 from ephem.i18n import DEFAULT, LANGUAGES, N_, translate
 from ephem.i18n.catalogs import ui_words
+from ephem.i18n.formats import deleted_if_unused, format_relative
 from ephem.ui import routes
 
 from ephem.errors import Banned, EphemError, InvalidToken, NotFound
@@ -260,6 +262,18 @@ class LiveState(AuthState):
     blocks: list[BlockRow] = []
     # Set by "Next" in an enclave: the home page searches as soon as it loads.
     search_next: bool = False
+
+    @rx.var
+    def stats_text(self) -> str:
+        lang = self.lang  # named here so the var follows the language
+        return translate(N_("{online} online · {searching} searching", online=self.online, searching=self.searching_count), lang)
+
+    @rx.var
+    def enclave_times(self) -> dict[str, str]:
+        """Each home-list enclave's "Active 3 days ago. Deleted in 1 month if
+        unused." in the page's language (CLDR relative times, own digits)."""
+        lang, now = self.lang, utcnow()
+        return {row.id: enclave_times(row, lang, now) for row in self.enclaves}
     # Optional, comma-separated: matched first with someone sharing one.
     interests_text: str = ""
     interests_error: str = ""
@@ -407,6 +421,24 @@ class LiveState(AuthState):
                 self.searching = False
             return rx.toast.error(self._say((data.get("error") or {}).get("message", N_("Something went wrong."))))
         return None
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+
+
+def enclave_times(row: EnclaveRow, lang: str, now: datetime) -> str:
+    """When a home-list enclave was last active and when it goes unless used."""
+    said = []
+    active, expires = _moment(row.last_active_at), _moment(row.expires_at)
+    if active is not None:
+        said.append(translate(N_("Active {when}.", when=format_relative(active, lang, now)), lang))
+    if expires is not None:
+        said.append(deleted_if_unused(expires, lang, now))
+    return " ".join(said)
 
 
 def online_names(members, me: str, online: set[str]) -> list[str]:

@@ -1,6 +1,8 @@
 """The page in its users' languages: chosen from the browser, switched from the
 menu, remembered, right to left in Persian and Arabic (headless Chromium, phone size)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -60,6 +62,9 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
     send = bahram.get_by_test_id("chat-send")
     expect(send).to_have_text("فرستادن")
     assert texts(bahram) == ["سلام", "hello"]  # the conversation stays through the switch
+    # Times in Persian digits; the enclave's lifetime said by the server's CLDR formats.
+    expect(bahram.get_by_test_id("chat-message").first.locator("time")).to_have_text(re.compile("[۰-۹]{1,2}:[۰-۹]{2}"))
+    expect(bahram.get_by_test_id("enclave-expires")).to_have_text(re.compile("^اگر استفاده نشود، .*[۰-۹].* حذف می‌شود.$"), timeout=10_000)
 
     box = bahram.get_by_test_id("chat-input").bounding_box()
     button = send.bounding_box()

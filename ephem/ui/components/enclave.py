@@ -72,13 +72,13 @@ def member_row(member: rx.Var) -> rx.Component:
         rx.cond(member.me, rx.text("(you)", size="1", color_scheme="gray")),
         rx.cond(
             member.blocked,
-            rx.badge("blocked", color_scheme="red", variant="soft", size="1", custom_attrs={"data-testid": "member-blocked"}),
+            rx.badge(t("blocked"), color_scheme="red", variant="soft", size="1", custom_attrs={"data-testid": "member-blocked"}),
         ),
         rx.cond(
             member.in_call,
             rx.badge(
                 rx.icon("phone", size=12),
-                "in call",
+                t("in call"),
                 variant="soft",
                 size="1",
                 custom_attrs={"data-testid": "member-in-call"},
@@ -181,7 +181,7 @@ def invite_panel() -> rx.Component:
                     custom_attrs={"data-testid": "invite-create"},
                 ),
             ),
-            rx.text("Links work for 24 hours. Anyone with the link can join.", size="1", color_scheme="gray"),
+            rx.text(t("Links work for 24 hours. Anyone with the link can join."), size="1", color_scheme="gray"),
             spacing="2",
             width="100%",
         ),
@@ -221,7 +221,7 @@ def typing_indicator() -> rx.Component:
             EnclaveState.typing_names.length() > 0,
             rx.text(
                 rx.foreach(EnclaveState.typing_names, lambda name: rx.el.bdi(name, " ")),
-                rx.cond(EnclaveState.typing_names.length() > 1, "are typing…", "is typing…"),
+                rx.cond(EnclaveState.typing_names.length() > 1, t("are typing…"), t("is typing…")),
                 size="1",
                 color_scheme="gray",
                 custom_attrs={"data-testid": "typing-indicator"},
@@ -260,9 +260,7 @@ def details_panel() -> rx.Component:
             rx.cond(
                 EnclaveState.expires_at != "",
                 rx.text(
-                    t("Deleted "),
-                    rx.moment(EnclaveState.expires_at, from_now=True),
-                    " if nobody uses it.",
+                    EnclaveState.expires_text,
                     size="2",
                     custom_attrs={"data-testid": "enclave-expires"},
                 ),
@@ -301,7 +299,7 @@ def selftest_panel() -> rx.Component:
             ),
             rx.text(
                 t("Server round trip: "),
-                rx.cond(EnclaveState.echo_ms >= 0, EnclaveState.echo_ms.to_string() + " ms", "not measured yet"),
+                rx.cond(EnclaveState.echo_ms >= 0, EnclaveState.echo_ms.to_string() + " ms", t("not measured yet")),
                 size="2",
                 custom_attrs={"data-testid": "selftest-echo"},
             ),
@@ -344,13 +342,13 @@ def ice_checks() -> rx.Component:
     return rx.box(
         rx.cond(
             EnclaveState.ice_checking,
-            rx.text("Checking the STUN and TURN servers…", size="2"),
+            rx.text(t("Checking the STUN and TURN servers…"), size="2"),
             rx.cond(
                 EnclaveState.ice_checked,
                 rx.cond(
                     EnclaveState.ice_checks.length() > 0,
                     rx.vstack(
-                        rx.text("Relay and address servers:", size="2"),
+                        rx.text(t("Relay and address servers:"), size="2"),
                         rx.foreach(EnclaveState.ice_checks, ice_check_row),
                         spacing="1",
                         width="100%",
@@ -486,7 +484,7 @@ def join_view() -> rx.Component:
                 JoinState.invite_name != "",
                 rx.text(JoinState.invite_name, weight="bold", dir="auto", custom_attrs={"data-testid": "invite-name"}),
             ),
-            rx.text("Join to see who is there and talk with them.", size="2", color_scheme="gray"),
+            rx.text(t("Join to see who is there and talk with them."), size="2", color_scheme="gray"),
             rx.cond(
                 JoinState.join_error != "",
                 rx.callout(JoinState.join_error, icon="triangle_alert", color_scheme="red", role="alert"),
@@ -519,7 +517,7 @@ def dead_invite_view() -> rx.Component:
                 role="alert",
                 custom_attrs={"data-testid": "invite-error"},
             ),
-            rx.text("Ask someone in the enclave for a new link.", size="2", color_scheme="gray"),
+            rx.text(t("Ask someone in the enclave for a new link."), size="2", color_scheme="gray"),
             home_button("join-home"),
             spacing="3",
         ),

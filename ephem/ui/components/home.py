@@ -39,7 +39,7 @@ def delete_dialog() -> rx.Component:
 def header() -> rx.Component:
     return rx.hstack(
         rx.vstack(
-            rx.text("Signed in as", size="1", color_scheme="gray"),
+            rx.text(t("Signed in as"), size="1", color_scheme="gray"),
             rx.text(AuthState.name, size="4", weight="bold", dir="auto", custom_attrs={"data-testid": "me-name"}),
             spacing="0",
         ),
@@ -56,11 +56,11 @@ def stats_line() -> rx.Component:
         rx.cond(
             LiveState.connected,
             # High contrast: the soft green's text falls short of WCAG AA at this size.
-            rx.badge(rx.icon("circle", size=8, fill="currentColor"), "connected", color_scheme="green", variant="soft", high_contrast=True),
-            rx.badge(rx.spinner(size="1"), "connecting", color_scheme="gray", variant="soft"),
+            rx.badge(rx.icon("circle", size=8, fill="currentColor"), t("connected"), color_scheme="green", variant="soft", high_contrast=True),
+            rx.badge(rx.spinner(size="1"), t("connecting"), color_scheme="gray", variant="soft"),
         ),
         rx.text(
-            LiveState.online.to_string() + " online · " + LiveState.searching_count.to_string() + " searching",
+            LiveState.stats_text,
             size="2",
             color_scheme="gray",
             custom_attrs={"data-testid": "stats"},
@@ -182,11 +182,7 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
                     ),
                 ),
                 rx.text(
-                    "active ",
-                    rx.moment(enclave.last_active_at, from_now=True),
-                    " · deleted ",
-                    rx.moment(enclave.expires_at, from_now=True),
-                    " unless used",
+                    LiveState.enclave_times[enclave.id],
                     size="1",
                     color_scheme="gray",
                 ),
@@ -220,7 +216,7 @@ def blocks_list() -> rx.Component:
         LiveState.blocks.length() > 0,
         rx.vstack(
             rx.heading(t("Blocked"), size="4"),
-            rx.text("You are never matched with them, and their messages and calls do not reach you.", size="1", color_scheme="gray"),
+            rx.text(t("You are never matched with them, and their messages and calls do not reach you."), size="1", color_scheme="gray"),
             rx.foreach(
                 LiveState.blocks,
                 lambda block: rx.hstack(

@@ -14,7 +14,7 @@ def sign_up_form() -> rx.Component:
         rx.form(
             rx.vstack(
                 rx.heading(t("Pick a name"), size="5"),
-                rx.text("No email, no password. Just what others will see.", color_scheme="gray", size="2"),
+                rx.text(t("No email, no password. Just what others will see."), color_scheme="gray", size="2"),
                 rx.input(
                     name="name",
                     placeholder=t("Your display name"),
