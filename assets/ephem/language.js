@@ -65,10 +65,25 @@ export function subscribe(listener) {
 }
 
 // `locale`: for Intl (times in messages) with the numbering system the server
-// writes too: Persian and Bengali digits, Latin ones in Arabic as CLDR now says.
+// writes too (Persian and Bengali digits; Latin ones in Arabic, as CLDR now
+// says). The browser's own tag when it speaks the page's language (en-GB's
+// 24-hour clock), and when the page is English only because we lack the
+// browser's language (a German reader keeps German times).
+function intlLocale(lang, numbering) {
+  const preferred = typeof navigator === "undefined" ? "" : navigator.language || "";
+  const base = preferred.split("-")[0].toLowerCase();
+  let tag = base === lang || (lang === "en" && base && !(base in CATALOGS)) ? preferred : lang;
+  if (!tag.includes("-u-")) tag = `${tag}-u-nu-${numbering || "latn"}`;
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    return lang;
+  }
+}
+
 export function words(lang = language()) {
   const catalog = CATALOGS[lang];
-  return (translators[lang] ||= { ...translator(catalog), locale: `${lang}-u-nu-${catalog.numbering || "latn"}` });
+  return (translators[lang] ||= { ...translator(catalog), locale: intlLocale(lang, catalog.numbering) });
 }
 
 // `const { t, tn } = useWords()`: a component redrawn in the new language when it changes.
@@ -78,16 +93,24 @@ export function useWords() {
 
 // A labelled <select> (keyboard and screen reader friendly as it is), each
 // language in its own name. `onChange(lang)` at mount and on every switch, so
-// the server-side state says its words in the page's language.
-export function LanguageMenu({ onChange }) {
+// the server-side state says its words in the page's language. `compact` (a
+// phone's crowded room header): only the globe shows, the select lies over it
+// unseen, so a tap or the keyboard still opens the same native list.
+export function LanguageMenu({ onChange, compact }) {
   const { t, lang } = useWords();
   useEffect(() => {
     if (onChange) onChange(lang);
   }, [lang]);
+  const hidden = compact ? { position: "absolute", inset: 0, width: "100%", opacity: 0, cursor: "pointer" } : {};
   return h(
     "label",
-    { className: "ephem-language", style: { display: "inline-flex", alignItems: "center", gap: "0.35rem", fontSize: "0.85rem" } },
-    h("span", { "aria-hidden": "true" }, "🌐"),
+    {
+      className: "ephem-language",
+      "data-compact": compact ? "true" : undefined,
+      title: t("Language"),
+      style: { position: "relative", display: "inline-flex", alignItems: "center", gap: "0.35rem", fontSize: "0.85rem", flexShrink: 0 },
+    },
+    h("span", { "aria-hidden": "true", style: compact ? { fontSize: "1.1rem", padding: "0.2rem" } : undefined }, "🌐"),
     h(
       "select",
       {
@@ -95,7 +118,15 @@ export function LanguageMenu({ onChange }) {
         "data-testid": "language-menu",
         "aria-label": t("Language"),
         onChange: (e) => setLanguage(e.target.value),
-        style: { font: "inherit", padding: "0.2rem 0.3rem", borderRadius: "6px", background: "transparent", color: "inherit", border: "1px solid var(--gray-a7)" },
+        style: {
+          font: "inherit",
+          padding: "0.2rem 0.3rem",
+          borderRadius: "6px",
+          background: "transparent",
+          color: "inherit",
+          border: "1px solid var(--gray-a7)",
+          ...hidden,
+        },
       },
       LANGUAGES.map((item) => h("option", { key: item.lang, value: item.lang, lang: item.lang, dir: item.dir }, item.name)),
     ),

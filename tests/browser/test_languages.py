@@ -29,6 +29,7 @@ def test_the_first_visit_speaks_the_browsers_language(live, browser, locale, lan
     expect(html).to_have_attribute("dir", direction)
     expect(page.get_by_test_id("login-submit")).to_have_text(start, timeout=20_000)
     expect(page.get_by_test_id("language-menu")).to_have_value(lang)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing spills sideways
     page.context.close()
 
 
@@ -72,6 +73,7 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
     mine = bahram.locator("[data-testid=chat-message][data-mine=true]").bounding_box()
     theirs = bahram.locator("[data-testid=chat-message][data-mine=false]").bounding_box()
     assert mine["x"] < theirs["x"]  # own bubbles on the left in right-to-left
+    assert bahram.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert theirs["x"] + theirs["width"] > PHONE["width"] - 40  # theirs start at the right edge
 
     # Back to English: the same messages, the sides the other way round.

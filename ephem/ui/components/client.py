@@ -93,10 +93,13 @@ class EphemLanguageMenu(rx.Component):
     library = "$/public/ephem_client.js"
     tag = "EphemLanguageMenu"
 
+    # Only the globe (the select over it, unseen): for the room's crowded header.
+    compact: rx.Var[bool]
+
     on_change: rx.EventHandler[lambda lang: [lang]]
 
 
-def language_menu() -> rx.Component:
+def language_menu(compact: bool = False) -> rx.Component:
     from ephem.ui.state import AuthState
 
-    return EphemLanguageMenu.create(on_change=AuthState.set_lang)
+    return EphemLanguageMenu.create(on_change=AuthState.set_lang, compact=compact)

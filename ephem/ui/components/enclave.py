@@ -402,7 +402,7 @@ def enclave_header() -> rx.Component:
             rx.heading(EnclaveState.enclave_name, size="4", dir="auto", as_="h1"),
             class_name="ephem-room-title",
         ),
-        language_menu(),
+        language_menu(compact=True),
         theme_menu(),
         drawer_toggle(label=t("Details")),
         rx.cond(
