@@ -144,7 +144,7 @@ function fitHeight(box) {
 
 // `children`: drawn between the list and the composer (the page's typing line).
 export function ChatPanel({ session, mesh, keepHistory, children }) {
-  const { t } = useWords();
+  const { t, tn } = useWords();
   const [, setVersion] = useState(0);
   const [draft, setDraft] = useState("");
   const [error, setError] = useState("");
@@ -239,7 +239,11 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
           "div",
           { role: "status", "data-testid": "server-status", style: styles.outage },
           linked
-            ? `The server is unreachable. Chat goes on with the ${linked === 1 ? "member" : `${linked} members`} you are connected to; new members and calls wait until it is back.`
+            ? tn(
+                "The server is unreachable. Chat goes on with the member you are connected to; new members and calls wait until it is back.",
+                "The server is unreachable. Chat goes on with the {n} members you are connected to; new members and calls wait until it is back.",
+                linked,
+              )
             : t("The server is unreachable. Messages wait here until it is back."),
         )
       : null,

@@ -77,9 +77,7 @@ export function EphemClient({ account, enclaveId, command, showChat, keepHistory
     const created = EphemSession.take(token, emit) || new EphemSession(token, emit);
     created.setEnclave(enclaveId || "");
     created.lang = language();
-    const unfollow = subscribe((lang) => {
-      created.lang = lang; // named on the next (re)connect
-    });
+    const unfollow = subscribe((lang) => created.setLanguage(lang));
     setSession(created);
     return () => {
       unfollow();

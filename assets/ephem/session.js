@@ -108,6 +108,14 @@ export class EphemSession {
     return parked.session;
   }
 
+  // The page switched language: acks and pushed errors follow it at once
+  // (hello {lang}, README "Languages"), and the next reconnect's auth names it.
+  setLanguage(lang) {
+    if (!lang || lang === this.lang) return;
+    this.lang = lang;
+    if (this.socket.connected) this.socket.emit("hello", { lang });
+  }
+
   park() {
     if (this.closed) return;
     const earlier = parkedSessions.get(this.token);
