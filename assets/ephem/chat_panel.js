@@ -240,7 +240,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
           { role: "status", "data-testid": "server-status", style: styles.outage },
           linked
             ? tn(
-                "The server is unreachable. Chat goes on with the member you are connected to; new members and calls wait until it is back.",
+                "The server is unreachable. Chat goes on with the {n} member you are connected to; new members and calls wait until it is back.",
                 "The server is unreachable. Chat goes on with the {n} members you are connected to; new members and calls wait until it is back.",
                 linked,
               )
