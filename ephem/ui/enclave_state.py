@@ -92,7 +92,8 @@ class EnclaveState(LiveState):
     _room: dict[str, str] = {}
 
     def _note(self, what: str, who: str = "") -> None:
-        """A system line; `who` is user text and is isolated for bidi on render."""
+        """A system line; `who` is user text and is isolated for bidi on render;
+        `what` an N_ text, said in the page's language as it is drawn (t_var)."""
         entry = LogLine(id=str(uuid.uuid4()), who=who, what=what, ts=iso(utcnow()))
         self.log = [*self.log, entry][-LOG_MAX:]
 
@@ -184,7 +185,7 @@ class EnclaveState(LiveState):
                 self._room = {**self._room, peer.get("peer_id", ""): peer.get("account_id", "")}
                 if peer.get("account_id") not in {m.account_id for m in self.members}:
                     await self._reload_members()  # joined through an invite just now
-                self._note("joined", peer.get("name", "Someone"))
+                self._note(N_("joined"), peer.get("name", self._say(N_("Someone"))))
             else:
                 self._room = {p: a for p, a in self._room.items() if p != data.get("peer_id")}
                 if data.get("reason") == "left":
@@ -196,7 +197,7 @@ class EnclaveState(LiveState):
             for account_id, peer in states.items():
                 was = self.peer_states.get(account_id, {}).get("in_call") is True
                 if (peer.get("in_call") is True) != was:
-                    self._note("joined the call" if not was else "left the call", str(peer.get("name", "Someone")))
+                    self._note(N_("joined the call") if not was else N_("left the call"), str(peer.get("name", self._say(N_("Someone")))))
             self.peer_states = states
             self.in_call = data.get("in_call") is True
             self.typing_names = [str(n) for n in data.get("typing", [])][:5]
@@ -204,7 +205,7 @@ class EnclaveState(LiveState):
             return None
         if kind == "peer_gone" and data.get("enclave_id") == self.current_id:
             # Sent by the mesh once a grace period passed without the peer coming back.
-            self._note("left", str(data.get("name", "Someone")))
+            self._note(N_("left"), str(data.get("name", self._say(N_("Someone")))))
             return None
         if kind == "removed" and data.get("enclave_id") == self.current_id:
             self.current_id = ""
@@ -225,7 +226,7 @@ class EnclaveState(LiveState):
             return None
         if kind == "disconnected":
             self.joined = False
-            self._note("Server unreachable: chat goes on with the members already connected")
+            self._note(N_("Server unreachable: chat goes on with the members already connected"))
         return self._handle_client(kind, data)
 
     @rx.event
@@ -292,7 +293,7 @@ class EnclaveState(LiveState):
         except EphemError as exc:
             return rx.toast.error(self._say(exc.message))
         await self._reload_members()
-        self._note("was removed", name)
+        self._note(N_("was removed"), name)
         return None
 
     @rx.event

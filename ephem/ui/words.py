@@ -21,3 +21,10 @@ def t(text: str) -> rx.Var:
     english = json.dumps(text)
     return rx.Var(f"({AuthState.words}?.[{english}] ?? {english})", _var_type=str,
                   _var_data=AuthState.words._get_all_var_data()).to(str)
+
+
+def t_var(text: rx.Var) -> rx.Var:
+    """A text the state holds in English (an N_ text with no placeholders, a
+    room log line) in the page's language; itself when the catalogs lack it."""
+    return rx.Var(f"(({AuthState.words})?.[{text}] ?? {text})", _var_type=str,
+                  _var_data=rx.vars.VarData.merge(AuthState.words._get_all_var_data(), text._get_all_var_data())).to(str)

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from ephem.ui.words import t
+from ephem.ui.words import t, t_var
 
 from ephem.ui import routes
 
@@ -196,7 +196,7 @@ def log_panel() -> rx.Component:
             lambda entry: rx.text(
                 rx.el.bdi(entry.who),
                 " ",
-                entry.what,
+                t_var(entry.what),
                 size="1",
                 color_scheme="gray",
                 align="center",
