@@ -16,7 +16,7 @@ import { storage } from "./storage.js";
 // Conversations of meshes closed a moment ago, for the next mesh of the same
 // account and enclave to take back (see keeping.js).
 export const parking = new Parking();
-const addressWatch = new AddressWatch(); // one per page, read while a mesh is open
+const addressWatch = new AddressWatch(); // one per page, read while a mesh can signal (watchAddresses)
 
 export class Mesh {
   constructor(session, enclaveId) {
@@ -46,7 +46,20 @@ export class Mesh {
     this.statsTimer = setInterval(() => this.links.forEach((link) => link.refreshStats()), 3000);
     this.onPageHide = () => this.conversation.saveNow();
     window.addEventListener("pagehide", this.onPageHide);
-    this.unwatch = addressWatch.subscribe((gone, added) => session.networkMoved(gone, added));
+    this.unwatch = null;
+    this.watchAddresses(true);
+  }
+
+  // The page's addresses are read only while we can signal: an ICE restart
+  // needs it, and a socket coming back is new anyway. Each watch starts from
+  // a fresh read.
+  watchAddresses(on) {
+    if (on && !this.unwatch && !this.closed) {
+      this.unwatch = addressWatch.subscribe((gone, added) => this.session.networkMoved(gone, added));
+    } else if (!on && this.unwatch) {
+      this.unwatch();
+      this.unwatch = null;
+    }
   }
 
   subscribe(listener) {
@@ -132,6 +145,7 @@ export class Mesh {
   // Open links go on carrying the chat; links still being made cannot finish.
   signalingLost() {
     this.signaling = false;
+    this.watchAddresses(false);
     [...this.links.values()].forEach((link) => {
       if (link.open) link.stale = true;
       else this.removePeer(link.peer.peer_id);
@@ -143,6 +157,7 @@ export class Mesh {
   rejoined(peerId) {
     this.peerId = peerId;
     this.signaling = true;
+    this.watchAddresses(true);
     this.changed();
   }
 
@@ -199,8 +214,9 @@ export class Mesh {
 
   // A link died but its peer is still in the room: build a fresh one. The
   // impolite side (larger peer_id) offers; the polite side waits for it, or
-  // answers the offer that made it start over.
-  relink(link, pendingOffer = null) {
+  // answers the offer that made it start over. `offer`: we offer whichever
+  // side we are (the peer already started over and waits for an offer).
+  relink(link, pendingOffer = null, offer = false) {
     if (this.closed || link.closed || this.links.get(link.peer.peer_id) !== link) return;
     if (!link.signaling) {
       this.removePeer(link.peer.peer_id); // its peer is not known to be there: rebuilt once it is
@@ -208,7 +224,7 @@ export class Mesh {
     }
     link.close();
     this.links.delete(link.peer.peer_id);
-    const fresh = this.addPeer(link.peer, !link.polite && !pendingOffer);
+    const fresh = this.addPeer(link.peer, offer || (!link.polite && !pendingOffer));
     if (fresh && pendingOffer) fresh.onSignal(pendingOffer.kind, pendingOffer.data);
   }
 
@@ -274,7 +290,7 @@ export class Mesh {
     this.call.close();
     this.closed = true;
     window.removeEventListener("pagehide", this.onPageHide);
-    this.unwatch();
+    this.watchAddresses(false);
     clearInterval(this.statsTimer);
     clearTimeout(this.reportTimer);
     this.relay.close();

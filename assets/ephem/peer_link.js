@@ -128,6 +128,17 @@ export class PeerLink {
   async applySignal(kind, data) {
     if (this.closed) return;
     if (kind === "offer" || kind === "answer") {
+      const theirs = fingerprint(data.sdp);
+      const known = this.remoteFingerprint;
+      if (known && theirs && theirs !== known) {
+        // The peer started over on a fresh connection: a Python peer (aiortc
+        // has no ICE restart) answers our restart, or offers, that way. A new
+        // DTLS certificate needs a new RTCPeerConnection here too: answer its
+        // offer on one, or offer from one to its fresh connection.
+        console.info(`ephem: ${this.peer.name || this.peer.peer_id} started over on a new connection, so do we`);
+        this.mesh.relink(this, data.type === "offer" ? { kind, data } : null, data.type === "answer");
+        return;
+      }
       const readyForOffer = !this.makingOffer && (this.pc.signalingState === "stable" || this.answerPending);
       const collision = data.type === "offer" && !readyForOffer;
       this.ignoreOffer = !this.polite && collision;
