@@ -4,6 +4,7 @@
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { MAX_TEXT } from "./envelope.js";
 import { built } from "./peer_link.js";
+import { FilePanel } from "./file_panel.js";
 
 // Also the room's column, around the call and the chat.
 export const PANEL = { display: "flex", flexDirection: "column", gap: "0.5rem", width: "100%" };
@@ -93,6 +94,7 @@ export function ChatPanel({ session, mesh, keepHistory }) {
   const [draft, setDraft] = useState("");
   const [error, setError] = useState("");
   const list = useRef(null);
+  const root = useRef(null); // files are dropped and pasted onto it (file_panel.js)
 
   useEffect(() => {
     if (!mesh) return undefined;
@@ -126,6 +128,7 @@ export function ChatPanel({ session, mesh, keepHistory }) {
   return h(
     "div",
     {
+      ref: root,
       style: styles.panel,
       "data-testid": "chat-panel",
       "data-server": session.outage ? "unreachable" : session.inRoom ? "joined" : "connecting",
@@ -148,6 +151,7 @@ export function ChatPanel({ session, mesh, keepHistory }) {
         ? h("p", { style: styles.empty }, "No messages yet. They go straight to the others, never through our server.")
         : messages.map((m) => h(ChatMessage, { key: m.id, message: m })),
     ),
+    h(FilePanel, { mesh, target: root }),
     h(
       "form",
       {

@@ -1,0 +1,147 @@
+"""Files and pictures peer to peer between headless Chromium pages."""
+
+import hashlib
+import os
+import struct
+import time
+import zlib
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support.browser import meet, wait_direct
+
+pytestmark = pytest.mark.browser
+
+
+def png(width: int = 3, height: int = 2) -> bytes:
+    """A real PNG (red pixels), so the browser can decode it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def transfers(page, direction: str):
+    return page.locator(f"[data-testid=file-transfer][data-direction={direction}]")
+
+
+# A card's status and the bytes its (first) progress bar shows, read at once.
+PROGRESS = """el => {
+  const p = el.querySelector("[data-testid=file-progress]");
+  return [el.dataset.status, p ? Number(p.dataset.done) : null];
+}"""
+
+
+def downloaded(page, card) -> bytes:
+    with page.expect_download() as info:
+        card.get_by_test_id("file-download").click()
+    return open(info.value.path(), "rb").read()
+
+
+@pytest.fixture(scope="module")
+def pair(live, browser):
+    alice, bob = meet(browser, live.frontend, "Alice", "Bob")
+    wait_direct(alice, 1)
+    wait_direct(bob, 1)
+    yield alice, bob
+    for page in (alice, bob):
+        page.context.close()
+
+
+def test_a_picture_shows_inline_and_other_files_only_download(pair, tmp_path):
+    alice, bob = pair
+    picture = tmp_path / "red.png"
+    picture.write_bytes(png())
+    # Active content under a picture's name and a hostile path: bytes to download, nothing rendered.
+    svg = tmp_path / "evil.svg"
+    svg.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    alice.get_by_test_id("file-input").set_input_files([str(picture), str(svg)])
+
+    incoming = transfers(bob, "in")
+    expect(incoming).to_have_count(2, timeout=20_000)
+    shown = incoming.filter(has_text="red.png")
+    expect(shown).to_have_attribute("data-status", "done", timeout=20_000)
+    expect(shown).to_have_attribute("data-type", "image/png")
+    thumb = shown.get_by_test_id("file-thumb")
+    expect(thumb).to_be_visible()
+    assert thumb.evaluate("img => img.naturalWidth") == 3
+    thumb.click()  # opens full size; Escape closes it
+    expect(bob.get_by_test_id("file-full")).to_be_visible()
+    bob.keyboard.press("Escape")
+    expect(bob.get_by_test_id("file-full")).to_be_hidden()
+    assert downloaded(bob, shown) == picture.read_bytes()
+
+    other = incoming.filter(has_text="evil.svg")
+    expect(other).to_have_attribute("data-status", "done", timeout=20_000)
+    expect(other).to_have_attribute("data-type", "application/octet-stream")
+    expect(other.get_by_test_id("file-thumb")).to_have_count(0)
+    assert other.get_by_test_id("file-download").evaluate("a => a.href").startswith("blob:")
+    assert downloaded(bob, other) == svg.read_bytes()
+    for card in transfers(alice, "out").all():
+        expect(card).to_have_attribute("data-status", "done", timeout=20_000)
+        expect(card.get_by_test_id("file-receiver")).to_have_attribute("data-status", "done")
+
+
+def test_fifty_megabytes_arrive_whole_after_accepting_with_steady_progress(pair, tmp_path):
+    alice, bob = pair
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(50 * 1024 * 1024))
+    before = transfers(bob, "in").count()
+    alice.get_by_test_id("file-input").set_input_files(str(big))
+
+    card = transfers(bob, "in").nth(before)
+    expect(card).to_have_attribute("data-status", "offered", timeout=30_000)  # above 25 MB: asked first
+    card.get_by_test_id("file-accept").click()
+    sender_card = transfers(alice, "out").last
+    seen, sent = [], []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        status, done = card.evaluate(PROGRESS)
+        _, acked = sender_card.evaluate(PROGRESS)
+        seen += [done] if done is not None else []
+        sent += [acked] if acked is not None else []
+        if status != "receiving":
+            break
+        bob.wait_for_timeout(100)
+    expect(card).to_have_attribute("data-status", "done", timeout=30_000)
+    assert seen == sorted(seen) and sent == sorted(sent), "progress went backwards"
+    assert len(set(seen)) > 2, f"too few progress steps seen: {seen}"
+    data = downloaded(bob, card)
+    assert hashlib.sha256(data).hexdigest() == hashlib.sha256(big.read_bytes()).hexdigest()
+    expect(transfers(alice, "out").last).to_have_attribute("data-status", "done", timeout=10_000)
+
+
+@pytest.mark.parametrize("side", ["sender", "receiver"])
+def test_either_side_cancels_a_transfer(pair, tmp_path, side):
+    alice, bob = pair
+    big = tmp_path / "cancel.bin"
+    big.write_bytes(os.urandom(40 * 1024 * 1024))
+    before = transfers(bob, "in").count()
+    alice.get_by_test_id("file-input").set_input_files(str(big))
+    card = transfers(bob, "in").nth(before)
+    expect(card).to_have_attribute("data-status", "offered", timeout=30_000)
+    card.get_by_test_id("file-accept").click()
+    expect(card).to_have_attribute("data-status", "receiving")
+    mine = transfers(alice, "out").last
+    (mine if side == "sender" else card).get_by_test_id("file-cancel").click()
+    expect(card).to_have_attribute("data-status", "cancelled", timeout=10_000)
+    expect(mine.get_by_test_id("file-receiver")).to_have_attribute("data-status", "cancelled", timeout=10_000)
+    expect(mine).to_have_attribute("data-status", "cancelled", timeout=10_000)
+    expect(card.get_by_test_id("file-download")).to_have_count(0)
+
+
+def test_declining_a_large_file(pair, tmp_path):
+    alice, bob = pair
+    big = tmp_path / "declined.bin"
+    big.write_bytes(b"\x00" * (26 * 1024 * 1024))
+    before = transfers(bob, "in").count()
+    alice.get_by_test_id("file-input").set_input_files(str(big))
+    card = transfers(bob, "in").nth(before)
+    expect(card).to_have_attribute("data-status", "offered", timeout=30_000)
+    card.get_by_test_id("file-decline").click()
+    expect(card).to_have_attribute("data-status", "declined")
+    expect(transfers(alice, "out").last.get_by_test_id("file-receiver")).to_have_attribute("data-status", "declined", timeout=10_000)
