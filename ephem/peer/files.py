@@ -54,7 +54,7 @@ def sanitize_name(raw: object) -> str:
     return name or "file"
 
 
-def _is_count(n: object) -> bool:
+def is_count(n: object) -> bool:
     return isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 2**53 - 1
 
 
@@ -76,10 +76,10 @@ def check_offer(payload: object, max_bytes: int = MAX_BYTES) -> Offer:
     p = payload if isinstance(payload, dict) else {}
     if not isinstance(p.get("id"), str) or not _ID.match(p["id"]):
         raise Refused("invalid_offer", "The file offer has no valid id.")
-    if not _is_count(p.get("size")):
+    if not is_count(p.get("size")):
         raise Refused("invalid_offer", "The file offer has no valid size.")
     chunk = p.get("chunk")
-    if not _is_count(chunk) or not MIN_CHUNK <= chunk <= MAX_CHUNK:
+    if not is_count(chunk) or not MIN_CHUNK <= chunk <= MAX_CHUNK:
         raise Refused("invalid_offer", "The file offer has no valid chunk size.")
     if not isinstance(p.get("sha256"), str) or not _HEX64.match(p["sha256"]):
         raise Refused("invalid_offer", "The file offer has no valid SHA-256.")

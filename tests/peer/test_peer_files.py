@@ -1,0 +1,148 @@
+"""Files between two Python peers over real DataChannels, through the real server."""
+
+import asyncio
+import hashlib
+import os
+
+import pytest
+
+from ephem.peer import EphemError, files
+from ephem.peer.file_links import Outgoing
+from tests.peer.test_peer import matched_peers
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request):
+    return request.getfixturevalue("sqlite_url")
+
+
+async def linked(*peers, timeout=20):
+    async def opened():
+        while not all(any(link.open for link in peer.links.values()) for peer in peers):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(opened(), timeout)
+    return peers
+
+
+async def next_event(peer, kind, timeout=30):
+    async def find():
+        async for seen, item in peer.events():
+            if seen == kind:
+                return item
+
+    return await asyncio.wait_for(find(), timeout)
+
+
+def crafted(peer, path, **lies) -> Outgoing:
+    """An offer of `path` saying whatever `lies` say, sent as the sender would."""
+    data = path.read_bytes()
+    fields = {"id": "crafted-" + os.urandom(6).hex(), "name": path.name, "size": len(data), "mime": "",
+              "sha256": hashlib.sha256(data).hexdigest(), "chunk": files.CHUNK, **lies}
+    out = Outgoing(path, files.Offer(**fields))
+    for account_id in {link.account_id for link in peer.links.values() if link.open}:
+        out.receivers[account_id] = files_receiver()
+        peer.files._to(account_id, "file_offer", out.offer.payload())
+    peer.files.outgoing[out.offer.id] = out
+    return out
+
+
+def files_receiver():
+    from ephem.peer.file_links import Receiver
+
+    return Receiver("")
+
+
+async def test_files_go_whole_with_safe_names_and_never_overwrite(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    try:
+        source = tmp_path / "report.pdf"
+        source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+        for copy in (1, 2):
+            out = await alice.send_file(source)
+            await alice.files.wait(out, timeout=60)
+            assert out.status == "done"
+            received = await next_event(bob, "file_received")
+            assert received.path.name == ("report.pdf" if copy == 1 else "report (2).pdf")
+            assert received.path.read_bytes() == source.read_bytes()
+        assert sorted(p.name for p in bob.files.downloads.iterdir()) == ["report (2).pdf", "report.pdf"]
+
+        # A hostile name lands inside the folder, under its last component.
+        script = tmp_path / "pwn.sh"
+        script.write_bytes(b"#!/bin/sh\necho owned\n")
+        crafted(alice, script, name="../../../../tmp/.pwn.sh")
+        received = await next_event(bob, "file_received")
+        assert received.path == bob.files.downloads / "pwn.sh"
+        assert received.type == "application/octet-stream"
+        assert not (tmp_path / ".pwn.sh").exists()
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_lying_size_and_a_file_over_the_cap_are_refused(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    try:
+        source = tmp_path / "big.bin"
+        source.write_bytes(os.urandom(5000))
+        # Says 1000 bytes (with the hash of those), sends 5000.
+        lie = crafted(alice, source, size=1000, sha256=hashlib.sha256(source.read_bytes()[:1000]).hexdigest())
+        failed = await next_event(bob, "file_failed")
+        assert failed.status == "failed" and "size" in failed.error
+        await alice.files.wait(lie, timeout=20)
+        assert [r.status for r in lie.receivers.values()] == ["cancelled"]
+        assert list(bob.files.downloads.iterdir()) == []  # nothing kept, not even the part
+
+        bob.files.max_bytes = 4096
+        out = await alice.send_file(source)
+        await alice.files.wait(out, timeout=20)
+        (receiver,) = out.receivers.values()
+        assert (receiver.status, receiver.error) == ("cancelled", "Files are limited to 4 KB.")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_large_files_wait_for_accept_and_either_side_may_stop(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    bob.files.ask_above = 1000
+    try:
+        source = tmp_path / "video.mp4"
+        source.write_bytes(os.urandom(200_000))
+        out = await alice.send_file(source)
+        offered = await next_event(bob, "file_offer")
+        assert (offered.offer.name, offered.offer.size, offered.name) == ("video.mp4", 200_000, "Alice")
+        bob.accept_file(offered)
+        await alice.files.wait(out, timeout=30)
+        assert (await next_event(bob, "file_received")).path.read_bytes() == source.read_bytes()
+
+        out = await alice.send_file(source)
+        bob.decline_file(await next_event(bob, "file_offer"))
+        await alice.files.wait(out, timeout=30)
+        assert [r.status for r in out.receivers.values()] == ["declined"]
+
+        out = await alice.send_file(source)
+        await next_event(bob, "file_offer")
+        alice.files.cancel(out)
+        stopped = await next_event(bob, "file_failed")
+        assert stopped.status == "cancelled"
+
+        with pytest.raises(ValueError):
+            await alice.send_file(tmp_path / "missing.bin")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_send_file_needs_an_enclave(server, tmp_path):
+    from ephem.peer import EphemPeer
+
+    peer = await EphemPeer.sign_up(server.url, "Solo")
+    try:
+        with pytest.raises(EphemError):
+            await peer.send_file(tmp_path / "x")
+    finally:
+        await peer.close()
