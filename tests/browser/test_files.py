@@ -145,3 +145,71 @@ def test_declining_a_large_file(pair, tmp_path):
     card.get_by_test_id("file-decline").click()
     expect(card).to_have_attribute("data-status", "declined")
     expect(transfers(alice, "out").last.get_by_test_id("file-receiver")).to_have_attribute("data-status", "declined", timeout=10_000)
+
+
+def test_browser_and_python_peer_send_files_both_ways(live, browser, tmp_path):
+    from tests.peer.test_peer_files import crafted, linked, next_event
+    from tests.support.peer_thread import PeerThread, meet_python_peer
+
+    worker = PeerThread()
+    page = browser.new_context().new_page()
+    try:
+        peer = meet_python_peer(worker, page, live.frontend, live.backend, ("Browser", "Py"))
+        peer.files.downloads = tmp_path / "downloads"
+        worker.run(linked(peer))
+
+        # Browser -> Python: saved under its name, whole.
+        source = tmp_path / "notes.bin"
+        source.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+        page.get_by_test_id("file-input").set_input_files(str(source))
+        received = worker.run(next_event(peer, "file_received"), timeout=120)
+        assert received.path == peer.files.downloads / "notes.bin"
+        assert received.path.read_bytes() == source.read_bytes()
+        expect(transfers(page, "out").last).to_have_attribute("data-status", "done", timeout=10_000)
+
+        # Python -> browser: a picture inline, bytes to download.
+        picture = tmp_path / "dot.png"
+        picture.write_bytes(png(5, 4))
+
+        async def send(path):
+            out = await peer.send_file(path)
+            await peer.files.wait(out, timeout=60)
+            return [r.status for r in out.receivers.values()]
+
+        assert worker.run(send(picture), timeout=90) == ["done"]
+        card = transfers(page, "in").last
+        expect(card).to_have_attribute("data-type", "image/png")
+        assert card.get_by_test_id("file-thumb").evaluate("img => img.naturalWidth") == 5
+        blob = tmp_path / "blob.bin"
+        blob.write_bytes(os.urandom(1024 * 1024))
+        assert worker.run(send(blob), timeout=90) == ["done"]
+        assert downloaded(page, transfers(page, "in").last) == blob.read_bytes()
+
+        # A hostile name is shown as plain text, sanitised; a lying size is refused.
+        html = tmp_path / "page.html"
+        html.write_bytes(b"<script>document.title='owned'</script>")
+
+        async def offer(path, **lies):
+            out = crafted(peer, path, **lies)
+            await peer.files.wait(out, timeout=30)
+            return [(r.status, r.error) for r in out.receivers.values()]
+
+        assert worker.run(offer(html, name='../../<img src=x onerror="alert(1)">.html'))[0][0] == "done"
+        card = transfers(page, "in").last
+        expect(card.get_by_test_id("file-name")).to_have_text("_img src=x onerror=_alert(1)__.html")
+        expect(card).to_have_attribute("data-type", "application/octet-stream")
+        expect(card.locator("img")).to_have_count(0)
+        assert page.title() != "owned"
+
+        big = tmp_path / "liar.bin"
+        big.write_bytes(os.urandom(300_000))
+        answers = worker.run(offer(big, size=70_000, sha256=hashlib.sha256(big.read_bytes()[:70_000]).hexdigest()))
+        assert answers == [("cancelled", "The file is not the size it was offered as.")]
+        card = transfers(page, "in").last
+        expect(card).to_have_attribute("data-status", "failed")
+        expect(card.get_by_role("alert")).to_contain_text("not the size it was offered as")
+        expect(card.get_by_test_id("file-download")).to_have_count(0)
+        worker.run(peer.close())
+    finally:
+        page.context.close()
+        worker.stop()
