@@ -127,6 +127,7 @@ export class FileTransfers {
         meter: new Meter(),
         channel: null,
         error: "",
+        starts: [],
       });
       this.toAccount(accountId, "file_offer", out.offer);
     });
@@ -145,6 +146,7 @@ export class FileTransfers {
     r.channel = null;
     r.status = "sending";
     r.next = from;
+    r.starts.push(from); // [0] unless resumed
     if (from >= out.total) return this.changed();
     const channel = link.pc.createDataChannel(channelLabel(out.id, from), { ordered: true });
     channel.binaryType = "arraybuffer";

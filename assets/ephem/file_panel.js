@@ -116,7 +116,7 @@ function Outgoing({ files, item }) {
     [...item.receivers.entries()].map(([accountId, r]) =>
       h(
         "div",
-        { key: accountId, "data-testid": "file-receiver", "data-status": r.status },
+        { key: accountId, "data-testid": "file-receiver", "data-status": r.status, "data-starts": r.starts.join(",") },
         h("div", { style: styles.meta }, h("bdi", { dir: "auto" }, r.name), ` · ${STATUS[r.status] || r.status}`, r.error ? ` · ${r.error}` : ""),
         r.status === "sending" || r.status === "offered" ? h(Progress, { item, receiver: r, label: `${item.name} to ${r.name}` }) : null,
       ),

@@ -40,6 +40,7 @@ class Receiver:
     channel: object = None
     error: str = ""
     meter: Meter = field(default_factory=Meter)
+    starts: list[int] = field(default_factory=list)  # the chunk each channel began at: [0] unless resumed
 
 
 @dataclass
@@ -142,6 +143,7 @@ class FileTransfers:
         start, r.want_from = r.want_from, None
         _close(r)
         r.status, r.next = "sending", start
+        r.starts.append(start)
         if start >= out.total:
             return
         channel = link.pc.createDataChannel(files.channel_label(out.offer.id, start), ordered=True)
@@ -149,6 +151,7 @@ class FileTransfers:
         r.channel = channel
         room = asyncio.Event()
         channel.on("bufferedamountlow", room.set)
+        channel.on("close", room.set)  # a pump waiting for room stops
 
         @channel.on("open")
         def on_open():

@@ -1,5 +1,6 @@
 """Files and pictures peer to peer between headless Chromium pages."""
 
+import asyncio
 import hashlib
 import os
 import struct
@@ -209,6 +210,43 @@ def test_browser_and_python_peer_send_files_both_ways(live, browser, tmp_path):
         expect(card).to_have_attribute("data-status", "failed")
         expect(card.get_by_role("alert")).to_contain_text("not the size it was offered as")
         expect(card.get_by_test_id("file-download")).to_have_count(0)
+        worker.run(peer.close())
+    finally:
+        page.context.close()
+        worker.stop()
+
+
+def test_a_transfer_to_the_python_peer_resumes_after_its_link_drops(live, browser, tmp_path):
+    from tests.peer.test_peer_files import linked, next_event
+    from tests.support.peer_thread import PeerThread, meet_python_peer
+
+    worker = PeerThread()
+    page = browser.new_context().new_page()
+    try:
+        peer = meet_python_peer(worker, page, live.frontend, live.backend, ("Browser", "Py"))
+        peer.files.downloads = tmp_path / "downloads"
+        worker.run(linked(peer))
+        source = tmp_path / "long.bin"
+        source.write_bytes(os.urandom(12 * 1024 * 1024))
+        page.get_by_test_id("file-input").set_input_files(str(source))
+
+        async def drop_a_third_in():
+            while not peer.files.incoming or next(iter(peer.files.incoming.values())).rx is None:
+                await asyncio.sleep(0.01)
+            item = next(iter(peer.files.incoming.values()))
+            while item.rx.count < item.rx.total // 3:
+                await asyncio.sleep(0.01)
+            (link,) = peer.links.values()
+            link.rebuild()  # its path is gone: a fresh connection, the file channel with it
+            return item.rx.total
+
+        total = worker.run(drop_a_third_in(), timeout=120)
+        received = worker.run(next_event(peer, "file_received"), timeout=180)
+        assert received.path.read_bytes() == source.read_bytes()
+        row = transfers(page, "out").last.get_by_test_id("file-receiver")
+        expect(row).to_have_attribute("data-status", "done", timeout=10_000)
+        starts = [int(n) for n in row.get_attribute("data-starts").split(",")]
+        assert starts[0] == 0 and len(starts) >= 2 and starts[-1] >= total // 3, starts
         worker.run(peer.close())
     finally:
         page.context.close()

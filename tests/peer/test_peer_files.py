@@ -146,3 +146,31 @@ async def test_send_file_needs_an_enclave(server, tmp_path):
             await peer.send_file(tmp_path / "x")
     finally:
         await peer.close()
+
+
+async def test_a_transfer_resumes_from_the_last_chunk_after_the_link_drops(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    bob.files.ask_above = 100 * 1024 * 1024
+    try:
+        source = tmp_path / "long.bin"
+        source.write_bytes(os.urandom(12 * 1024 * 1024))
+        out = await alice.send_file(source)
+        (receiver,) = out.receivers.values()
+
+        async def halfway():
+            while receiver.acked < out.total // 3:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(halfway(), 60)
+        (link,) = bob.links.values()
+        link.rebuild()  # a fresh connection: the old one, and its file channel, are gone
+        await alice.files.wait(out, timeout=120)
+        assert out.status == "done"
+        assert len(receiver.starts) >= 2 and receiver.starts[0] == 0
+        assert receiver.starts[-1] >= out.total // 3  # resumed, not started over
+        received = await next_event(bob, "file_received")
+        assert hashlib.sha256(received.path.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    finally:
+        await alice.close()
+        await bob.close()
