@@ -251,3 +251,29 @@ def test_a_transfer_to_the_python_peer_resumes_after_its_link_drops(live, browse
     finally:
         page.context.close()
         worker.stop()
+
+
+def test_in_a_group_every_member_gets_the_file_and_the_sender_sees_each(live, browser, tmp_path):
+    from tests.support.browser import join_by_invite
+
+    ana, ben = meet(browser, live.frontend, "Ana", "Ben")
+    cleo = join_by_invite(browser, ana, "Cleo")
+    try:
+        for page in (ana, ben, cleo):
+            wait_direct(page, 2)
+        source = tmp_path / "group.bin"
+        source.write_bytes(os.urandom(6 * 1024 * 1024))
+        ana.get_by_test_id("file-input").set_input_files(str(source))
+        rows = transfers(ana, "out").last.get_by_test_id("file-receiver")
+        expect(rows).to_have_count(2, timeout=20_000)
+        assert sorted(rows.all_inner_texts()[i].split(" · ")[0] for i in range(2)) == ["Ben", "Cleo"]
+        for page in (ben, cleo):
+            card = transfers(page, "in").last
+            expect(card).to_have_attribute("data-status", "done", timeout=60_000)
+            assert downloaded(page, card) == source.read_bytes()
+        for i in range(2):
+            expect(rows.nth(i)).to_have_attribute("data-status", "done", timeout=10_000)
+        expect(transfers(ana, "out").last).to_have_attribute("data-status", "done")
+    finally:
+        for page in (ana, ben, cleo):
+            page.context.close()
