@@ -12,6 +12,7 @@ import { frame } from "./envelope.js";
 import {
   ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, Incoming, MAX_BYTES, Meter, parseLabel, sanitizeName,
 } from "./file_transfer.js";
+import { b64, unb64 } from "./seal.js";
 import { Sha256 } from "./sha256.js";
 import { storage } from "./storage.js";
 
@@ -22,6 +23,13 @@ const COMPACT_BYTES = 4 * 1024 * 1024; // received bytes kept as ArrayBuffers be
 const HASH_SLICE = 4 * 1024 * 1024;
 const NOTIFY_MS = 150; // progress redraws at most this often
 const ASK_KEY = "ephem.files.ask_above_mb";
+// Over the relay rung (no DataChannel): `file_chunk {id, n, at, data}`, a
+// chunk in parts of RELAY_PART bytes, base64, sealed like any envelope;
+// paced under the server's byte budget per pair (256 KiB/s of relay frames).
+export const RELAY_PART = 24 * 1024;
+const RELAY_CHARS_PER_S = 200 * 1024;
+const REASK_MS = 2000; // a receiver that saw a gap asks again at most this often
+const STALL_MS = 10000; // a transfer with no new byte this long, its link open, is asked for again
 
 // `file_*` types and the payload fields each needs (checked before use).
 const NEEDS = {
@@ -30,6 +38,7 @@ const NEEDS = {
   file_ack: ["id", "upto"],
   file_done: ["id"],
   file_cancel: ["id"],
+  file_chunk: ["id", "n", "at", "data"],
 };
 
 export const isFileType = (type) => Object.hasOwn(NEEDS, type);
@@ -45,6 +54,22 @@ export class FileTransfers {
     this.incoming = new Map(); // `${account}|${id}` -> transfer we receive
     this.listeners = new Set();
     this.closed = false;
+    this.stallTimer = setInterval(() => this.unstall(), STALL_MS / 2);
+  }
+
+  // A transfer that stopped moving while a link is up (a lost accept, a
+  // channel that stalled): ask again from what we hold, on a fresh channel.
+  unstall() {
+    const now = Date.now();
+    this.incoming.forEach((inc) => {
+      if (inc.status !== "receiving") return;
+      if (inc.lastBytes !== inc.rx.bytes) {
+        inc.lastBytes = inc.rx.bytes;
+        inc.movedAt = now;
+      } else if (now - (inc.movedAt || now) >= STALL_MS && this.toAccount(inc.from, "file_accept", { id: inc.id, from: inc.rx.count })) {
+        inc.movedAt = now;
+      }
+    });
   }
 
   subscribe(listener) {
@@ -139,7 +164,10 @@ export class FileTransfers {
   // Begin (or resume) the bytes to one receiver from chunk `from`, on a fresh channel.
   startSending(out, accountId, r) {
     const link = this.peerLink(accountId);
-    if (!link || r.wantFrom === null || r.wantFrom === undefined) return;
+    const relay = link ? null : this.relayLink(accountId);
+    if (r.wantFrom === null || r.wantFrom === undefined) return;
+    r.note = link || relay ? "" : "waiting for a direct connection";
+    if (!link && !relay) return this.changed(true);
     const from = r.wantFrom;
     r.wantFrom = null;
     if (r.channel) r.channel.close();
@@ -148,6 +176,7 @@ export class FileTransfers {
     r.next = from;
     r.starts.push(from); // [0] unless resumed
     if (from >= out.total) return this.changed();
+    if (relay) return this.relayPump(out, r, relay);
     const channel = link.pc.createDataChannel(channelLabel(out.id, from), { ordered: true });
     channel.binaryType = "arraybuffer";
     channel.bufferedAmountLowThreshold = LOW_WATER;
@@ -175,6 +204,38 @@ export class FileTransfers {
       console.warn("ephem: a file channel failed, the transfer resumes when the receiver asks again", err);
     } finally {
       r.pumping = false;
+    }
+  }
+
+  // The pair's open relay link, when the operator lets files take the relay.
+  relayLink(accountId) {
+    const hello = this.mesh.session.hello;
+    if (hello && hello.relay_files === false) return null;
+    return this.mesh.relay.links().find((l) => l.peer.account_id === accountId && l.open) || null;
+  }
+
+  // Chunks from r.next as sealed `file_chunk` envelopes; stops when the
+  // receiver asks again (a DataChannel opened) or the transfer ends.
+  async relayPump(out, r, relay) {
+    const run = { readyState: "open", close() { this.readyState = "closed"; } };
+    r.channel = run;
+    r.relayed = true;
+    this.changed(true);
+    const { size, chunk } = out.offer;
+    const me = this.mesh.me.account_id;
+    while (r.channel === run && r.next < out.total && relay.open) {
+      if (!relay.writable) {
+        await sleep(100);
+        continue;
+      }
+      const start = r.next * chunk;
+      const bytes = new Uint8Array(await out.file.slice(start, Math.min(size, start + chunk)).arrayBuffer());
+      for (let at = 0; at < bytes.length && r.channel === run; at += RELAY_PART) {
+        const wire = frame("file_chunk", me, { id: out.id, n: r.next, at, data: b64(bytes.subarray(at, at + RELAY_PART)) });
+        relay.sendFrame(wire);
+        await sleep((wire.length * 1.4 * 1000) / RELAY_CHARS_PER_S); // sealed and base64 again on the way
+      }
+      if (r.channel === run) r.next += 1;
     }
   }
 
@@ -330,24 +391,65 @@ export class FileTransfers {
     let index = label.first;
     channel.onmessage = ({ data }) => {
       if (inc.channel !== channel || inc.status !== "receiving" || typeof data === "string") return;
-      const taken = inc.rx.take(index, data);
+      inc.relayed = false;
+      this.takeChunk(inc, index, data);
       index += 1;
-      if (!taken.ok) return this.stopIncoming(inc.key, taken.code, taken.message);
-      if (!taken.fresh) return;
-      inc.parts.push(data);
-      inc.partBytes += data.byteLength;
-      // Chromium keeps Blob data outside the JavaScript heap (on disk when large).
-      if (inc.partBytes >= COMPACT_BYTES) this.compact(inc);
-      inc.meter.sample(inc.rx.bytes);
-      const upto = inc.rx.ackDue();
-      if (upto !== null) this.toAccount(inc.from, "file_ack", { id: inc.id, upto });
-      if (inc.rx.complete) this.finish(inc);
-      else this.changed();
     };
     // Closed before the end (the link dropped): `linkOpen` asks again once a link is back.
     channel.onclose = () => {
       if (inc.channel === channel) inc.channel = null;
     };
+  }
+
+  // A part of a chunk that came through the relay rung. Parts of the chunk
+  // we want are gathered in order; a gap (a refused frame) asks again.
+  onRelayedChunk(accountId, p) {
+    const inc = this.incoming.get(`${accountId}|${p.id}`);
+    if (!inc || inc.status !== "receiving" || typeof p.data !== "string") return;
+    if (!Number.isSafeInteger(p.n) || !Number.isSafeInteger(p.at) || p.n < inc.rx.count) return; // resent
+    inc.gathered ||= { n: inc.rx.count, parts: [], bytes: 0 };
+    const g = inc.gathered;
+    if (g.n !== inc.rx.count) Object.assign(g, { n: inc.rx.count, parts: [], bytes: 0 });
+    if (p.n !== g.n || p.at !== g.bytes) {
+      if (Date.now() - (inc.reasked || 0) > REASK_MS) {
+        inc.reasked = Date.now();
+        Object.assign(g, { parts: [], bytes: 0 });
+        this.toAccount(accountId, "file_accept", { id: inc.id, from: inc.rx.count });
+      }
+      return;
+    }
+    let data;
+    try {
+      data = unb64(p.data);
+    } catch {
+      return this.stopIncoming(inc.key, "corrupt", "The file arrived damaged.");
+    }
+    const expected = Math.min(inc.offer.chunk, inc.offer.size - inc.rx.bytes);
+    if (g.bytes + data.length > expected) return this.stopIncoming(inc.key, "size_mismatch", "The file is not the size it was offered as.");
+    g.parts.push(data);
+    g.bytes += data.length;
+    inc.relayed = true;
+    if (g.bytes < expected) return this.changed();
+    const whole = new Uint8Array(g.bytes);
+    g.parts.reduce((at, part) => (whole.set(part, at), at + part.length), 0);
+    Object.assign(g, { n: g.n + 1, parts: [], bytes: 0 });
+    this.takeChunk(inc, g.n - 1, whole.buffer);
+  }
+
+  // One whole chunk, from a file channel or the relay.
+  takeChunk(inc, index, data) {
+    const taken = inc.rx.take(index, data);
+    if (!taken.ok) return this.stopIncoming(inc.key, taken.code, taken.message);
+    if (!taken.fresh) return;
+    inc.parts.push(data);
+    inc.partBytes += data.byteLength;
+    // Chromium keeps Blob data outside the JavaScript heap (on disk when large).
+    if (inc.partBytes >= COMPACT_BYTES) this.compact(inc);
+    inc.meter.sample(inc.rx.bytes);
+    const upto = inc.rx.ackDue();
+    if (upto !== null) this.toAccount(inc.from, "file_ack", { id: inc.id, upto });
+    if (inc.rx.complete) this.finish(inc);
+    else this.changed();
   }
 
   compact(inc) {
@@ -395,6 +497,7 @@ export class FileTransfers {
     if (!needs || needs.some((k) => !(k in env.payload)) || (env.type !== "file_offer" && typeof env.payload.id !== "string")) return;
     if (env.type === "file_offer") return this.onOffer(link, env);
     const accountId = link.peer.account_id;
+    if (env.type === "file_chunk") return this.onRelayedChunk(accountId, env.payload);
     if (env.type === "file_cancel") {
       const inc = this.incoming.get(`${accountId}|${env.payload.id}`);
       if (inc) {
@@ -408,6 +511,7 @@ export class FileTransfers {
   close() {
     this.closed = true;
     clearTimeout(this.notifyTimer);
+    clearInterval(this.stallTimer);
     this.outgoing.forEach((out) => out.receivers.forEach((r) => this.closeChannel(r)));
     this.incoming.forEach((inc) => this.closeChannel(inc));
     this.items.forEach((item) => item.url && URL.revokeObjectURL(item.url));
@@ -424,3 +528,5 @@ export function progressOf(item, receiver = null) {
   const done = item.rx ? item.rx.bytes : item.status === "done" ? item.size : 0;
   return { done, of: item.size, speed: item.meter ? item.meter.speed : 0, eta: item.meter ? item.meter.eta(item.size - done) : null };
 }
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

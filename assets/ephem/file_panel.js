@@ -117,7 +117,15 @@ function Outgoing({ files, item }) {
       h(
         "div",
         { key: accountId, "data-testid": "file-receiver", "data-status": r.status, "data-starts": r.starts.join(",") },
-        h("div", { style: styles.meta }, h("bdi", { dir: "auto" }, r.name), ` · ${STATUS[r.status] || r.status}`, r.error ? ` · ${r.error}` : ""),
+        h(
+          "div",
+          { style: styles.meta },
+          h("bdi", { dir: "auto" }, r.name),
+          ` · ${STATUS[r.status] || r.status}`,
+          r.relayed && r.status === "sending" ? " · through the relay, end-to-end encrypted (slower)" : "",
+          r.note ? ` · ${r.note}` : "",
+          r.error ? ` · ${r.error}` : "",
+        ),
         r.status === "sending" || r.status === "offered" ? h(Progress, { item, receiver: r, label: `${item.name} to ${r.name}` }) : null,
       ),
     ),
@@ -162,7 +170,12 @@ function Incoming({ files, item }) {
     { style: styles.card(false), "data-testid": "file-transfer", "data-direction": "in", "data-status": item.status, "data-type": item.type || "" },
     h("div", { style: styles.meta }, h("bdi", { dir: "auto" }, item.sender || ""), " sends"),
     h("bdi", { dir: "auto", style: styles.name, "data-testid": "file-name" }, item.name),
-    h("div", { style: styles.meta }, `${item.size ? formatBytes(item.size) : ""} · ${STATUS[item.status] || item.status}`),
+    h(
+      "div",
+      { style: styles.meta, "data-relayed": String(Boolean(item.relayed)) },
+      `${item.size ? formatBytes(item.size) : ""} · ${STATUS[item.status] || item.status}`,
+      item.relayed && item.status === "receiving" ? " · through the relay, end-to-end encrypted (slower)" : "",
+    ),
     item.error ? h("div", { role: "alert", style: styles.error }, item.error) : null,
     body,
   );

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     interest_wait_seconds: float = Field(10, ge=0)
     # A call with more cameras on than this sends lower-resolution video.
     call_video_crowd: int = Field(6, ge=1)
+    # Files may take the relay rung (sealed, under its byte budget); told to clients in `hello`.
+    relay_files: bool = True
 
     @field_validator("trusted_proxies")
     @classmethod

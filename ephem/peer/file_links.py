@@ -11,8 +11,11 @@ downloads folder and take their safe, unique name once the SHA-256 matches.
 """
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +29,9 @@ log = logging.getLogger("ephem.peer")
 
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
-TYPES = {"file_offer", "file_accept", "file_ack", "file_done", "file_cancel"}
+TYPES = {"file_offer", "file_accept", "file_ack", "file_done", "file_cancel", "file_chunk"}
+REASK_AFTER = 2.0  # a receiver that saw a gap in relayed parts asks again at most this often
+STALL = 10.0  # a transfer with no new byte this long, its link open, is asked for again
 FINAL = {"done", "declined", "cancelled", "failed"}
 
 
@@ -70,6 +75,8 @@ class Received:
     type: str = ""
     error: str = ""
     meter: Meter = field(default_factory=Meter)
+    gathered: bytearray = field(default_factory=bytearray)  # parts of the next chunk, over the relay
+    reasked: float = 0.0
 
 
 class FileTransfers:
@@ -238,6 +245,17 @@ class FileTransfers:
             self._finish(item)
         else:
             self._to(item.sender, "file_accept", {"id": item.offer.id, "from": 0})
+            self._spawn(self._unstall(item))
+
+    async def _unstall(self, item: Received) -> None:
+        """A transfer that stopped moving while a link is up (a lost accept, a stalled
+        channel): ask again from what we hold, on a fresh channel."""
+        seen = -1
+        while item.status == "receiving":
+            await asyncio.sleep(STALL)
+            if item.status == "receiving" and item.rx.bytes == seen:
+                self._to(item.sender, "file_accept", {"id": item.offer.id, "from": item.rx.count})
+            seen = item.rx.bytes
 
     def decline(self, item: Received) -> None:
         self._stop(item, "declined", "The receiver declined.")
@@ -272,21 +290,52 @@ class FileTransfers:
             nonlocal index
             if item.channel is not channel or item.status != "receiving" or isinstance(data, str):
                 return
-            try:
-                fresh = item.rx.take(index, data)
-            except Refused as refused:
-                self._stop(item, refused.code, refused.message)
-                return
             index += 1
-            if not fresh:
-                return
-            item.handle.write(data)
-            item.meter.sample(item.rx.bytes)
-            upto = item.rx.ack_due()
-            if upto is not None:
-                self._to(item.sender, "file_ack", {"id": item.offer.id, "upto": upto})
-            if item.rx.complete:
-                self._finish(item)
+            self._take(item, index - 1, data)
+
+    def _on_relayed_chunk(self, item: Received, p: dict) -> None:
+        """A part of a chunk over the relay rung: gathered in order; a gap asks again."""
+        n, at, data = p.get("n"), p.get("at"), p.get("data")
+        if item.status != "receiving" or not files.is_count(n) or not files.is_count(at) or not isinstance(data, str):
+            return
+        if n < item.rx.count:
+            return  # resent
+        if n != item.rx.count or at != len(item.gathered):
+            if time.monotonic() - item.reasked > REASK_AFTER:
+                item.reasked = time.monotonic()
+                item.gathered.clear()
+                self._to(item.sender, "file_accept", {"id": item.offer.id, "from": item.rx.count})
+            return
+        try:
+            part = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            self._stop(item, "corrupt", "The file arrived damaged.")
+            return
+        expected = min(item.offer.chunk, item.offer.size - item.rx.bytes)
+        if len(item.gathered) + len(part) > expected:
+            self._stop(item, "size_mismatch", "The file is not the size it was offered as.")
+            return
+        item.gathered += part
+        if len(item.gathered) == expected:
+            whole = bytes(item.gathered)
+            item.gathered.clear()
+            self._take(item, n, whole)
+
+    def _take(self, item: Received, index: int, data: bytes) -> None:
+        try:
+            fresh = item.rx.take(index, data)
+        except Refused as refused:
+            self._stop(item, refused.code, refused.message)
+            return
+        if not fresh:
+            return
+        item.handle.write(data)
+        item.meter.sample(item.rx.bytes)
+        upto = item.rx.ack_due()
+        if upto is not None:
+            self._to(item.sender, "file_ack", {"id": item.offer.id, "upto": upto})
+        if item.rx.complete:
+            self._finish(item)
 
     def _finish(self, item: Received) -> None:
         try:
@@ -328,6 +377,10 @@ class FileTransfers:
         if not isinstance(payload.get("id"), str):
             return
         item = self.incoming.get((link.account_id, payload["id"]))
+        if kind == "file_chunk":
+            if item is not None:
+                self._on_relayed_chunk(item, payload)
+            return
         if kind == "file_cancel" and item is not None:
             code = "cancelled" if payload.get("code") == "cancelled" else "failed"
             self._stop(item, code, "The sender stopped.", tell=False)

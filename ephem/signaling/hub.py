@@ -321,7 +321,8 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         out = AccountOut.of(account, self.accounts.expires_at(account, seen))
         if seen is not None and seen > account.last_seen_at:
             out.last_seen_at = iso(seen)
-        return {"ok": True, "peer_id": peer.peer_id, "account": out.model_dump(), "stats": await self.stats()}
+        stats = await self.stats()
+        return {"ok": True, "peer_id": peer.peer_id, "account": out.model_dump(), "stats": stats, "relay_files": self.settings.relay_files}
 
     async def _echo(self, _peer: Peer, payload: Any) -> dict:
         return {"ok": True, "echo": payload}

@@ -277,3 +277,30 @@ def test_in_a_group_every_member_gets_the_file_and_the_sender_sees_each(live, br
     finally:
         for page in (ana, ben, cleo):
             page.context.close()
+
+
+def test_with_no_webrtc_path_files_go_sealed_through_the_relay(live, browser, tmp_path):
+    from tests.browser.test_relay import RELAYED, blocked_page
+    from tests.support.browser import ENCLAVE_URL
+
+    a = blocked_page(browser, live.frontend, "Gulnar")
+    b = blocked_page(browser, live.frontend, "Bea")
+    try:
+        a.get_by_test_id("search-button").click()
+        expect(a.get_by_test_id("search-cancel")).to_be_visible()
+        b.get_by_test_id("search-button").click()
+        for page in (a, b):
+            expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+            expect(page.get_by_test_id("peer-state")).to_have_text(RELAYED, timeout=20_000)
+        source = tmp_path / "relayed.bin"
+        source.write_bytes(os.urandom(200_000 + 7))  # four chunks, the last one short
+        a.get_by_test_id("file-input").set_input_files(str(source))
+        card = transfers(b, "in").last
+        expect(card).to_have_attribute("data-status", "receiving", timeout=20_000)
+        expect(card.locator("[data-relayed]")).to_have_attribute("data-relayed", "true", timeout=20_000)
+        expect(card).to_have_attribute("data-status", "done", timeout=60_000)
+        assert downloaded(b, card) == source.read_bytes()
+        expect(transfers(a, "out").last).to_have_attribute("data-status", "done", timeout=10_000)
+    finally:
+        for page in (a, b):
+            page.context.close()
