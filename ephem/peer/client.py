@@ -117,6 +117,8 @@ class EphemPeer:
             lambda account_id: self.conversation.member(account_id).name if self.conversation else "",
             lambda kind, item: self._events.put_nowait((kind, item)),
         )
+        self.relay_files = True
+        self.files.relay_allowed = lambda: self.relay_files
         self._wire_socket()
 
     # --- construction ---------------------------------------------------------------
@@ -166,6 +168,7 @@ class EphemPeer:
         hello = _check(await self._call("hello", {}))
         self.peer_id = hello["peer_id"]
         self.account = hello["account"]
+        self.relay_files = hello.get("relay_files") is not False  # the operator's switch for files on the relay
 
     @property
     def name(self) -> str:

@@ -30,6 +30,8 @@ log = logging.getLogger("ephem.peer")
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
 TYPES = {"file_offer", "file_accept", "file_ack", "file_done", "file_cancel", "file_chunk"}
+RELAY_PART = 24 * 1024  # bytes of a chunk per relayed `file_chunk`
+RELAY_CHARS_PER_S = 200 * 1024  # under the server's relay budget per pair (256 KiB/s)
 REASK_AFTER = 2.0  # a receiver that saw a gap in relayed parts asks again at most this often
 STALL = 10.0  # a transfer with no new byte this long, its link open, is asked for again
 FINAL = {"done", "declined", "cancelled", "failed"}
@@ -98,6 +100,7 @@ class FileTransfers:
         self.emit = emit
         self.downloads = downloads
         self.max_bytes, self.ask_above = max_bytes, ask_above
+        self.relay_allowed: Callable[[], bool] = lambda: True  # the operator's switch, from `hello`
         self.outgoing: dict[str, Outgoing] = {}
         self.incoming: dict[tuple[str, str], Received] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -143,15 +146,25 @@ class FileTransfers:
             _close(r)
         self._settle(out)
 
+    def _relay(self, account_id: str):
+        if not self.relay_allowed():
+            return None
+        return next((l for l in self.links() if l.account_id == account_id and l.open and not hasattr(l, "pc")), None)
+
     def _start(self, out: Outgoing, account_id: str, r: Receiver) -> None:
         link = self._rtc(account_id)
-        if link is None or r.want_from is None:
-            return  # when a DataChannel opens (link_open)
+        relay = None if link is not None else self._relay(account_id)
+        if (link is None and relay is None) or r.want_from is None:
+            return  # when a DataChannel opens (link_open), or the receiver asks again
         start, r.want_from = r.want_from, None
         _close(r)
         r.status, r.next = "sending", start
         r.starts.append(start)
         if start >= out.total:
+            return
+        if relay is not None:
+            r.channel = _RelayRun()
+            self._spawn(self._relay_pump(out, r, r.channel, relay))
             return
         channel = link.pc.createDataChannel(files.channel_label(out.offer.id, start), ordered=True)
         channel.bufferedAmountLowThreshold = LOW_WATER
@@ -176,6 +189,25 @@ class FileTransfers:
                 channel.send(source.read(chunk))
                 r.next += 1
                 await asyncio.sleep(0)  # let the SCTP transport run
+
+    async def _relay_pump(self, out: Outgoing, r: Receiver, run: "_RelayRun", relay) -> None:
+        """Chunks as sealed `file_chunk` parts through the relay, paced under its byte budget."""
+        chunk = out.offer.chunk
+        with out.path.open("rb") as source:
+            while r.channel is run and r.next < out.total and relay.open:
+                if not relay.writable:
+                    await asyncio.sleep(0.1)
+                    continue
+                source.seek(r.next * chunk)
+                data = source.read(chunk)
+                for at in range(0, len(data), RELAY_PART):
+                    part = base64.b64encode(data[at : at + RELAY_PART]).decode()
+                    frame = make("file_chunk", self.account_id(), {"id": out.offer.id, "n": r.next, "at": at, "data": part}).frame()
+                    relay.send_frame(frame)
+                    await asyncio.sleep(len(frame) * 1.4 / RELAY_CHARS_PER_S)  # sealed and base64 again on the way
+                    if r.channel is not run:
+                        return
+                r.next += 1
 
     def _on_answer(self, account_id: str, kind: str, payload: dict) -> None:
         out = self.outgoing.get(payload["id"])
@@ -401,6 +433,15 @@ class FileTransfers:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+class _RelayRun:
+    """Stands for a file channel while chunks go through the relay: closing it stops them."""
+
+    readyState = "open"
+
+    def close(self) -> None:
+        self.readyState = "closed"
 
 
 def _close(holder) -> None:

@@ -174,3 +174,32 @@ async def test_a_transfer_resumes_from_the_last_chunk_after_the_link_drops(serve
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_with_no_webrtc_path_files_go_sealed_through_the_relay_unless_turned_off(server, tmp_path):
+    from tests.peer.test_relay import no_webrtc_path, other, until
+
+    no_webrtc_path(server)
+    alice, bob = await matched_peers(server, "Alice", "Bob")
+    bob.files.downloads = tmp_path / "downloads"
+    try:
+        await until(lambda: alice.transport(other(alice)) == bob.transport(other(bob)) == "relayed")
+        source = tmp_path / "relayed.bin"
+        source.write_bytes(os.urandom(150_000))  # three chunks, the last one short
+        out = await alice.send_file(source)
+        await alice.files.wait(out, timeout=60)
+        assert [r.status for r in out.receivers.values()] == ["done"]
+        assert (await next_event(bob, "file_received")).path.read_bytes() == source.read_bytes()
+        assert alice.relay_rejected == bob.relay_rejected == 0
+
+        alice.relay_files = False  # as `hello` says when the operator sets EPHEM_RELAY_FILES=false
+        out = await alice.send_file(source)
+        (receiver,) = out.receivers.values()
+        await until(lambda: receiver.want_from == 0)  # accepted, but waits for a direct path
+        await asyncio.sleep(1)
+        assert receiver.status == "offered" and not receiver.starts
+        alice.files.cancel(out)
+        assert (await next_event(bob, "file_failed")).status == "cancelled"
+    finally:
+        await alice.close()
+        await bob.close()
