@@ -203,3 +203,45 @@ async def test_with_no_webrtc_path_files_go_sealed_through_the_relay_unless_turn
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_the_command_line_sends_saves_and_asks_about_large_files(server, tmp_path):
+    from ephem.peer import EphemPeer
+    from tests.peer.test_peer import Terminal
+
+    host = await EphemPeer.sign_up(server.url, "Host")
+    await host.connect()
+    host.files.downloads = tmp_path / "host"
+    searching = asyncio.ensure_future(host.search(timeout=30))
+    folder = tmp_path / "terminal"
+    terminal = await Terminal.search(server.url, "Terminal", "--downloads", str(folder))
+    try:
+        await searching
+        await terminal.line_with("In enclave")
+        await linked(host)
+        source = tmp_path / "from terminal.txt"
+        source.write_bytes(b"bytes from the terminal\n")
+        await terminal.type("/send /no/such/file")
+        assert "! No such file" in await terminal.line_with("!")
+        await terminal.type(f"/send {source}")
+        assert "Offering from terminal.txt (24 B) to Host" in await terminal.line_with("Offering")
+        assert (await next_event(host, "file_received")).path.read_bytes() == source.read_bytes()
+        assert "from terminal.txt: Host done" in await terminal.line_with("Host done")
+
+        small = tmp_path / "small.bin"
+        small.write_bytes(os.urandom(1000))
+        await host.files.wait(await host.send_file(small), timeout=30)
+        assert f"Saved {folder / 'small.bin'}" in await terminal.line_with("Saved")
+        assert (folder / "small.bin").read_bytes() == small.read_bytes()
+
+        big = tmp_path / "big.bin"
+        big.write_bytes(os.urandom(26 * 1024 * 1024))
+        out = await host.send_file(big)
+        assert "Host sends big.bin (26 MB): /accept or /decline" in await terminal.line_with("/accept")
+        await terminal.type("/decline")
+        await host.files.wait(out, timeout=30)
+        assert [r.status for r in out.receivers.values()] == ["declined"]
+        assert await terminal.end_input() == 0
+    finally:
+        terminal.stop()
+        await host.close()
