@@ -10,7 +10,7 @@
 
 import { frame } from "./envelope.js";
 import {
-  ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, Incoming, MAX_BYTES, Meter, parseLabel, sanitizeName,
+  ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, formatBytes, Incoming, MAX_BYTES, Meter, parseLabel, sanitizeName,
 } from "./file_transfer.js";
 import { b64, unb64 } from "./seal.js";
 import { Sha256 } from "./sha256.js";
@@ -46,7 +46,8 @@ export const isFileType = (type) => Object.hasOwn(NEEDS, type);
 export class FileTransfers {
   constructor(mesh, { maxBytes = MAX_BYTES } = {}) {
     this.mesh = mesh;
-    this.maxBytes = maxBytes;
+    const cap = mesh.session.hello && mesh.session.hello.file_max_bytes;
+    this.maxBytes = Number.isSafeInteger(cap) && cap > 0 ? Math.min(cap, maxBytes) : maxBytes; // the operator's, if lower
     const asked = Number(storage.get(ASK_KEY));
     this.askAbove = asked > 0 ? asked * 1024 * 1024 : ASK_ABOVE;
     this.items = []; // both ways, in the order they began: what the panel lists
@@ -126,7 +127,7 @@ export class FileTransfers {
     this.items.push(out);
     if (file.size > this.maxBytes) {
       out.status = "failed";
-      out.error = `Files are limited to ${Math.round(this.maxBytes / 1024 ** 3)} GB.`;
+      out.error = `Files are limited to ${formatBytes(this.maxBytes)}.`;
       return this.changed(true);
     }
     this.outgoing.set(out.id, out);

@@ -129,6 +129,8 @@ class Settings(BaseSettings):
     call_video_crowd: int = Field(6, ge=1)
     # Files may take the relay rung (sealed, under its byte budget); told to clients in `hello`.
     relay_files: bool = True
+    # The largest file clients offer or take, told to them in `hello` (they keep a lower cap of their own).
+    file_max_bytes: int = Field(2 * 1024**3, ge=1)
 
     @field_validator("trusted_proxies")
     @classmethod

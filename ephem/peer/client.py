@@ -169,6 +169,9 @@ class EphemPeer:
         self.peer_id = hello["peer_id"]
         self.account = hello["account"]
         self.relay_files = hello.get("relay_files") is not False  # the operator's switch for files on the relay
+        cap = hello.get("file_max_bytes")
+        if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+            self.files.max_bytes = min(self.files.max_bytes, cap)  # the operator's cap, if lower
 
     @property
     def name(self) -> str:

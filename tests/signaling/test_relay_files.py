@@ -13,15 +13,25 @@ def db_url(sqlite_url):
 async def test_hello_says_files_may_take_the_relay_by_default(server):
     client = await server.client(name="Ana")
     ack = await client.call("hello", {})
-    assert ack["ok"] and ack["relay_files"] is True
+    assert ack["ok"] and ack["relay_files"] is True and ack["file_max_bytes"] == 2 * 1024**3
     await client.close()
 
 
 async def test_the_operator_turns_file_relay_off(engine, db_settings):
-    async with serve(engine, db_settings.model_copy(update={"relay_files": False})) as server:
+    async with serve(engine, db_settings.model_copy(update={"relay_files": False, "file_max_bytes": 1000})) as server:
         client = await server.client(name="Bo")
-        assert (await client.call("hello", {}))["relay_files"] is False
+        ack = await client.call("hello", {})
+        assert (ack["relay_files"], ack["file_max_bytes"]) == (False, 1000)
         await client.close()
+
+        from ephem.peer import EphemPeer
+
+        peer = await EphemPeer.sign_up(server.url, "Py")
+        try:
+            await peer.connect()
+            assert (peer.relay_files, peer.files.max_bytes) == (False, 1000)
+        finally:
+            await peer.close()
 
 
 def test_the_switch_reads_its_variable(monkeypatch):
