@@ -87,6 +87,35 @@ def test_a_picture_shows_inline_and_other_files_only_download(pair, tmp_path):
         expect(card.get_by_test_id("file-receiver")).to_have_attribute("data-status", "done")
 
 
+# Files dropped onto the conversation, then pasted into the message box, as the browser would deliver them.
+DROP_AND_PASTE = """([name, bytes, how]) => {
+  const data = new DataTransfer();
+  data.items.add(new File([new Uint8Array(bytes)], name));
+  if (how === "drop") {
+    const log = document.querySelector('[role=log][aria-label=Messages]');
+    log.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true, cancelable: true}));
+    log.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+  } else {
+    const box = document.querySelector('[data-testid=chat-input]');
+    box.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
+  }
+}"""
+
+
+def test_files_dropped_on_the_conversation_or_pasted_are_sent(pair):
+    alice, bob = pair
+    before = transfers(bob, "in").count()
+    alice.evaluate(DROP_AND_PASTE, ["dropped.txt", list(b"dropped bytes"), "drop"])
+    alice.evaluate(DROP_AND_PASTE, ["pasted.png", list(png(2, 2)), "paste"])
+    expect(transfers(bob, "in")).to_have_count(before + 2, timeout=20_000)
+    dropped = transfers(bob, "in").filter(has_text="dropped.txt")
+    expect(dropped).to_have_attribute("data-status", "done", timeout=20_000)
+    assert downloaded(bob, dropped) == b"dropped bytes"
+    pasted = transfers(bob, "in").filter(has_text="pasted.png")
+    expect(pasted).to_have_attribute("data-type", "image/png", timeout=20_000)
+    expect(alice.get_by_test_id("chat-input")).to_have_value("")  # the paste was a file, not text
+
+
 def test_fifty_megabytes_arrive_whole_after_accepting_with_steady_progress(pair, tmp_path):
     alice, bob = pair
     big = tmp_path / "big.bin"
