@@ -8,11 +8,12 @@
 // (`file_accept {id, from}`): at first, and again whenever its link is back
 // after a drop, so a transfer resumes where it stopped.
 
+import { isPlaceholder } from "./conversation.js";
 import { frame } from "./envelope.js";
 import {
   ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, formatBytes, Incoming, MAX_BYTES, Meter, parseLabel, sanitizeName,
 } from "./file_transfer.js";
-import { b64, unb64 } from "./seal.js";
+import { onRelayedChunk, relayPump } from "./file_relay.js";
 import { Sha256 } from "./sha256.js";
 import { storage } from "./storage.js";
 
@@ -23,12 +24,6 @@ const COMPACT_BYTES = 4 * 1024 * 1024; // received bytes kept as ArrayBuffers be
 const HASH_SLICE = 4 * 1024 * 1024;
 const NOTIFY_MS = 150; // progress redraws at most this often
 const ASK_KEY = "ephem.files.ask_above_mb";
-// Over the relay rung (no DataChannel): `file_chunk {id, n, at, data}`, a
-// chunk in parts of RELAY_PART bytes, base64, sealed like any envelope;
-// paced under the server's byte budget per pair (256 KiB/s of relay frames).
-export const RELAY_PART = 24 * 1024;
-const RELAY_CHARS_PER_S = 200 * 1024;
-const REASK_MS = 2000; // a receiver that saw a gap asks again at most this often
 const STALL_MS = 10000; // a transfer with no new byte this long, its link open, is asked for again
 
 // `file_*` types and the payload fields each needs (checked before use).
@@ -142,7 +137,7 @@ export class FileTransfers {
     out.offer = { id: out.id, name: out.name, size: file.size, mime: file.type || "", sha256: hash.hex(), chunk: CHUNK };
     out.total = chunkCount(file.size, CHUNK);
     const accounts = new Map();
-    this.mesh.conversation.links().forEach((l) => l.open && accounts.set(l.peer.account_id, l.peer.name));
+    this.mesh.conversation.links().forEach((l) => l.open && !isPlaceholder(l.peer.account_id) && accounts.set(l.peer.account_id, l.peer.name));
     accounts.forEach((name, accountId) => {
       const account = this.mesh.conversation.accounts.get(accountId);
       out.receivers.set(accountId, {
@@ -178,6 +173,7 @@ export class FileTransfers {
     r.starts.push(from); // [0] unless resumed
     if (from >= out.total) return this.changed();
     if (relay) return this.relayPump(out, r, relay);
+    r.relayed = false;
     const channel = link.pc.createDataChannel(channelLabel(out.id, from), { ordered: true });
     channel.binaryType = "arraybuffer";
     channel.bufferedAmountLowThreshold = LOW_WATER;
@@ -215,29 +211,8 @@ export class FileTransfers {
     return this.mesh.relay.links().find((l) => l.peer.account_id === accountId && l.open) || null;
   }
 
-  // Chunks from r.next as sealed `file_chunk` envelopes; stops when the
-  // receiver asks again (a DataChannel opened) or the transfer ends.
-  async relayPump(out, r, relay) {
-    const run = { readyState: "open", close() { this.readyState = "closed"; } };
-    r.channel = run;
-    r.relayed = true;
-    this.changed(true);
-    const { size, chunk } = out.offer;
-    const me = this.mesh.me.account_id;
-    while (r.channel === run && r.next < out.total && relay.open) {
-      if (!relay.writable) {
-        await sleep(100);
-        continue;
-      }
-      const start = r.next * chunk;
-      const bytes = new Uint8Array(await out.file.slice(start, Math.min(size, start + chunk)).arrayBuffer());
-      for (let at = 0; at < bytes.length && r.channel === run; at += RELAY_PART) {
-        const wire = frame("file_chunk", me, { id: out.id, n: r.next, at, data: b64(bytes.subarray(at, at + RELAY_PART)) });
-        relay.sendFrame(wire);
-        await sleep((wire.length * 1.4 * 1000) / RELAY_CHARS_PER_S); // sealed and base64 again on the way
-      }
-      if (r.channel === run) r.next += 1;
-    }
+  relayPump(out, r, relay) {
+    return relayPump(this, out, r, relay);
   }
 
   cancelOutgoing(id) {
@@ -402,39 +377,8 @@ export class FileTransfers {
     };
   }
 
-  // A part of a chunk that came through the relay rung. Parts of the chunk
-  // we want are gathered in order; a gap (a refused frame) asks again.
   onRelayedChunk(accountId, p) {
-    const inc = this.incoming.get(`${accountId}|${p.id}`);
-    if (!inc || inc.status !== "receiving" || typeof p.data !== "string") return;
-    if (!Number.isSafeInteger(p.n) || !Number.isSafeInteger(p.at) || p.n < inc.rx.count) return; // resent
-    inc.gathered ||= { n: inc.rx.count, parts: [], bytes: 0 };
-    const g = inc.gathered;
-    if (g.n !== inc.rx.count) Object.assign(g, { n: inc.rx.count, parts: [], bytes: 0 });
-    if (p.n !== g.n || p.at !== g.bytes) {
-      if (Date.now() - (inc.reasked || 0) > REASK_MS) {
-        inc.reasked = Date.now();
-        Object.assign(g, { parts: [], bytes: 0 });
-        this.toAccount(accountId, "file_accept", { id: inc.id, from: inc.rx.count });
-      }
-      return;
-    }
-    let data;
-    try {
-      data = unb64(p.data);
-    } catch {
-      return this.stopIncoming(inc.key, "corrupt", "The file arrived damaged.");
-    }
-    const expected = Math.min(inc.offer.chunk, inc.offer.size - inc.rx.bytes);
-    if (g.bytes + data.length > expected) return this.stopIncoming(inc.key, "size_mismatch", "The file is not the size it was offered as.");
-    g.parts.push(data);
-    g.bytes += data.length;
-    inc.relayed = true;
-    if (g.bytes < expected) return this.changed();
-    const whole = new Uint8Array(g.bytes);
-    g.parts.reduce((at, part) => (whole.set(part, at), at + part.length), 0);
-    Object.assign(g, { n: g.n + 1, parts: [], bytes: 0 });
-    this.takeChunk(inc, g.n - 1, whole.buffer);
+    onRelayedChunk(this, accountId, p);
   }
 
   // One whole chunk, from a file channel or the relay.
@@ -529,5 +473,3 @@ export function progressOf(item, receiver = null) {
   const done = item.rx ? item.rx.bytes : item.status === "done" ? item.size : 0;
   return { done, of: item.size, speed: item.meter ? item.meter.speed : 0, eta: item.meter ? item.meter.eta(item.size - done) : null };
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -11,11 +11,8 @@ downloads folder and take their safe, unique name once the SHA-256 matches.
 """
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +20,7 @@ from pathlib import Path
 
 from ephem.envelope import make, parse
 from ephem.peer import files
+from ephem.peer.file_relay import RelayRun, on_relayed_chunk, relay_pump
 from ephem.peer.files import CHUNK, Incoming, Meter, Offer, Refused
 
 log = logging.getLogger("ephem.peer")
@@ -30,9 +28,6 @@ log = logging.getLogger("ephem.peer")
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
 TYPES = {"file_offer", "file_accept", "file_ack", "file_done", "file_cancel", "file_chunk"}
-RELAY_PART = 24 * 1024  # bytes of a chunk per relayed `file_chunk`
-RELAY_CHARS_PER_S = 200 * 1024  # under the server's relay budget per pair (256 KiB/s)
-REASK_AFTER = 2.0  # a receiver that saw a gap in relayed parts asks again at most this often
 STALL = 10.0  # a transfer with no new byte this long, its link open, is asked for again
 FINAL = {"done", "declined", "cancelled", "failed"}
 
@@ -163,8 +158,8 @@ class FileTransfers:
         if start >= out.total:
             return
         if relay is not None:
-            r.channel = _RelayRun()
-            self._spawn(self._relay_pump(out, r, r.channel, relay))
+            r.channel = RelayRun()
+            self._spawn(relay_pump(self, out, r, r.channel, relay))
             return
         channel = link.pc.createDataChannel(files.channel_label(out.offer.id, start), ordered=True)
         channel.bufferedAmountLowThreshold = LOW_WATER
@@ -189,25 +184,6 @@ class FileTransfers:
                 channel.send(source.read(chunk))
                 r.next += 1
                 await asyncio.sleep(0)  # let the SCTP transport run
-
-    async def _relay_pump(self, out: Outgoing, r: Receiver, run: "_RelayRun", relay) -> None:
-        """Chunks as sealed `file_chunk` parts through the relay, paced under its byte budget."""
-        chunk = out.offer.chunk
-        with out.path.open("rb") as source:
-            while r.channel is run and r.next < out.total and relay.open:
-                if not relay.writable:
-                    await asyncio.sleep(0.1)
-                    continue
-                source.seek(r.next * chunk)
-                data = source.read(chunk)
-                for at in range(0, len(data), RELAY_PART):
-                    part = base64.b64encode(data[at : at + RELAY_PART]).decode()
-                    frame = make("file_chunk", self.account_id(), {"id": out.offer.id, "n": r.next, "at": at, "data": part}).frame()
-                    relay.send_frame(frame)
-                    await asyncio.sleep(len(frame) * 1.4 / RELAY_CHARS_PER_S)  # sealed and base64 again on the way
-                    if r.channel is not run:
-                        return
-                r.next += 1
 
     def _on_answer(self, account_id: str, kind: str, payload: dict) -> None:
         out = self.outgoing.get(payload["id"])
@@ -325,34 +301,6 @@ class FileTransfers:
             index += 1
             self._take(item, index - 1, data)
 
-    def _on_relayed_chunk(self, item: Received, p: dict) -> None:
-        """A part of a chunk over the relay rung: gathered in order; a gap asks again."""
-        n, at, data = p.get("n"), p.get("at"), p.get("data")
-        if item.status != "receiving" or not files.is_count(n) or not files.is_count(at) or not isinstance(data, str):
-            return
-        if n < item.rx.count:
-            return  # resent
-        if n != item.rx.count or at != len(item.gathered):
-            if time.monotonic() - item.reasked > REASK_AFTER:
-                item.reasked = time.monotonic()
-                item.gathered.clear()
-                self._to(item.sender, "file_accept", {"id": item.offer.id, "from": item.rx.count})
-            return
-        try:
-            part = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            self._stop(item, "corrupt", "The file arrived damaged.")
-            return
-        expected = min(item.offer.chunk, item.offer.size - item.rx.bytes)
-        if len(item.gathered) + len(part) > expected:
-            self._stop(item, "size_mismatch", "The file is not the size it was offered as.")
-            return
-        item.gathered += part
-        if len(item.gathered) == expected:
-            whole = bytes(item.gathered)
-            item.gathered.clear()
-            self._take(item, n, whole)
-
     def _take(self, item: Received, index: int, data: bytes) -> None:
         try:
             fresh = item.rx.take(index, data)
@@ -411,7 +359,7 @@ class FileTransfers:
         item = self.incoming.get((link.account_id, payload["id"]))
         if kind == "file_chunk":
             if item is not None:
-                self._on_relayed_chunk(item, payload)
+                on_relayed_chunk(self, item, payload)
             return
         if kind == "file_cancel" and item is not None:
             code = "cancelled" if payload.get("code") == "cancelled" else "failed"
@@ -433,15 +381,6 @@ class FileTransfers:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-class _RelayRun:
-    """Stands for a file channel while chunks go through the relay: closing it stops them."""
-
-    readyState = "open"
-
-    def close(self) -> None:
-        self.readyState = "closed"
 
 
 def _close(holder) -> None:
