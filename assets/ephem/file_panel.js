@@ -255,7 +255,14 @@ export function FilePanel({ mesh, target }) {
       }),
       h(
         "button",
-        { type: "button", style: styles.button, "data-testid": "file-button", onClick: () => input.current && input.current.click() },
+        {
+          type: "button",
+          style: styles.button,
+          "data-testid": "file-button",
+          "aria-label": "Send files",
+          title: "Send files to everyone here (or drop or paste them onto the conversation)",
+          onClick: () => input.current && input.current.click(),
+        },
         "📎 Send files",
       ),
       h("span", { style: styles.meta }, "or drop or paste them here"),
