@@ -15,6 +15,7 @@ fails the run. Writes bench/results/files.csv.
 """
 
 import argparse
+import asyncio
 import hashlib
 import os
 import statistics
@@ -123,8 +124,11 @@ def with_python(browser, live, source: Path, runs: int, downloads: Path) -> list
                 return offered
 
             started = time.monotonic()
-            offered = worker.run(send(), timeout=700)
+            sending = asyncio.run_coroutine_threadsafe(send(), worker.loop)
             card = page.locator('[data-testid="file-transfer"][data-direction="in"]').nth(run)
+            expect(card).to_have_attribute("data-status", "offered", timeout=120_000)  # above 25 MB: asked first
+            card.get_by_test_id("file-accept").click()
+            offered = sending.result(700)
             expect(card).to_have_attribute("data-status", "done", timeout=600_000)
             seen = page.evaluate(f"window.__files[{run}]")
             with page.expect_download() as info:
@@ -139,8 +143,6 @@ def with_python(browser, live, source: Path, runs: int, downloads: Path) -> list
 
 
 async def asyncio_sleep():
-    import asyncio
-
     await asyncio.sleep(0.005)
 
 
