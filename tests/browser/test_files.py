@@ -333,3 +333,39 @@ def test_with_no_webrtc_path_files_go_sealed_through_the_relay(live, browser, tm
     finally:
         for page in (a, b):
             page.context.close()
+
+
+# The page's mesh, from the chat panel's React props (as bench/browser.py finds the session).
+MESH = """() => {
+  const input = document.querySelector("[data-testid=chat-input]");
+  let fiber = input[Object.keys(input).find((k) => k.startsWith("__reactFiber$"))];
+  while (fiber && !(fiber.memoizedProps && fiber.memoizedProps.session)) fiber = fiber.return;
+  return fiber.memoizedProps.session.mesh;
+}"""
+
+
+def test_between_browsers_a_transfer_resumes_after_the_connection_is_rebuilt(pair, tmp_path):
+    alice, bob = pair
+    source = tmp_path / "resumed.bin"
+    source.write_bytes(os.urandom(30 * 1024 * 1024))
+    before = transfers(bob, "in").count()
+    alice.get_by_test_id("file-input").set_input_files(str(source))
+    card = transfers(bob, "in").nth(before)
+    expect(card).to_have_attribute("data-status", "offered", timeout=30_000)
+    card.get_by_test_id("file-accept").click()
+    third = len(source.read_bytes()) // 3
+    bob.wait_for_function(
+        "third => { const p = document.querySelectorAll('[data-testid=file-transfer][data-direction=in]');"
+        " const bar = p[p.length - 1].querySelector('[data-testid=file-progress]');"
+        " return bar && Number(bar.dataset.done) >= third; }",
+        arg=third,
+        timeout=60_000,
+    )
+    # The path dies: Bob's side drops the RTCPeerConnection and builds a new one, as after failed ICE restarts.
+    bob.evaluate(f"() => {{ const mesh = ({MESH})(); const link = [...mesh.links.values()][0]; mesh.relink(link); }}")
+    expect(card).to_have_attribute("data-status", "done", timeout=120_000)
+    assert hashlib.sha256(downloaded(bob, card)).digest() == hashlib.sha256(source.read_bytes()).digest()
+    row = transfers(alice, "out").last.get_by_test_id("file-receiver")
+    expect(row).to_have_attribute("data-status", "done", timeout=10_000)
+    starts = [int(n) for n in row.get_attribute("data-starts").split(",")]
+    assert starts[0] == 0 and len(starts) >= 2 and starts[-1] * 64 * 1024 >= third * 0.9, starts
