@@ -24,6 +24,7 @@ const COMPACT_BYTES = 4 * 1024 * 1024; // received bytes kept as ArrayBuffers be
 const HASH_SLICE = 4 * 1024 * 1024;
 const NOTIFY_MS = 150; // progress redraws at most this often
 const ASK_KEY = "ephem.files.ask_above_mb";
+const OPEN_PER_SENDER = 16; // offers a sender may have waiting or in flight with us; more are refused
 const STALL_MS = 10000; // a transfer with no new byte this long, its link open, is asked for again
 
 // `file_*` types and the payload fields each needs (checked before use).
@@ -293,6 +294,11 @@ export class FileTransfers {
     const known = this.incoming.get(key);
     if (known) {
       if (known.status === "receiving") this.toAccount(accountId, "file_accept", { id: known.id, from: known.rx.count });
+      return;
+    }
+    const open = [...this.incoming.values()].filter((i) => i.from === accountId && ["offered", "receiving"].includes(i.status));
+    if (open.length >= OPEN_PER_SENDER) {
+      this.toAccount(accountId, "file_cancel", { id: checked.offer.id, code: "busy", message: "Too many files at once: send again later." });
       return;
     }
     const account = this.mesh.conversation.accounts.get(accountId);

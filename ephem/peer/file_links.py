@@ -28,6 +28,7 @@ log = logging.getLogger("ephem.peer")
 HIGH_WATER = 1024 * 1024
 LOW_WATER = 256 * 1024
 TYPES = {"file_offer", "file_accept", "file_ack", "file_done", "file_cancel", "file_chunk"}
+OPEN_PER_SENDER = 16  # offers a sender may have waiting or in flight with us; more are refused
 STALL = 10.0  # a transfer with no new byte this long, its link open, is asked for again
 FINAL = {"done", "declined", "cancelled", "failed"}
 
@@ -232,6 +233,10 @@ class FileTransfers:
         if known is not None:
             if known.status == "receiving":
                 self._to(link.account_id, "file_accept", {"id": offer.id, "from": known.rx.count})
+            return
+        pending = [i for i in self.incoming.values() if i.sender == link.account_id and i.status in ("offered", "receiving")]
+        if len(pending) >= OPEN_PER_SENDER:
+            self._to(link.account_id, "file_cancel", {"id": offer.id, "code": "busy", "message": "Too many files at once: send again later."})
             return
         item = Received(offer, link.account_id, self.name_of(link.account_id))
         self.incoming[key] = item

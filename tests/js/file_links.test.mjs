@@ -164,3 +164,13 @@ test("an empty file is done without a channel", async () => {
   assert.equal((await bytesOf(b.files.items[0].blob)).length, 0);
   await until(() => a.files.items[0].status === "done", "sender done");
 });
+
+test("a sender with 16 offers waiting gets the next one refused as busy", async () => {
+  const [a, b] = pair();
+  b.files.askAbove = 10;
+  for (let i = 0; i < 17; i++) await a.files.sendFile(new File([randomBytes(100)], `f${i}.bin`));
+  await until(() => a.files.items.filter((o) => o.status === "cancelled").length === 1, "one refused");
+  assert.equal(b.files.items.length, 16);
+  const refused = a.files.items.find((o) => o.status === "cancelled").receivers.get("b");
+  assert.match(refused.error, /Too many files/);
+});

@@ -245,3 +245,20 @@ async def test_the_command_line_sends_saves_and_asks_about_large_files(server, t
     finally:
         terminal.stop()
         await host.close()
+
+
+async def test_a_sender_with_16_offers_waiting_gets_the_next_refused(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    bob.files.ask_above = 10
+    try:
+        source = tmp_path / "small.bin"
+        source.write_bytes(os.urandom(100))
+        outs = [await alice.send_file(source) for _ in range(17)]
+        await alice.files.wait(outs[-1], timeout=20)
+        (receiver,) = outs[-1].receivers.values()
+        assert (receiver.status, receiver.error) == ("cancelled", "Too many files at once: send again later.")
+        assert len(bob.files.incoming) == 16
+    finally:
+        await alice.close()
+        await bob.close()
