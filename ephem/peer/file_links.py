@@ -11,6 +11,7 @@ downloads folder and take their safe, unique name once the SHA-256 matches.
 """
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -250,10 +251,14 @@ class FileTransfers:
     def accept(self, item: Received) -> None:
         if item.status != "offered" or self.downloads is None:
             return
-        self.downloads.mkdir(parents=True, exist_ok=True)
         item.status, item.rx = "receiving", Incoming(item.offer)
         item.part = self.downloads / f".{item.offer.id}.part"
-        item.handle = item.part.open("wb")
+        try:
+            self.downloads.mkdir(parents=True, exist_ok=True)
+            item.handle = item.part.open("wb")
+        except OSError as exc:
+            self._stop(item, "cannot_save", f"The file cannot be saved here: {exc.strerror or exc}.")
+            return
         if item.rx.complete:
             self._finish(item)
         else:
@@ -283,7 +288,8 @@ class FileTransfers:
             item.handle.close()
             item.handle = None
         if item.part is not None:
-            item.part.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a downloads "folder" that is not one, say
+                item.part.unlink(missing_ok=True)
         if tell:
             self._to(item.sender, "file_cancel", {"id": item.offer.id, "code": code, "message": message})
         self.emit("file_failed", item)
@@ -314,7 +320,11 @@ class FileTransfers:
             return
         if not fresh:
             return
-        item.handle.write(data)
+        try:
+            item.handle.write(data)
+        except OSError as exc:  # a full disk, say
+            self._stop(item, "cannot_save", f"The file cannot be saved here: {exc.strerror or exc}.")
+            return
         item.meter.sample(item.rx.bytes)
         upto = item.rx.ack_due()
         if upto is not None:
@@ -328,10 +338,14 @@ class FileTransfers:
         except Refused as refused:
             self._stop(item, refused.code, refused.message)
             return
-        item.handle.close()
-        item.handle = None
-        item.path = files.unique_path(self.downloads, item.offer.name)
-        item.part.rename(item.path)  # the name was free a moment ago, in a folder we write alone
+        try:
+            item.handle.close()
+            item.handle = None
+            item.path = files.unique_path(self.downloads, item.offer.name)
+            item.part.rename(item.path)  # the name was free a moment ago, in a folder we write alone
+        except (OSError, Refused) as exc:
+            self._stop(item, "cannot_save", f"The file cannot be saved here: {getattr(exc, 'strerror', None) or exc}.")
+            return
         item.status = "done"
         _close(item)
         self._to(item.sender, "file_done", {"id": item.offer.id})

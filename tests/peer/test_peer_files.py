@@ -262,3 +262,20 @@ async def test_a_sender_with_16_offers_waiting_gets_the_next_refused(server, tmp
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_a_downloads_folder_that_cannot_be_written_refuses_cleanly(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "not-a-folder"
+    bob.files.downloads.write_bytes(b"a file where the folder should be")
+    try:
+        source = tmp_path / "a.bin"
+        source.write_bytes(b"x" * 100)
+        out = await alice.send_file(source)
+        failed = await next_event(bob, "file_failed")
+        assert failed.status == "failed" and "cannot be saved" in failed.error
+        await alice.files.wait(out, timeout=20)
+        assert [r.status for r in out.receivers.values()] == ["cancelled"]
+    finally:
+        await alice.close()
+        await bob.close()
