@@ -18,9 +18,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ephem.peer.client import EphemError, EphemPeer
-from ephem.peer.files import format_bytes
+from ephem.peer.files import format_bytes, format_duration
 
 FLUSH_SECONDS = 5  # on EOF, how long to wait for what is still on its way
+PROGRESS_SECONDS = 2  # how often transfers in progress are reported
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,6 +71,28 @@ async def send_file(peer: EphemPeer, path: str) -> str:
         return f"! {exc}"
     names = ", ".join(r.name or "someone" for r in out.receivers.values())
     return f"* Offering {out.offer.name} ({format_bytes(out.offer.size)}) to {names}"
+
+
+def progress_lines(peer: EphemPeer):
+    """(key, line) for each transfer moving now, both ways: done, of, speed, time left."""
+
+    def line(arrow, name, who, done, size, meter):
+        parts = [f"{100 * done // max(1, size)}%", f"{format_bytes(done)} of {format_bytes(size)}"]
+        if meter.speed > 0:
+            parts.append(f"{format_bytes(round(meter.speed))}/s")
+        left = format_duration(meter.eta(size - done))
+        if left and done < size:
+            parts.append(f"{left} left")
+        return f"  {arrow} {name} {who}: " + " · ".join(parts)
+
+    for out in list(peer.files.outgoing.values()):
+        for account_id, r in out.receivers.items():
+            if r.status == "sending":
+                done = min(out.offer.size, r.acked * out.offer.chunk)
+                yield (out.offer.id, account_id), line("↑", out.offer.name, f"to {r.name or 'someone'}", done, out.offer.size, r.meter)
+    for item in list(peer.files.incoming.values()):
+        if item.status == "receiving" and item.rx is not None:
+            yield (item.offer.id, item.sender), line("↓", item.offer.name, f"from {item.name or 'someone'}", item.rx.bytes, item.offer.size, item.meter)
 
 
 def file_event(kind: str, item, waiting: list) -> str:
@@ -143,7 +166,16 @@ async def chat(args: argparse.Namespace) -> int:
                 elif kind == "key_changed":
                     say(f"! {item or 'someone'}'s safety code changed: /verify {item} and compare again")
 
-        watchers = [asyncio.ensure_future(show_incoming()), asyncio.ensure_future(show_events())]
+        async def show_progress():
+            shown: dict[tuple, str] = {}
+            while True:
+                await asyncio.sleep(PROGRESS_SECONDS)
+                for key, line in progress_lines(peer):
+                    if shown.get(key) != line:
+                        shown[key] = line
+                        say(line)
+
+        watchers = [asyncio.ensure_future(w()) for w in (show_incoming, show_events, show_progress)]
         sent = []
         async for line in stdin_lines():
             if line.strip().startswith("/verify"):

@@ -192,6 +192,18 @@ def format_bytes(n: int) -> str:
     return f"{shown:g} {units[unit]}"
 
 
+def format_duration(seconds: float | None) -> str:
+    """Time left as the browser's cards say it ("" while unknown)."""
+    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return ""
+    s = max(0, math.ceil(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {(s % 3600) // 60} min"
+
+
 def channel_label(transfer_id: str, first: int) -> str:
     return f"{LABEL}{transfer_id}:{first}"
 

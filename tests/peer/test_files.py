@@ -104,3 +104,8 @@ def test_meter_speed_and_time_left():
     assert meter.eta(3000) == 2
     meter.sample(4000, now=10)  # old samples drop out of the window
     assert meter.speed == 1000 / 8
+
+
+@pytest.mark.parametrize("seconds, text", [(None, ""), (0.2, "1 s"), (59, "59 s"), (61, "1 min 1 s"), (3725, "1 h 2 min")])
+def test_format_duration_as_the_browser_says_it(seconds, text):
+    assert files.format_duration(seconds) == text

@@ -238,6 +238,14 @@ async def test_the_command_line_sends_saves_and_asks_about_large_files(server, t
         big.write_bytes(os.urandom(26 * 1024 * 1024))
         out = await host.send_file(big)
         assert "Host sends big.bin (26 MB): /accept or /decline" in await terminal.line_with("/accept")
+        await terminal.type("/accept")
+        progress = await terminal.line_with("↓ big.bin from Host: ")
+        assert " of 26 MB" in progress and "%" in progress
+        await host.files.wait(out, timeout=120)
+        assert f"Saved {folder / 'big.bin'}" in await terminal.line_with("Saved")
+
+        out = await host.send_file(big)
+        await terminal.line_with("/accept")
         await terminal.type("/decline")
         await host.files.wait(out, timeout=30)
         assert [r.status for r in out.receivers.values()] == ["declined"]
