@@ -17,8 +17,8 @@ import { onRelayedChunk, relayPump } from "./file_relay.js";
 import { Sha256 } from "./sha256.js";
 import { storage } from "./storage.js";
 
-const HIGH_WATER = 1024 * 1024; // stop writing a file channel above this bufferedAmount
-const LOW_WATER = 256 * 1024; // and go on below this
+const HIGH_WATER = 4 * 1024 * 1024; // stop writing a file channel above this bufferedAmount (Chromium refuses past 16 MB)
+const LOW_WATER = 1024 * 1024; // and go on below this (bench/README.md: 4 and 1 MiB beat 1 MiB and 256 KiB)
 const READ_CHUNKS = 16; // chunks read from the file at once
 const COMPACT_BYTES = 4 * 1024 * 1024; // received bytes kept as ArrayBuffers before they join the Blob
 const HASH_SLICE = 4 * 1024 * 1024;
