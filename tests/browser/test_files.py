@@ -369,3 +369,19 @@ def test_between_browsers_a_transfer_resumes_after_the_connection_is_rebuilt(pai
     expect(row).to_have_attribute("data-status", "done", timeout=10_000)
     starts = [int(n) for n in row.get_attribute("data-starts").split(",")]
     assert starts[0] == 0 and len(starts) >= 2 and starts[-1] * 64 * 1024 >= third * 0.9, starts
+
+
+def test_a_transfer_goes_on_through_an_ice_restart(pair, tmp_path):
+    alice, bob = pair
+    source = tmp_path / "restart.bin"
+    source.write_bytes(os.urandom(20 * 1024 * 1024))
+    before = transfers(bob, "in").count()
+    alice.get_by_test_id("file-input").set_input_files(str(source))
+    card = transfers(bob, "in").nth(before)
+    expect(card).to_have_attribute("data-status", "receiving", timeout=30_000)
+    restarts = int(bob.get_by_test_id("enclave-member").first.get_attribute("data-ice-restarts") or 0)
+    bob.evaluate(f"() => [...({MESH})().links.values()][0].restart(true)")  # as when the network changes
+    expect(bob.get_by_test_id("enclave-member").first).to_have_attribute("data-ice-restarts", str(restarts + 1), timeout=10_000)
+    expect(card).to_have_attribute("data-status", "done", timeout=120_000)
+    assert downloaded(bob, card) == source.read_bytes()
+    expect(transfers(alice, "out").last).to_have_attribute("data-status", "done", timeout=10_000)
