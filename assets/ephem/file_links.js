@@ -11,7 +11,8 @@
 import { isPlaceholder } from "./conversation.js";
 import { frame } from "./envelope.js";
 import {
-  ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, formatBytes, Incoming, MAX_BYTES, Meter, parseLabel, sanitizeName,
+  ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, formatBytes, Incoming, MAX_BYTES, Meter, parseLabel, pictureType,
+  sanitizeName,
 } from "./file_transfer.js";
 import { onRelayedChunk, relayPump } from "./file_relay.js";
 import { Sha256 } from "./sha256.js";
@@ -136,6 +137,9 @@ export class FileTransfers {
       this.changed();
     }
     out.offer = { id: out.id, name: out.name, size: file.size, mime: file.type || "", sha256: hash.hex(), chunk: CHUNK };
+    // Our own picture shows as the others will see it: only when its bytes prove it one.
+    out.type = pictureType(new Uint8Array(await file.slice(0, 16).arrayBuffer()));
+    out.url = out.type ? URL.createObjectURL(file) : "";
     out.total = chunkCount(file.size, CHUNK);
     const accounts = new Map();
     this.mesh.conversation.links().forEach((l) => l.open && !isPlaceholder(l.peer.account_id) && accounts.set(l.peer.account_id, l.peer.name));

@@ -112,6 +112,7 @@ function Outgoing({ files, item }) {
     { style: styles.card(true), "data-testid": "file-transfer", "data-direction": "out", "data-status": item.status },
     h("bdi", { dir: "auto", style: styles.name }, item.name),
     h("div", { style: styles.meta }, `${formatBytes(item.size)} · ${STATUS[item.status] || item.status}`),
+    item.url ? h(Picture, { item }) : null,
     item.status === "preparing" ? h(Progress, { item, label: `Preparing ${item.name}` }) : null,
     [...item.receivers.entries()].map(([accountId, r]) =>
       h(

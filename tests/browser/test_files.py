@@ -85,6 +85,9 @@ def test_a_picture_shows_inline_and_other_files_only_download(pair, tmp_path):
     for card in transfers(alice, "out").all():
         expect(card).to_have_attribute("data-status", "done", timeout=20_000)
         expect(card.get_by_test_id("file-receiver")).to_have_attribute("data-status", "done")
+    # The sender sees its own picture as the others do; the SVG only by name.
+    expect(transfers(alice, "out").filter(has_text="red.png").get_by_test_id("file-thumb")).to_be_visible()
+    expect(transfers(alice, "out").filter(has_text="evil.svg").get_by_test_id("file-thumb")).to_have_count(0)
 
 
 # Files dropped onto the conversation, then pasted into the message box, as the browser would deliver them.
