@@ -152,7 +152,8 @@ def test_fifty_megabytes_arrive_whole_after_accepting_with_steady_progress(pair,
 def test_either_side_cancels_a_transfer(pair, tmp_path, side):
     alice, bob = pair
     big = tmp_path / "cancel.bin"
-    big.write_bytes(os.urandom(40 * 1024 * 1024))
+    with big.open("wb") as sparse:  # big enough to be mid-way for seconds, instant to write
+        sparse.truncate(150 * 1024 * 1024)
     before = transfers(bob, "in").count()
     alice.get_by_test_id("file-input").set_input_files(str(big))
     card = transfers(bob, "in").nth(before)
@@ -388,3 +389,36 @@ def test_a_transfer_goes_on_through_an_ice_restart(pair, tmp_path):
     expect(card).to_have_attribute("data-status", "done", timeout=120_000)
     assert downloaded(bob, card) == source.read_bytes()
     expect(transfers(alice, "out").last).to_have_attribute("data-status", "done", timeout=10_000)
+
+
+def test_the_operator_keeps_files_off_the_relay(browser, tmp_path_factory, tmp_path):
+    from tests.browser.test_relay import RELAYED, blocked_page
+    from tests.support.browser import ENCLAVE_URL
+    from tests.support.live_app import running_app, seed_web
+
+    tmp = tmp_path_factory.mktemp("no-file-relay")
+    seed_web(tmp / "web")  # a `.web` of its own, as in test_pow.py: the shared app's dev server must not see it rebuilt
+    with running_app(tmp, {"EPHEM_RELAY_FILES": "false", "REFLEX_WEB_WORKDIR": str(tmp / "web")}) as app:
+        a = blocked_page(browser, app.frontend, "Gulnar")
+        b = blocked_page(browser, app.frontend, "Bea")
+        try:
+            a.get_by_test_id("search-button").click()
+            expect(a.get_by_test_id("search-cancel")).to_be_visible()
+            b.get_by_test_id("search-button").click()
+            for page in (a, b):
+                expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+                expect(page.get_by_test_id("peer-state")).to_have_text(RELAYED, timeout=20_000)
+            source = tmp_path / "kept.bin"
+            source.write_bytes(os.urandom(100_000))
+            a.get_by_test_id("file-input").set_input_files(str(source))
+            row = transfers(a, "out").last.get_by_test_id("file-receiver")
+            expect(row).to_contain_text("waiting for a direct connection", timeout=20_000)  # accepted, bytes held back
+            card = transfers(b, "in").last
+            expect(card).to_have_attribute("data-status", "receiving")
+            b.wait_for_timeout(2000)
+            assert card.evaluate(PROGRESS)[1] == 0
+            transfers(a, "out").last.get_by_test_id("file-cancel").click()
+            expect(card).to_have_attribute("data-status", "cancelled", timeout=10_000)
+        finally:
+            for page in (a, b):
+                page.context.close()
