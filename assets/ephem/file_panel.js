@@ -21,7 +21,7 @@ const styles = {
     cursor: "pointer",
   },
   small: { padding: "0.25rem 0.6rem", fontSize: "0.8rem" },
-  list: { display: "flex", flexDirection: "column", gap: "0.4rem" },
+  list: { display: "flex", flexDirection: "column", gap: "0.4rem", maxHeight: "35vh", overflowY: "auto" }, // the conversation stays first
   card: (mine) => ({
     alignSelf: mine ? "flex-end" : "flex-start",
     maxWidth: "min(100%, 28rem)",
