@@ -10,6 +10,7 @@ import { fingerprint, PeerLink } from "./peer_link.js";
 import { place } from "./rekey.js";
 import { Call } from "./call.js";
 import { AddressWatch } from "./netwatch.js";
+import { FileTransfers, isFileType } from "./file_links.js";
 import { RELAYED, RelayRung } from "./relay_rung.js";
 import { storage } from "./storage.js";
 
@@ -43,6 +44,7 @@ export class Mesh {
       onGone: (accountId, name) => session.emitUp("peer_gone", { enclave_id: enclaveId, account_id: accountId, name }),
     });
     this.call = new Call(this);
+    this.files = new FileTransfers(this);
     this.statsTimer = setInterval(() => this.links.forEach((link) => link.refreshStats()), 3000);
     this.onPageHide = () => this.conversation.saveNow();
     window.addEventListener("pagehide", this.onPageHide);
@@ -188,6 +190,7 @@ export class Mesh {
     const link = new PeerLink(this, peer, initiator);
     this.built.set(peer.account_id, (this.built.get(peer.account_id) || 0) + 1);
     this.links.set(peer.peer_id, link);
+    this.files.linkAdded(link);
     this.relay.linkAdded(link);
     this.changed();
     return link;
@@ -244,6 +247,7 @@ export class Mesh {
   onLinkOpen(link) {
     if (isPlaceholder(link.peer.account_id)) return; // wait until we know who it is
     this.conversation.linkOpen(link);
+    this.files.linkOpen(link);
     link.refreshStats();
     this.changed();
   }
@@ -273,7 +277,9 @@ export class Mesh {
       this.identify(link, env.from, clip(env.payload.name));
     }
     if (this.isBlocked(link.peer.account_id)) return; // no messages, typing, or call state from them
-    if (this.conversation.receive(link, env) && env.type === "call") this.call.onRemoteState(link, env.payload);
+    if (!this.conversation.receive(link, env)) return;
+    if (env.type === "call") this.call.onRemoteState(link, env.payload);
+    else if (isFileType(env.type)) this.files.receive(link, env);
   }
 
   send(text) {
@@ -288,6 +294,7 @@ export class Mesh {
   close() {
     this.conversation.close();
     this.call.close();
+    this.files.close();
     this.closed = true;
     window.removeEventListener("pagehide", this.onPageHide);
     this.watchAddresses(false);

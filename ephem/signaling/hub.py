@@ -328,7 +328,8 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         out = AccountOut.of(account, self.accounts.expires_at(account, seen))
         if seen is not None and seen > account.last_seen_at:
             out.last_seen_at = iso(seen)
-        return {"ok": True, "peer_id": peer.peer_id, "account": out.model_dump(), "stats": await self.stats()}
+        files = {"relay_files": self.settings.relay_files, "file_max_bytes": self.settings.file_max_bytes}  # file_links.js
+        return {"ok": True, "peer_id": peer.peer_id, "account": out.model_dump(), "stats": await self.stats(), **files}
 
     async def _echo(self, _peer: Peer, payload: Any) -> dict:
         return {"ok": True, "echo": payload}
