@@ -14,21 +14,23 @@ callback, and so is the check that the pong came back within the ping
 timeout (engine.io's own rule), which closes a socket whose client went
 silent. The timers live in one `PingWheel` per server, in one-second slots:
 one wake-up a second for the whole worker. A socket's life then holds one
-task of its own (the writer). Its queue is a list with one waiter (`asyncio.Queue` keeps four
-deques, a couple of KB); and the request's environ is built without a class
-made for each request (engine.io's ASGI driver defines one inside the
-function). Sockets that did not start on the websocket transport (a polling
-upgrade: the app allows websocket only) keep engine.io's own behaviour.
+task of its own (the writer). Its queue is a list with one waiter
+(`asyncio.Queue` keeps four deques, a couple of KB); and the request's
+environ is built without a class made for each request
+(`ephem/signaling/environ.py`). Sockets that did not
+start on the websocket transport (a polling upgrade: the app allows
+websocket only) keep engine.io's own behaviour.
 """
 
 import asyncio
 import math
-import sys
 import time
 
 import engineio
 from engineio import async_socket, exceptions, packet
 from engineio.async_drivers import asgi
+
+from ephem.signaling.environ import translate_request
 
 # Closing tasks started from timer callbacks, kept until they finish.
 _closing: set[asyncio.Task] = set()
@@ -211,83 +213,6 @@ class LeanSocket(async_socket.AsyncSocket):
             except Exception:  # noqa: BLE001 - the client went away
                 break
         await ws.close()
-
-
-class _Payload:
-    """engine.io's `AwaitablePayload` (the request body as `wsgi.input`), made once."""
-
-    __slots__ = ("event", "receive", "payload")
-
-    def __init__(self, event, receive):
-        self.event, self.receive, self.payload = event, receive, None
-
-    async def read(self, length=None):
-        if self.payload is None and self.event["type"] == "http.request":
-            self.payload = self.event.get("body") or b""
-            while self.event.get("more_body"):
-                self.event = await self.receive()
-                if self.event["type"] == "http.request":
-                    if length is None or len(self.payload) < length:
-                        self.payload += self.event.get("body") or b""
-        if length is None:
-            r, self.payload = self.payload, b""
-        else:
-            r, self.payload = self.payload[:length], self.payload[length:]
-        return r
-
-
-async def translate_request(scope, receive, send):
-    """engine.io's ASGI `translate_request`, the same environ, without a class per call."""
-    event = await receive()
-    if event["type"] not in ("http.request", "websocket.connect"):
-        return {}
-    query_string = ""
-    raw_uri = scope["path"]
-    if scope.get("query_string"):
-        try:
-            query_string = scope["query_string"].decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            raw_uri += "?" + query_string
-    environ = {
-        "wsgi.input": _Payload(event, receive),
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.async": True,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "SERVER_SOFTWARE": "asgi",
-        "REQUEST_METHOD": scope.get("method", "GET"),
-        "PATH_INFO": scope["path"],
-        "QUERY_STRING": query_string,
-        "RAW_URI": raw_uri,
-        "SCRIPT_NAME": "",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "REMOTE_PORT": "0",
-        "SERVER_NAME": "asgi",
-        "SERVER_PORT": "0",
-        "asgi.receive": receive,
-        "asgi.send": send,
-        "asgi.scope": scope,
-    }
-    for name, value in scope["headers"]:
-        try:
-            name, value = name.upper().decode("utf-8"), value.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        if name == "CONTENT-TYPE":
-            environ["CONTENT_TYPE"] = value
-            continue
-        if name == "CONTENT-LENGTH":
-            environ["CONTENT_LENGTH"] = value
-            continue
-        key = "HTTP_" + name.replace("-", "_")
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
-    environ["wsgi.url_scheme"] = environ.get("HTTP_X_FORWARDED_PROTO", "http")
-    return environ
 
 
 class LeanEngine(engineio.AsyncServer):
