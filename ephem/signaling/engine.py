@@ -93,61 +93,67 @@ class SocketQueue:
 class PingWheel:
     """The sockets' ping timers, in slots of `tick` seconds served by one task:
     the worker wakes once a tick for all its sockets, not twice a ping for
-    each, and a slot's pings go out in one go. A timer is cancelled by the
-    socket moving on to its next `turn`; the entries left behind are skipped."""
+    each, and a slot's pings go out in one go. A socket has one timer at most;
+    cancelling it takes the socket out of its slot at once, so a closed
+    socket is not held until its slot comes."""
 
     def __init__(self, tick_of):
         self.tick_of, self.tick = tick_of, 1.0
-        self._slots: dict[int, list] = {}
+        self._slots: dict[int, dict["LeanSocket", object]] = {}
         self._next = 0  # the first slot not served yet
         self._task: asyncio.Task | None = None
 
     def call(self, delay: float, socket: "LeanSocket", callback) -> None:
+        self.cancel(socket)
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():  # no timers: the tick may change
             self.tick = self.tick_of()
             self._next = math.floor(loop.time() / self.tick)
             self._task = loop.create_task(self._run())
         slot = max(self._next, math.ceil((loop.time() + delay) / self.tick))
-        self._slots.setdefault(slot, []).append((socket, socket.turn, callback))
+        self._slots.setdefault(slot, {})[socket] = callback
+        socket.slot = slot
+
+    def cancel(self, socket: "LeanSocket") -> None:
+        entries = self._slots.get(socket.slot) if socket.slot is not None else None
+        socket.slot = None
+        if entries is not None:
+            entries.pop(socket, None)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._slots:
+        while any(self._slots.values()):
             await asyncio.sleep(max(0.0, self._next * self.tick - loop.time()))
             now = math.floor(loop.time() / self.tick)
             while self._next <= now:
-                for socket, turn, callback in self._slots.pop(self._next, ()):
-                    if socket.turn == turn:
-                        try:
-                            callback()
-                        except Exception:  # noqa: BLE001 - one socket's failure must not stop the others' pings
-                            socket.server.logger.exception("ping timer failed")
+                for socket, callback in self._slots.pop(self._next, {}).items():
+                    socket.slot = None
+                    try:
+                        callback()
+                    except Exception:  # noqa: BLE001 - one socket's failure must not stop the others' pings
+                        socket.server.logger.exception("ping timer failed")
                 self._next += 1
+        self._slots.clear()
 
 
 class LeanSocket(async_socket.AsyncSocket):
     def __init__(self, server, sid):
         super().__init__(server, sid)
         self.queue = SocketQueue()
-        self.turn = 0  # bumped to cancel the timer set in the wheel
+        self.slot: int | None = None  # of its timer in the server's PingWheel
 
     def schedule_ping(self):
         # As engine.io: only once the previous ping was answered (or at the start).
         if self.last_ping:
             self.last_ping = None
-            self._set_timer(self.server.ping_interval, self._ping)
-
-    def _set_timer(self, delay: float, callback) -> None:
-        self.turn += 1
-        self.server.wheel.call(delay, self, callback)
+            self.server.wheel.call(self.server.ping_interval, self, self._ping)
 
     def _ping(self) -> None:
         if self.closing or self.closed:
             return
         self.last_ping = time.time()
         self.queue.put_nowait(packet.Packet(packet.PING))
-        self._set_timer(self.server.ping_timeout, self._pong_overdue)
+        self.server.wheel.call(self.server.ping_timeout, self, self._pong_overdue)
 
     def _pong_overdue(self) -> None:
         if self.last_ping is None or self.closing or self.closed:
@@ -163,7 +169,7 @@ class LeanSocket(async_socket.AsyncSocket):
         self.queue.put_nowait(None)
 
     async def close(self, wait=True, abort=False, reason=None):
-        self.turn += 1  # no more pings
+        self.server.wheel.cancel(self)  # no more pings
         await super().close(wait=wait, abort=abort, reason=reason)
 
     async def _websocket_handler(self, ws):
