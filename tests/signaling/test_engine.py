@@ -11,7 +11,7 @@ import pytest
 from ephem.signaling.engine import LeanSocket
 from tests.signaling.test_raw_frames import Raw
 
-INTERVAL, TIMEOUT = 0.3, 0.6
+INTERVAL, TIMEOUT = 0.5, 3.0  # a timeout a loaded machine's clients still meet
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ async def test_a_client_that_stops_answering_pings_is_closed_and_leaves(quick_pi
         await raw.connect("/ephem", {"token": created.session_token})
         assert (await quick_pings.hub.stats())["online"] == 1
         # Pings arrive and go unanswered: closed one ping interval plus the timeout after the open.
-        assert await raw.closed(timeout=5)
+        assert await raw.closed(timeout=INTERVAL + TIMEOUT + 5)
         assert time.monotonic() - started >= INTERVAL + TIMEOUT
     for _ in range(50):
         if (await quick_pings.hub.stats())["online"] == 0:
