@@ -20,9 +20,14 @@ export REFLEX_TELEMETRY_ENABLED = false
 export REFLEX_CHECK_LATEST_VERSION = false
 export PYTHONUNBUFFERED = 1
 
-.PHONY: run test js-test export setup venv bun chromium netlab-tools node-client migrate clean bench soak
+.PHONY: run test js-test export setup venv bun chromium netlab-tools node-client migrate i18n clean bench soak
 
-setup: venv bun migrate
+setup: venv bun migrate i18n
+
+# The .mo files the server reads and assets/ephem/locales/*.json for the
+# browser, both compiled from ephem/i18n/locales/*/LC_MESSAGES/ephem.po.
+i18n: venv
+	$(PY) -m ephem.i18n compile >/dev/null
 
 # Installs again when requirements.txt's content changes, not its time:
 # Reflex touches the file on its first start.

@@ -425,6 +425,30 @@ def ack_error(ack) -> str | None:
     return repr(ack)[:200]
 
 
+async def matched_pairs(targets: list[tuple[tuple[str, str], tuple[str, str]]]) -> list[tuple[TimedClient, TimedClient, str]]:
+    """Connect both sides of each pair, have them search until they meet, and
+    join the enclave; returns `(a, b, enclave_id)` per pair or raises."""
+    flat = [side for pair in targets for side in pair]
+    clients, errors = await connect_all(flat, 50)
+    if errors:
+        raise RuntimeError(f"{len(errors)} clients failed to connect: {errors[:3]}")
+    pairs = []
+    for a, b in zip(clients[::2], clients[1::2]):
+        for client in (a, b):
+            if error := ack_error(await client.call("search", {})):
+                raise RuntimeError(f"search: {error}")
+        (_, ma), (_, mb) = await a.next("matched", timeout=30), await b.next("matched", timeout=30)
+        if ma["enclave_id"] != mb["enclave_id"] or ma["peer"]["account_id"] != b.account["id"]:
+            raise RuntimeError(f"a pair was not matched together: {ma} / {mb}")
+        enclave = ma["enclave_id"]
+        await a.call("join", {"enclave_id": enclave})
+        joined = await b.call("join", {"enclave_id": enclave})
+        if [p["peer_id"] for p in joined.get("peers", [])] != [a.peer_id]:
+            raise RuntimeError(f"join: {joined}")
+        pairs.append((a, b, enclave))
+    return pairs
+
+
 # --- client processes ------------------------------------------------------------------
 
 

@@ -28,11 +28,11 @@ from harness import (
     ack_error,
     check_alive,
     cluster,
-    connect_all,
     cpu_seconds,
     describe_machine,
     fail,
     make_accounts,
+    matched_pairs,
     new_database,
     new_figure,
     profiled,
@@ -57,20 +57,7 @@ class Pairs:
         self.pairs = []  # (a, b, enclave_id, a->b channel, b->a channel)
 
     async def setup(self) -> int:
-        flat = [side for pair in self.targets for side in pair]
-        clients, errors = await connect_all(flat, 50)
-        if errors:
-            raise RuntimeError(f"{len(errors)} clients failed to connect: {errors[:3]}")
-        for a, b in zip(clients[::2], clients[1::2]):
-            for client in (a, b):
-                if error := ack_error(await client.call("search", {})):
-                    raise RuntimeError(f"search: {error}")
-            (_, ma), (_, mb) = await a.next("matched", timeout=30), await b.next("matched", timeout=30)
-            if ma["enclave_id"] != mb["enclave_id"]:
-                raise RuntimeError(f"a pair was not matched together: {ma} / {mb}")
-            enclave = ma["enclave_id"]
-            await a.call("join", {"enclave_id": enclave})
-            await b.call("join", {"enclave_id": enclave})
+        for a, b, enclave in await matched_pairs(self.targets):
             keys_a, keys_b = seal.KeyPair.generate(), seal.KeyPair.generate()
             ab = seal.Channel(keys_a, keys_b.public, enclave, a.account["id"], b.account["id"])
             ba = seal.Channel(keys_b, keys_a.public, enclave, b.account["id"], a.account["id"])

@@ -31,11 +31,11 @@ from harness import (
     ack_error,
     check_alive,
     cluster,
-    connect_all,
     cpu_seconds,
     describe_machine,
     fail,
     make_accounts,
+    matched_pairs,
     new_database,
     new_figure,
     profiled,
@@ -57,24 +57,7 @@ class Pairs:
         self.pairs = []  # (a, b, enclave_id)
 
     async def setup(self) -> int:
-        flat = [side for pair in self.targets for side in pair]
-        clients, errors = await connect_all(flat, 50)
-        if errors:
-            raise RuntimeError(f"{len(errors)} clients failed to connect: {errors[:3]}")
-        for a, b in zip(clients[::2], clients[1::2]):
-            for client in (a, b):
-                ack = await client.call("search", {})
-                if ack_error(ack):
-                    raise RuntimeError(f"search: {ack}")
-            (_, ma), (_, mb) = await a.next("matched", timeout=30), await b.next("matched", timeout=30)
-            if ma["enclave_id"] != mb["enclave_id"] or ma["peer"]["account_id"] != b.account["id"]:
-                raise RuntimeError(f"a pair was not matched together: {ma} / {mb}")
-            enclave = ma["enclave_id"]
-            await a.call("join", {"enclave_id": enclave})
-            joined = await b.call("join", {"enclave_id": enclave})
-            if [p["peer_id"] for p in joined.get("peers", [])] != [a.peer_id]:
-                raise RuntimeError(f"join: {joined}")
-            self.pairs.append((a, b, enclave))
+        self.pairs = await matched_pairs(self.targets)
         return len(self.pairs)
 
     async def relay(self, rate: float, seconds: float, start_at: float) -> dict:

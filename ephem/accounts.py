@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from ephem.core.clock import Clock, utcnow
 from ephem.core.db import session_scope
 from ephem.errors import Banned, InvalidName, InvalidToken
+from ephem.i18n import N_, NP_
 from ephem.models import Account, Block, Invite, Membership, SessionToken
 from ephem.core.settings import Settings
 from ephem.core.tokens import TokenHasher, new_token
@@ -29,7 +30,7 @@ from ephem.core.tokens import TokenHasher, new_token
 NAME_MAX = 32
 SESSION = "session"
 RECOVERY = "recovery"
-BANNED = "This account is banned."
+BANNED = N_("This account is banned.")
 # How long a connect may trust a session looked up by an earlier one: short,
 # and a sign-out, a session trimmed by a restore, or a deleted account drops
 # its entries at once (on every worker, see `Revocations`).
@@ -60,13 +61,13 @@ def _is_tag(char: str) -> bool:
 def normalize_name(raw: object) -> str:
     """A trimmed, NFC-normalized display name, or `InvalidName` saying why not."""
     if not isinstance(raw, str):
-        raise InvalidName("The name must be text.")
+        raise InvalidName(N_("The name must be text."))
     name = unicodedata.normalize("NFC", raw).strip()
     if not name:
-        raise InvalidName("Please enter a name.")
+        raise InvalidName(N_("Please enter a name."))
     categories = [unicodedata.category(char) for char in name]
     if len(name) > CODE_POINTS_MAX or sum(c not in _MARKS for c in categories) > NAME_MAX:
-        raise InvalidName(f"A name can have at most {NAME_MAX} characters.")
+        raise InvalidName(NP_("A name can have at most {n} character.", "A name can have at most {n} characters.", NAME_MAX))
     previous = ""
     for char, category in zip(name, categories):
         # Tag characters spell the flags of England, Scotland and Wales after a black flag.
@@ -76,10 +77,10 @@ def normalize_name(raw: object) -> str:
             or char in _BIDI_CONTROLS
             or (category == "Cf" and char not in _JOINERS and not flag_tag)
         ):
-            raise InvalidName("The name contains a control or invisible character.")
+            raise InvalidName(N_("The name contains a control or invisible character."))
         previous = char
     if not any(category[0] in "LNPS" and char not in _BLANKS for char, category in zip(name, categories)):
-        raise InvalidName("A name needs at least one visible letter, digit or symbol.")
+        raise InvalidName(N_("A name needs at least one visible letter, digit or symbol."))
     return name
 
 
@@ -239,13 +240,13 @@ class Accounts:
     def authenticate(self, session_token: object) -> Account:
         """The account behind a session token, marked as seen; else `InvalidToken`."""
         if not isinstance(session_token, str) or not session_token:
-            raise InvalidToken("Sign in first.")
+            raise InvalidToken(N_("Sign in first."))
         digest = self.hasher.digest(SESSION, session_token)
         with session_scope(self.engine) as db:
             row = db.get(SessionToken, digest)
             account = db.get(Account, row.account_id) if row else None
             if account is None or not self.hasher.matches(SESSION, session_token, row.token_hash):
-                raise InvalidToken("This session has ended. Sign in again or restore with your recovery token.")
+                raise InvalidToken(N_("This session has ended. Sign in again or restore with your recovery token."))
         if account.banned_at is not None:
             raise Banned(BANNED)
         self.touch(account)
@@ -255,7 +256,7 @@ class Accounts:
         """The account behind a session token if a connect looked it up in the
         last `SESSION_CACHE_SECONDS`, else None (then `look_up_many`). No database."""
         if not isinstance(session_token, str) or not session_token:
-            raise InvalidToken("Sign in first.")
+            raise InvalidToken(N_("Sign in first."))
         return self.sessions.get(self.hasher.digest(SESSION, session_token))
 
     def look_up_many(self, session_tokens: list[str]) -> list[Account | None]:
@@ -314,13 +315,13 @@ class Accounts:
         with session_scope(self.engine) as db:
             account = db.get(Account, account_id)
         if account is None:
-            raise InvalidToken("This account no longer exists.")
+            raise InvalidToken(N_("This account no longer exists."))
         return account
 
     def restore(self, recovery_token: object) -> Restored:
         """A fresh session on this device for whoever holds the recovery token."""
         if not isinstance(recovery_token, str) or not recovery_token.strip():
-            raise InvalidToken("Paste your recovery token.")
+            raise InvalidToken(N_("Paste your recovery token."))
         token = recovery_token.strip()
         digest = self.hasher.digest(RECOVERY, token)
         now = self.clock()
@@ -334,7 +335,7 @@ class Accounts:
             seen = db.execute(update(Account).where(col(Account.recovery_hash) == digest).values(last_seen_at=now))
             account = db.exec(select(Account).where(Account.recovery_hash == digest)).first() if seen.rowcount else None
             if account is None or not self.hasher.matches(RECOVERY, token, account.recovery_hash):
-                raise InvalidToken("That recovery token is not valid. It may have been replaced, or the account has expired.")
+                raise InvalidToken(N_("That recovery token is not valid. It may have been replaced, or the account has expired."))
             if account.banned_at is not None:
                 raise Banned(BANNED)
             fresh = self._session_row(account.id, session_token, now)
@@ -355,7 +356,7 @@ class Accounts:
             )
             if not rotated.rowcount:
                 # A token for a deleted account could never work: give none.
-                raise InvalidToken("This account no longer exists.")
+                raise InvalidToken(N_("This account no longer exists."))
         return token
 
     def end_session(self, session_token: str) -> None:
@@ -379,10 +380,10 @@ class Accounts:
                     # delete failed on the foreign key, leaving the account alive.
                     locked = db.exec(select(Account.id).where(col(Account.id) == account_id).with_for_update()).first()
                     if locked is None:
-                        raise InvalidToken("This account no longer exists.")
+                        raise InvalidToken(N_("This account no longer exists."))
                     enclave_ids = list(db.exec(select(Membership.enclave_id).where(Membership.account_id == account_id)))
                     if not delete_accounts(db, [account_id]):
-                        raise InvalidToken("This account no longer exists.")
+                        raise InvalidToken(N_("This account no longer exists."))
                 self.revoke(accounts=[account_id])
                 return enclave_ids
             except DBAPIError as exc:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from ephem.core.clock import Clock, utcnow
 from ephem.core.db import session_scope
 from ephem.errors import EnclaveFull, Forbidden, Invalid, InvalidToken, NotFound
+from ephem.i18n import N_, NP_
 from ephem.models import Account, Enclave, Invite, Membership
 from ephem.core.settings import Settings
 from ephem.core.tokens import TokenHasher, new_token
@@ -71,7 +72,7 @@ def _name(members: tuple[Member, ...], created_at: datetime, stored: str) -> str
 
 def _not_found() -> NotFound:
     # Non-members learn nothing, not even whether the enclave exists.
-    return NotFound("No such enclave, or you are not a member of it.")
+    return NotFound(N_("No such enclave, or you are not a member of it."))
 
 
 class Enclaves:
@@ -117,7 +118,7 @@ class Enclaves:
             )
             for group in groups:
                 if any(account_id not in names for account_id in group):
-                    results.append(NotFound("An account in this match no longer exists."))
+                    results.append(NotFound(N_("An account in this match no longer exists.")))
                     continue
                 enclave_id = str(uuid.uuid4())
                 # In the order _members gives: joined together, so by name.
@@ -191,7 +192,7 @@ class Enclaves:
             )
             enclave = db.get(Enclave, invite.enclave_id)
             if enclave is None or not touched.rowcount:
-                raise NotFound("This enclave no longer exists.")
+                raise NotFound(N_("This enclave no longer exists."))
             # The joiner may have been deleted since the request was authenticated.
             # Hold the account row (FOR KEY SHARE on PostgreSQL; on SQLite the write
             # lock is ours already): a delete that finished first leaves no row, one
@@ -201,13 +202,13 @@ class Enclaves:
                 select(Account.id).where(col(Account.id) == account_id).with_for_update(read=True, key_share=True)
             ).first()
             if joiner is None:
-                raise InvalidToken("This account no longer exists.")
+                raise InvalidToken(N_("This account no longer exists."))
             if db.get(Membership, (enclave.id, account_id)) is None:
                 count = db.exec(
                     select(func.count()).select_from(Membership).where(Membership.enclave_id == enclave.id)
                 ).one()
                 if count >= self.settings.max_members:
-                    raise EnclaveFull(f"This enclave is full ({self.settings.max_members} members).")
+                    raise EnclaveFull(NP_("This enclave is full ({n} member).", "This enclave is full ({n} members).", self.settings.max_members))
                 db.add(Membership(enclave_id=enclave.id, account_id=account_id, joined_at=now))
             db.flush()
             return self._view(db, enclave)
@@ -223,15 +224,15 @@ class Enclaves:
         with session_scope(self.engine) as db:
             enclave = self._member_enclave(db, enclave_id, host_id)
             if not isinstance(member_id, str) or member_id == host_id:
-                raise Invalid("To leave an enclave yourself, use Leave.")
+                raise Invalid(N_("To leave an enclave yourself, use Leave."))
             host = db.get(Membership, (enclave_id, host_id))
             if host.joined_at != enclave.created_at:
-                raise Forbidden("Only the members the match brought together can remove someone.")
+                raise Forbidden(N_("Only the members the match brought together can remove someone."))
             member = db.get(Membership, (enclave_id, member_id))
             if member is None:
-                raise NotFound("That account is not a member of this enclave.")
+                raise NotFound(N_("That account is not a member of this enclave."))
             if member.joined_at == enclave.created_at:
-                raise Forbidden("A member the match brought together cannot be removed; block them or leave.")
+                raise Forbidden(N_("A member the match brought together cannot be removed; block them or leave."))
             _drop_member(db, enclave_id, member_id)
 
     def touch(self, enclave_id: str) -> None:
@@ -287,16 +288,16 @@ class Enclaves:
         with Session(self.engine) as db:
             enclave = db.get(Enclave, self._live_invite(db, code, self.clock()).enclave_id)
             if enclave is None:
-                raise NotFound("This enclave no longer exists.")
+                raise NotFound(N_("This enclave no longer exists."))
             return self._view(db, enclave).name
 
     def _live_invite(self, db: Session, code: object, now: datetime) -> Invite:
         """The invite behind a code, unexpired, else NotFound."""
         if not isinstance(code, str) or not code or len(code) > 200:
-            raise NotFound("This invite link is not valid.")
+            raise NotFound(N_("This invite link is not valid."))
         invite = db.exec(select(Invite).where(Invite.code_hash == self.hasher.digest(INVITE, code))).first()
         if invite is None or invite.expires_at <= now:
-            raise NotFound("This invite link is not valid or has expired.")
+            raise NotFound(N_("This invite link is not valid or has expired."))
         return invite
 
 

@@ -1,4 +1,8 @@
-"""Domain errors carry the contract's machine-readable code and a human message."""
+"""Domain errors carry the contract's machine-readable code and a human message.
+
+The message is made with `ephem.i18n.N_`: `text` can be said in the client's
+language where a web layer answers (`ephem.i18n.translate`), `message` is
+the English, a plain `str` for logs and the Reflex state."""
 
 
 class EphemError(Exception):
@@ -8,7 +12,8 @@ class EphemError(Exception):
 
     def __init__(self, message: str):
         super().__init__(message)
-        self.message = message
+        self.text = message
+        self.message = str(message)
 
 
 class InvalidName(EphemError):

@@ -3,9 +3,16 @@
 import re
 import unicodedata
 
+from ephem.i18n import NP_
+
 MAX_INTERESTS = 5
 MAX_CHARS = 24
-RULE = f"up to {MAX_INTERESTS} interests of 1 to {MAX_CHARS} letters, digits, spaces or hyphens"
+RULE = NP_(
+    "up to {n} interest of 1 to {chars} letters, digits, spaces or hyphens",
+    "up to {n} interests of 1 to {chars} letters, digits, spaces or hyphens",
+    MAX_INTERESTS,
+    chars=MAX_CHARS,
+)
 
 
 def _allowed(char: str) -> bool:

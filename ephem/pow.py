@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ephem.errors import EphemError
+from ephem.i18n import N_
 
 PURPOSES = ("signup", "search")
 MAX_NONCE = 32
@@ -136,14 +137,14 @@ class ProofOfWork:
         ch = proof.challenge
         fields = {"id": ch.id, "purpose": ch.purpose, "difficulty": ch.difficulty, "expires_at": ch.expires_at}
         if ch.purpose != purpose or not hmac.compare_digest(self._sign(fields, key), ch.signature):
-            problem = "That challenge was not issued for this."
+            problem = N_("That challenge was not issued for this. Solve this one instead.")
         elif ch.expires_at < self.clock():
-            problem = "That challenge has expired."
+            problem = N_("That challenge has expired. Solve this one instead.")
         elif not solves(ch.id, ch.difficulty, proof.nonce):
-            problem = "That nonce does not solve the challenge."
+            problem = N_("That nonce does not solve the challenge. Solve this one instead.")
         else:
             return
-        raise ProofRequired(f"{problem} Solve this one instead.", self.challenge(purpose, key))
+        raise ProofRequired(problem, self.challenge(purpose, key))
 
     def _sign(self, fields: dict, key: str) -> str:
         text = f"{fields['id']}|{fields['purpose']}|{fields['difficulty']}|{fields['expires_at']}|{key}"

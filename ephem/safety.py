@@ -24,6 +24,7 @@ from ephem.core.db import session_scope
 from ephem.core.settings import Settings
 from ephem.enclaves import valid_id
 from ephem.errors import Banned, Invalid, NotFound, TooMany
+from ephem.i18n import N_, NP_
 from ephem.models import Account, Block, Membership, Report
 
 BLOCKS_MAX = 1000  # per blocker: what one search hands the matchmaker stays bounded
@@ -76,31 +77,33 @@ class BanView:
 
 def _text(value: object, limit: int, what: str, *, empty: bool = True) -> str:
     if not isinstance(value, str):
-        raise Invalid(f"{what} must be text.")
+        raise Invalid(N_("{field} must be text.", field=what))
     if len(value) > limit:
-        raise Invalid(f"{what} can have at most {limit} characters.")
+        raise Invalid(NP_("{field} can have at most {n} character.", "{field} can have at most {n} characters.", limit, field=what))
     if not empty and not value.strip():
-        raise Invalid(f"{what} is empty.")
+        raise Invalid(N_("{field} is empty.", field=what))
     try:
         value.encode()
     except UnicodeEncodeError:
-        raise Invalid(f"{what} must be valid Unicode.") from None
+        raise Invalid(N_("{field} must be valid Unicode.", field=what)) from None
     return value
 
 
 def parse_evidence(messages: object) -> tuple[Evidence, ...]:
     """The attached messages, checked: at most EVIDENCE_MAX, each bounded."""
     if not isinstance(messages, list):
-        raise Invalid("messages must be a list.")
+        raise Invalid(N_("messages must be a list."))
     if len(messages) > EVIDENCE_MAX:
-        raise Invalid(f"A report can attach at most {EVIDENCE_MAX} messages.")
+        raise Invalid(NP_("A report can attach at most {n} message.", "A report can attach at most {n} messages.", EVIDENCE_MAX))
     parsed = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or set(message) - {"name", "text", "ts", "mine"}:
-            raise Invalid(f"messages[{i}] must be {{name, text, ts, mine}}.")
+            where = "messages[%d]" % i
+            raise Invalid(N_("{field} must be {shape}.", field=where, shape="{name, text, ts, mine}"))
         mine = message.get("mine", False)
         if not isinstance(mine, bool):
-            raise Invalid(f"messages[{i}].mine must be true or false.")
+            where = "messages[%d].mine" % i
+            raise Invalid(N_("{field} must be true or false.", field=where))
         parsed.append(
             Evidence(
                 name=_text(message.get("name", ""), NAME_MAX, f"messages[{i}].name"),
@@ -137,19 +140,19 @@ class Safety:
         """Block someone one shares an enclave with (so nobody can probe which
         accounts exist); blocking twice is harmless."""
         if not valid_id(blocked_id):
-            raise NotFound("You can only block a member of one of your enclaves.")
+            raise NotFound(N_("You can only block a member of one of your enclaves."))
         if blocked_id == blocker_id:
-            raise Invalid("You cannot block yourself.")
+            raise Invalid(N_("You cannot block yourself."))
         now = self.clock()
         try:
             with session_scope(self.engine) as db:
                 existing = db.get(Block, (blocker_id, blocked_id))
                 if existing is None:
                     if not _share_an_enclave(db, blocker_id, blocked_id):
-                        raise NotFound("You can only block a member of one of your enclaves.")
+                        raise NotFound(N_("You can only block a member of one of your enclaves."))
                     count = db.exec(select(func.count()).select_from(Block).where(Block.blocker_id == blocker_id)).one()
                     if count >= BLOCKS_MAX:
-                        raise TooMany(f"You can block at most {BLOCKS_MAX} accounts. Unblock someone first.")
+                        raise TooMany(NP_("You can block at most {n} account. Unblock someone first.", "You can block at most {n} accounts. Unblock someone first.", BLOCKS_MAX))
                     db.add(Block(blocker_id=blocker_id, blocked_id=blocked_id, created_at=now))
                     db.flush()
         except IntegrityError:
@@ -158,17 +161,17 @@ class Safety:
         for view in self.blocks_of(blocker_id):
             if view.account_id == blocked_id:
                 return view
-        raise NotFound("That account no longer exists.")
+        raise NotFound(N_("That account no longer exists."))
 
     def unblock(self, blocker_id: str, blocked_id: object) -> None:
         if not valid_id(blocked_id):
-            raise NotFound("You have not blocked that account.")
+            raise NotFound(N_("You have not blocked that account."))
         with session_scope(self.engine) as db:
             gone = db.execute(
                 delete(Block).where(col(Block.blocker_id) == blocker_id, col(Block.blocked_id) == blocked_id)
             )
             if not gone.rowcount:
-                raise NotFound("You have not blocked that account.")
+                raise NotFound(N_("You have not blocked that account."))
 
     def blocks_of(self, blocker_id: str) -> list[BlockView]:
         """Whom the account blocked, most recent first."""
@@ -215,21 +218,21 @@ class Safety:
         clean_reason = _text(reason, REASON_MAX, "reason", empty=False).strip()
         evidence = parse_evidence(list(messages) if isinstance(messages, tuple) else messages)
         if not valid_id(reported_id):
-            raise NotFound("No such account.")
+            raise NotFound(N_("No such account."))
         if reported_id == reporter_id:
-            raise Invalid("You cannot report yourself.")
+            raise Invalid(N_("You cannot report yourself."))
         if enclave_id is not None and not valid_id(enclave_id):
-            raise NotFound("No such enclave, or you are not a member of it.")
+            raise NotFound(N_("No such enclave, or you are not a member of it."))
         now = self.clock()
         with session_scope(self.engine) as db:
             reported = db.get(Account, reported_id)
             if enclave_id is not None:
                 if db.get(Membership, (enclave_id, reporter_id)) is None:
-                    raise NotFound("No such enclave, or you are not a member of it.")
+                    raise NotFound(N_("No such enclave, or you are not a member of it."))
             elif reported is None or not _share_an_enclave(db, reporter_id, reported_id):
-                raise NotFound("You can only report a member of one of your enclaves.")
+                raise NotFound(N_("You can only report a member of one of your enclaves."))
             if reported is None:
-                raise NotFound("That account no longer exists.")
+                raise NotFound(N_("That account no longer exists."))
             row = Report(
                 id=str(uuid.uuid4()),
                 reporter_id=reporter_id,
@@ -256,23 +259,23 @@ class Safety:
 
     def get_report(self, report_id: object) -> ReportView:
         if not valid_id(report_id):
-            raise NotFound("No such report.")
+            raise NotFound(N_("No such report."))
         with Session(self.engine) as db:
             row = db.get(Report, report_id)
             if row is None:
-                raise NotFound("No such report.")
+                raise NotFound(N_("No such report."))
             account = db.get(Account, row.reported_id)
         return self._report_view(row, None if account is None else account.banned_at is not None)
 
     def close_report(self, report_id: object) -> None:
         if not valid_id(report_id):
-            raise NotFound("No such report.")
+            raise NotFound(N_("No such report."))
         with session_scope(self.engine) as db:
             done = db.execute(
                 update(Report).where(col(Report.id) == report_id, col(Report.closed_at).is_(None)).values(closed_at=self.clock())
             )
             if not done.rowcount and db.get(Report, report_id) is None:
-                raise NotFound("No such report.")
+                raise NotFound(N_("No such report."))
 
     @staticmethod
     def _report_view(row: Report, banned: bool | None) -> ReportView:
@@ -289,7 +292,7 @@ class Safety:
         its open reports are closed. Banning twice keeps the first time."""
         clean = _text(reason, REASON_MAX, "reason").strip()
         if not valid_id(account_id):
-            raise NotFound("No such account.")
+            raise NotFound(N_("No such account."))
         now = self.clock()
         with session_scope(self.engine) as db:
             db.execute(
@@ -299,7 +302,7 @@ class Safety:
             )
             account = db.get(Account, account_id)
             if account is None:
-                raise NotFound("No such account.")
+                raise NotFound(N_("No such account."))
             db.execute(
                 update(Report)
                 .where(col(Report.reported_id) == account_id, col(Report.closed_at).is_(None))
@@ -309,7 +312,7 @@ class Safety:
 
     def unban(self, account_id: object) -> None:
         if not valid_id(account_id):
-            raise NotFound("No such account.")
+            raise NotFound(N_("No such account."))
         with session_scope(self.engine) as db:
             lifted = db.execute(
                 update(Account)
@@ -317,7 +320,7 @@ class Safety:
                 .values(banned_at=None, ban_reason=None)
             )
             if not lifted.rowcount:
-                raise NotFound("That account is not banned.")
+                raise NotFound(N_("That account is not banned."))
 
     def bans(self) -> list[BanView]:
         with Session(self.engine) as db:

@@ -2,6 +2,8 @@
 
 from pydantic import BaseModel
 
+from ephem.i18n import N_, Text
+
 from ephem.core.clock import iso
 from ephem.enclaves import EnclaveView
 from ephem.models import Account
@@ -17,11 +19,21 @@ class ErrorOut(BaseModel):
     error: ErrorDetail
 
 
+def validation_detail(first: dict, skip: tuple = ()) -> str:
+    """Pydantic's first error as `where: what`. Its own words stay English;
+    a reason our code wrote with `N_` (interests, text that is not Unicode)
+    stays a text the answer says in the client's language."""
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in skip)
+    cause = (first.get("ctx") or {}).get("error")
+    what = cause.args[0] if isinstance(cause, Exception) and cause.args and isinstance(cause.args[0], Text) else first.get("msg", "invalid")
+    return N_("{field}: {reason}", field=where, reason=what) if where else what
+
+
 def error(code: str, message: str, **details) -> dict:
-    """The error shape; `details` are extra fields of `error` (a `challenge`)."""
-    out = ErrorOut(error=ErrorDetail(code=code, message=message)).model_dump()
-    out["error"].update(details)
-    return out
+    """The error shape (`ErrorOut`); `details` are extra fields of `error` (a
+    `challenge`). Built by hand so that a message made with `ephem.i18n.N_`
+    stays one until the web layer says it in its client's language."""
+    return {"ok": False, "error": {"code": code, "message": message, **details}}
 
 
 class AccountOut(BaseModel):

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from ephem.api import errors
-from ephem.api.errors import error_response
+from ephem.api.errors import error_response, language
 from ephem.api.routes import accounts, enclaves, meta, safety
+from ephem.i18n import N_, NP_, current
 from ephem.schemas import ErrorOut
 
 MAX_BODY_BYTES = 16 * 1024
@@ -45,21 +46,23 @@ def _under_api(path: str) -> bool:
 
 @api.middleware("http")
 async def _limit_body(request: Request, call_next):
+    # What this request causes elsewhere (a sign-out's `session_ended`) is said in its language too.
+    current.set(language(request))
     if _under_api(request.url.path) and request.method not in METHODS:
         return unknown_endpoint(request)
     if request.url.path.startswith("/api/"):
         limit = LARGE_BODIES.get(request.url.path, MAX_BODY_BYTES)
-        too_large = f"Requests are limited to {limit} bytes."
+        too_large = NP_("Requests are limited to {n} byte.", "Requests are limited to {n} bytes.", limit)
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            return error_response(413, "payload_too_large", too_large)
+            return error_response(413, "payload_too_large", too_large, request=request)
         if length is None and request.method in ("POST", "PUT", "PATCH"):
             # Chunked: read only as far as the limit, never the whole body.
             chunks, size = [], 0
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    return error_response(413, "payload_too_large", too_large)
+                    return error_response(413, "payload_too_large", too_large, request=request)
                 chunks.append(chunk)
             request._body = b"".join(chunks)  # what the route reads (Starlette's cached body)
     return await call_next(request)
@@ -81,6 +84,6 @@ def unknown_endpoint(request: Request) -> JSONResponse:
         for method in route.methods
     )
     if allowed:
-        message = f"{path} takes {', '.join(allowed)}, not {request.method}."
-        return error_response(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)})
-    return error_response(404, "not_found", f"There is no endpoint {path}.")
+        message = N_("{path} takes {allowed}, not {method}.", path=path, allowed=", ".join(allowed), method=request.method)
+        return error_response(405, "method_not_allowed", message, {"Allow": ", ".join(allowed)}, request=request)
+    return error_response(404, "not_found", N_("There is no endpoint {path}.", path=path), request=request)

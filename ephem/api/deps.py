@@ -1,7 +1,6 @@
 """What routes depend on: the caller's account, the domain services, rate limits."""
 
 import functools
-import ipaddress
 import math
 from collections.abc import Callable
 from typing import Annotated
@@ -13,11 +12,13 @@ from ephem.actions import Actions, Live
 from ephem.api.errors import ApiError
 from ephem.enclaves import Enclaves
 from ephem.errors import InvalidToken
+from ephem.i18n import N_, NP_
 from ephem.live.ratelimit import RateLimiter
 from ephem.models import Account
 from ephem.safety import Safety
 from ephem.live.proofs import Proofs
 from ephem.services import get_accounts, get_enclaves, get_live, get_proofs, get_safety, rate_limiter
+from ephem.core import addresses
 from ephem.core.settings import get_settings
 
 
@@ -25,7 +26,7 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("Send your session token as `Authorization: Bearer <token>`.")
+        raise InvalidToken(N_("Send your session token as `Authorization: Bearer <token>`."))
     return token.strip()
 
 
@@ -69,34 +70,10 @@ def get_limits() -> Limits:
     return Limits()
 
 
-@functools.cache
-def _networks(entries: tuple[str, ...]) -> tuple:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
-
-
-def _trusted(address: str, networks: tuple) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
-
-
 def client_address(request: Request) -> str:
-    """The address per-client limits key on: the sender's own, unless the
-    sender is a trusted proxy (`EPHEM_TRUSTED_PROXIES`); then the right-most
-    X-Forwarded-For entry not itself a trusted proxy, the one a trusted proxy
-    wrote (what the client put to the left of it is not believed)."""
+    """The address per-client limits key on (see ephem.core.addresses)."""
     sender = request.client.host if request.client else "unknown"
-    networks = _networks(get_settings().trusted_proxies)
-    if not networks or not _trusted(sender, networks):
-        return sender
-    hops = [hop.strip() for header in request.headers.getlist("x-forwarded-for") for hop in header.split(",")]
-    hops = [hop for hop in hops if hop]
-    for hop in reversed(hops):
-        if not _trusted(hop, networks):
-            return hop[:64]
-    return hops[0][:64] if hops else sender
+    return addresses.client_address(sender, request.headers.getlist("x-forwarded-for"), get_settings().trusted_proxies)
 
 
 LimitsDep = Annotated[Limits, Depends(get_limits)]
@@ -109,9 +86,9 @@ async def within(limiter, client: str, extra: Callable[[], dict] = dict) -> None
     if not await limiter.allow(client):
         details = extra()
         if limiter.rate <= 0:
-            raise ApiError(429, "rate_limited", "Too many attempts.", details=details)
+            raise ApiError(429, "rate_limited", N_("Too many attempts."), details=details)
         wait = math.ceil(1 / limiter.rate)  # when the bucket next holds a whole token, at the latest
-        message = f"Too many attempts. Try again in {wait} seconds."
+        message = NP_("Too many attempts. Try again in {n} second.", "Too many attempts. Try again in {n} seconds.", wait)
         raise ApiError(429, "rate_limited", message, {"Retry-After": str(wait)}, details)
 
 

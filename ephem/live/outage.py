@@ -12,12 +12,14 @@ import logging
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ephem.i18n import N_
+
 log = logging.getLogger("ephem.redis")
 
 # BusyLoadingError (Redis still loading after a restart) is a ConnectionError.
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
-MESSAGE = "The service is briefly unavailable. Try again in a few seconds."
+MESSAGE = N_("The service is briefly unavailable. Try again in a few seconds.")
 
 
 class Outage:

@@ -32,6 +32,7 @@ class Peer:
     name: str
     sid: str
     enclaves: set[str] = field(default_factory=set)
+    lang: str = "en"  # what its answers are said in (ephem.signaling.language)
 
     def info(self) -> PeerInfo:
         return PeerInfo(self.peer_id, self.account_id, self.name, self.sid)

@@ -9,6 +9,7 @@ import time
 
 from redis.asyncio import Redis
 
+from ephem.i18n import N_
 from ephem.pow import ProofIn, ProofOfWork, ProofRequired
 
 
@@ -51,4 +52,4 @@ class Proofs:
     async def redeem(self, proof: ProofIn, purpose: str, key: str) -> None:
         self.pow.check(proof, purpose, key)
         if not await self.spent.spend(proof.challenge.id, proof.challenge.expires_at):
-            raise ProofRequired("That proof was already used. Solve this one instead.", self.challenge(purpose, key))
+            raise ProofRequired(N_("That proof was already used. Solve this one instead."), self.challenge(purpose, key))

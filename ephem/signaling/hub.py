@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from ephem.accounts import BANNED, Accounts, Seen
 from ephem.enclaves import Enclaves
 from ephem.errors import Banned, EphemError, InvalidToken
+from ephem.i18n import N_, NP_
 from ephem.live.matchmaking import Match, Matchmaker, Searcher
 from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
@@ -35,7 +36,7 @@ from ephem.core.settings import Settings
 from ephem.models import Account
 from ephem.pow import ProofOfWork, ProofRequired
 from ephem.safety import Safety
-from ephem.schemas import AccountOut, error
+from ephem.schemas import AccountOut, error, validation_detail
 from ephem.signaling.payloads import (
     MAX_RELAY_CHARS,
     EnclaveIn,
@@ -47,6 +48,7 @@ from ephem.signaling.payloads import (
     SignalIn,
     size_of,
 )
+from ephem.signaling.language import Localized, in_connection_language
 from ephem.signaling.upkeep import LOBBY, Upkeep
 
 log = logging.getLogger("ephem.signaling")
@@ -77,6 +79,7 @@ MATCH_BATCH = 200
 BAN_RECHECK = 30.0
 # Sessions looked up in one read at most, for a burst of connects.
 LOOKUP_BATCH = 200
+SOMETHING_WRONG = N_("Something went wrong on our side. Please try again.")
 
 
 def _whoever_it_can_reach(method):
@@ -94,7 +97,7 @@ def _whoever_it_can_reach(method):
     return tell
 
 
-class Hub(Upkeep, socketio.AsyncNamespace):
+class Hub(Localized, Upkeep, socketio.AsyncNamespace):
     def __init__(
         self,
         accounts: Accounts,
@@ -173,14 +176,18 @@ class Hub(Upkeep, socketio.AsyncNamespace):
                 await self.presence.connect(peer)
         except InvalidToken as exc:  # Banned too
             self._release(account_id)
-            raise _refused(exc.code, exc.message) from None
+            raise _refused(exc.code, exc.text) from None
         except Exception as exc:  # noqa: BLE001 - a refusal the client understands, the traceback in our log
             self._release(account_id)
             outage.report(log, exc, "connect failed")
-            raise _refused("unavailable", "The server cannot take connections right now. Try again soon.") from None
+            raise _refused("unavailable", N_("The server cannot take connections right now. Try again soon.")) from None
         if crowded:
             self._release(account_id)
-            message = f"This account has {CONNECTIONS_PER_ACCOUNT} connections open already. Close a tab or device first."
+            message = NP_(
+                "This account has {n} connection open already. Close a tab or device first.",
+                "This account has {n} connections open already. Close a tab or device first.",
+                CONNECTIONS_PER_ACCOUNT,
+            )
             raise _refused("too_many_connections", message)
         # Only now: a connection that failed halfway never gets a disconnect to clean it up.
         self._by_sid[sid] = self._by_peer[peer.peer_id] = peer
@@ -208,7 +215,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             self._spawn(self._look_up_batches())
         account = await answer
         if account is None:
-            raise InvalidToken("This session has ended. Sign in again or restore with your recovery token.")
+            raise InvalidToken(N_("This session has ended. Sign in again or restore with your recovery token."))
         return _not_banned(account), asked
 
     async def _look_up_batches(self) -> None:
@@ -262,13 +269,14 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             # closes: written with the upkeep's next batch, within a tick.
             self.seen.closed(peer.account_id)
 
+    @in_connection_language
     async def trigger_event(self, event: str, *args):
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid, payload = args[0], args[1] if len(args) > 1 else None
         peer = self._by_sid.get(sid)
         if peer is None:
-            return error("invalid_token", "This connection is not signed in.")
+            return error("invalid_token", N_("This connection is not signed in."))
         try:
             # The account's bucket is only drawn on by events its connection's let through.
             if event == "relay":
@@ -277,9 +285,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
                 allowed = await self.limiter.allow(sid) and await self.account_limiter.allow(peer.account_id)
         except Exception:  # noqa: BLE001 - e.g. Redis away: answer, do not hang
             log.exception("rate limiter failed")
-            return error("unavailable", "Something went wrong on our side. Please try again.")
+            return error("unavailable", SOMETHING_WRONG)
         if not allowed:
-            return error("rate_limited", "Too many events. Slow down.")
+            return error("rate_limited", N_("Too many events. Slow down."))
         try:
             if await self._banned_since(peer.account_id):
                 return error("banned", BANNED)
@@ -287,34 +295,33 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             if outage.failed(exc):
                 return error("unavailable", MESSAGE)
             log.exception("ban check failed")
-            return error("unavailable", "Something went wrong on our side. Please try again.")
+            return error("unavailable", SOMETHING_WRONG)
         entry = self._handlers.get(event)
         if entry is None or len(args) > 2:
-            return error("unknown_event", f"There is no event {event[:64]!r} that takes these arguments.")
+            return error("unknown_event", N_("There is no event {event} that takes these arguments.", event=repr(event[:64])))
         model, handler = entry
         try:
             size = size_of(payload)
         except NotUnicode as exc:
-            return error("invalid_payload", f"Invalid {event} payload: {exc}.")
+            return error("invalid_payload", N_("Invalid {event} payload: {detail}.", event=event, detail=exc))
         if size > self.settings.max_signal_bytes:
-            return error("payload_too_large", f"Payloads are limited to {self.settings.max_signal_bytes} bytes.")
+            return error("payload_too_large", NP_("Payloads are limited to {n} byte.", "Payloads are limited to {n} bytes.", self.settings.max_signal_bytes))
         try:
             parsed = payload if model is None else model.model_validate({} if payload is None else payload)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            return error("invalid_payload", f"Invalid {event} payload: {where + ': ' if where else ''}{first['msg']}.")
+            detail = validation_detail(exc.errors()[0])
+            return error("invalid_payload", N_("Invalid {event} payload: {detail}.", event=event, detail=detail))
         try:
             return await handler(peer, parsed)
         except EphemError as exc:
             if isinstance(exc, Banned):  # found by a search or join: after this answer, the end
                 self._spawn(self._end_banned(peer.account_id))
-            return error(exc.code, exc.message, **exc.details)
+            return error(exc.code, exc.text, **exc.details)
         except Exception as exc:  # noqa: BLE001 - the client gets an answer, the log gets the traceback
             if outage.failed(exc):
                 return error("unavailable", MESSAGE)
             log.exception("event %s failed", event)
-            return error("unavailable", "Something went wrong on our side. Please try again.")
+            return error("unavailable", SOMETHING_WRONG)
 
     # --- events --------------------------------------------------------------
 
@@ -339,7 +346,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
             await self.proofs.redeem(body.pow, "search", peer.account_id)
         elif not await self.search_limiter.allow(peer.account_id):
             challenge = self.proofs.challenge("search", peer.account_id)
-            raise ProofRequired("Searching this often takes a proof of work: solve the challenge and search again.", challenge)
+            raise ProofRequired(N_("Searching this often takes a proof of work: solve the challenge and search again."), challenge)
         # Read now (fresh for every search): whom this account must never meet; raises Banned.
         avoid = await asyncio.to_thread(self.safety.avoided, peer.account_id)
         wish = self._wishes[peer.peer_id] = _Wish(frozenset(body.interests))
@@ -398,7 +405,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
 
     async def _join(self, peer: Peer, body: EnclaveIn) -> dict:
         if not await asyncio.to_thread(self.enclaves.is_member, body.enclave_id, peer.account_id):
-            return error("not_member", "You are not a member of this enclave.")
+            return error("not_member", N_("You are not a member of this enclave."))
         if await asyncio.to_thread(self.safety.banned_among, [peer.account_id]):
             raise Banned(BANNED)
         if body.enclave_id in peer.enclaves:  # joining twice: just say who is there
@@ -426,10 +433,10 @@ class Hub(Upkeep, socketio.AsyncNamespace):
     async def _target(self, peer: Peer, enclave_id: str, to: str) -> PeerInfo | dict:
         """The peer a signal or relay frame is for, or the error to answer with."""
         if enclave_id not in peer.enclaves or not await self.presence.in_room(enclave_id, peer.peer_id):
-            return error("not_member", "Join this enclave before signaling in it.")
+            return error("not_member", N_("Join this enclave before signaling in it."))
         target = await self.presence.get(to)
         if target is None or target.peer_id == peer.peer_id or not await self.presence.in_room(enclave_id, to):
-            return error("unknown_peer", "That peer is not connected to this enclave.")
+            return error("unknown_peer", N_("That peer is not connected to this enclave."))
         return target
 
     async def _signal(self, peer: Peer, body: SignalIn) -> dict:
@@ -450,12 +457,12 @@ class Hub(Upkeep, socketio.AsyncNamespace):
         """A sealed frame to one peer (an addition to the contract). Its data
         goes into no log line and no error message, and is kept nowhere."""
         if len(body.data) > MAX_RELAY_CHARS:
-            return error("payload_too_large", f"Relay frames are limited to {MAX_RELAY_CHARS} characters.")
+            return error("payload_too_large", NP_("Relay frames are limited to {n} character.", "Relay frames are limited to {n} characters.", MAX_RELAY_CHARS))
         target = await self._target(peer, body.enclave_id, body.to)
         if isinstance(target, dict):
             return target
         if not self.relay_bytes.allow_now(f"{peer.peer_id}>{target.peer_id}", len(body.data) + RELAY_FRAME_COST):
-            return error("rate_limited", "Too much relayed to this peer. Slow down.")
+            return error("rate_limited", N_("Too much relayed to this peer. Slow down."))
         # Through the manager, like `signal`: a frame never overtakes the signal sent before it.
         await self.emit(
             "relay", {"enclave_id": body.enclave_id, "from": peer.peer_id, "data": body.data}, to=target.sid
@@ -490,7 +497,7 @@ class Hub(Upkeep, socketio.AsyncNamespace):
     async def end_session(self, session_key: str) -> None:
         """A session was signed out: every connection made with it, on any
         worker (a room per session), hears so and goes back to the sign-in."""
-        message = error("invalid_token", "You signed out of this session.")
+        message = error("invalid_token", N_("You signed out of this session."))
         await self._tell_room(_session_room(session_key), "session_ended", message)
 
     @_whoever_it_can_reach
@@ -570,9 +577,9 @@ class Hub(Upkeep, socketio.AsyncNamespace):
     async def _announce_match(self, first: Searcher, second: Searcher, result: Any) -> None:
         if isinstance(result, Exception):
             code, message = (
-                (result.code, result.message)
+                (result.code, result.text)
                 if isinstance(result, EphemError)
-                else ("unavailable", "Matching failed. Search again.")
+                else ("unavailable", N_("Matching failed. Search again."))
             )
             for searcher in (first, second):
                 await self._emit_to_peer(searcher.peer_id, "search_failed", error(code, message))

@@ -1,11 +1,12 @@
 """What clients may send on `/ephem`, checked by pydantic before any handler sees it."""
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ephem.enclaves import ENCLAVE_ID
+from ephem.i18n import N_
 from ephem.interests import normalize
 from ephem.pow import ProofIn
 
@@ -36,10 +37,14 @@ class SearchIn(BaseModel):
 
 
 class HelloIn(BaseModel):
-    """`stats: true`: this connection shows the `stats` (the home page), pushed to it while in no enclave."""
+    """`stats: true`: this connection shows the `stats` (the home page), pushed to it while in no enclave;
+    `lang`: the language its answers are said in."""
 
     model_config = ConfigDict(extra="forbid")
     stats: bool = False
+    # The connection's language from now on (an addition to the contract): a
+    # tag, an Accept-Language value or a list of tags (ephem.signaling.language).
+    lang: Annotated[str, Field(max_length=256)] | Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=16)] | None = None
 
 
 class EnclaveIn(BaseModel):
@@ -104,4 +109,4 @@ def size_of(payload: Any) -> float:
     try:
         return len(text.encode())
     except UnicodeEncodeError:
-        raise NotUnicode("text must be valid Unicode (it has a lone surrogate such as \\ud800)") from None
+        raise NotUnicode(N_("text must be valid Unicode (it has a lone surrogate such as \\ud800)")) from None

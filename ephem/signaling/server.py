@@ -18,6 +18,7 @@ from reflex_base.config import get_config
 from reflex_base.environment import environment
 from reflex_base.utils.format import json_dumps
 
+from ephem.i18n import N_, localize
 from ephem.live.ratelimit import RateLimiter
 from ephem.signaling.engine import LeanEngine
 from ephem.schemas import error
@@ -158,7 +159,10 @@ class Server(socketio.AsyncServer):
         if isinstance(name, str) and name not in self.reserved_events:
             return await super()._handle_event(eio_sid, namespace, id, data)
         if id is not None:
-            refused = error("unknown_event", "That is not an event a client can send.")
+            refused = error("unknown_event", N_("That is not an event a client can send."))
+            handler = self.namespace_handlers.get(namespace)
+            if hasattr(handler, "language_of"):  # the /ephem hub: in the connection's language
+                refused = localize(refused, handler.language_of(self.manager.sid_from_eio_sid(eio_sid, namespace)))
             await self._send_packet(eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[refused]))
 
     async def _handle_eio_message(self, eio_sid, data):

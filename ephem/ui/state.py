@@ -12,7 +12,9 @@ from ephem.ui import routes
 from ephem.errors import Banned, EphemError, InvalidToken, NotFound
 from ephem.interests import RULE, normalize
 from ephem.models import Account
+from ephem.core.addresses import client_address
 from ephem.core.clock import iso, utcnow
+from ephem.core.settings import get_settings
 from ephem.api.deps import get_limits
 from ephem.pow import ProofIn
 from ephem.services import get_accounts, get_actions, get_enclaves, get_proofs, get_safety
@@ -138,7 +140,11 @@ class AuthState(rx.State):
             self.busy = False
 
     def _client(self) -> str:
-        return self.router.session.client_ip or "unknown"
+        """The address the sign-up limit keys on, as the REST API finds it."""
+        headers = self.router.headers.raw_headers
+        sender = headers.get("asgi-scope-client") or self.router.session.client_ip or "unknown"
+        forwarded = [headers["x-forwarded-for"]] if headers.get("x-forwarded-for") else []
+        return client_address(sender, forwarded, get_settings().trusted_proxies)
 
     async def _create(self, name: str):
         try:

@@ -68,7 +68,11 @@ def test_a_firewall_letting_only_tcp_443_out_rows_say_turn_over_tls(homes, brows
     rows = [run.wait_for("open", 90)["row"] for run in (a, b)]
     # The page, the backend and coturn's TLS port are all on 443: A finds its way by itself.
     assert (rows[0]["path"], rows[0]["words"]) == ("relay-tls", "via relay server (TURN, TLS)"), rows
-    assert (rows[1]["path"], rows[1]["words"]) == ("relay", "via relay server (TURN)"), rows
+    # B, on an open network, reaches A's relay either directly or from a relay
+    # of its own (ICE may nominate that pair first when the machine is busy).
+    assert (rows[1]["path"], rows[1]["words"]) in (
+        ("relay", "via relay server (TURN)"), ("relay-udp", "via relay server (TURN, UDP)"),
+    ), rows
     assert_chatted(a.wait_for("round", 30), b.wait_for("round", 30), 1, 5)
 
 

@@ -79,3 +79,30 @@ def test_matched_keeps_the_shared_interests_for_its_enclave(page):
     assert (page.shared_interests, page.shared_enclave, page.searching) == (["chess"], "e1", False)
     page._handle_client("matched", {"enclave_id": "e2", "peer": {}})  # an older server: none
     assert (page.shared_interests, page.shared_enclave) == ([], "e2")
+
+
+async def test_the_sign_up_form_finds_the_client_behind_a_trusted_proxy_as_rest_does(page, monkeypatch):
+    from reflex.istate.data import RouterData
+
+    from ephem.api.deps import Limits
+    from ephem.core.settings import Settings
+    from ephem.live.ratelimit import RateLimiter
+
+    limits = Limits(signup=RateLimiter(rate=0.0, burst=1))  # one sign-up per address
+    monkeypatch.setattr(state_module, "get_limits", lambda: limits)
+    trusted = Settings(db_url="sqlite://", secret=b"x" * 16, trusted_proxies="127.0.0.1")
+    monkeypatch.setattr(state_module, "get_settings", lambda: trusted)
+
+    async def sign_up_via(sender: str, forwarded: str | None) -> bool:
+        headers = {"asgi-scope-client": sender, **({"x-forwarded-for": forwarded} if forwarded else {})}
+        page.router = RouterData.from_router_data({"headers": headers, "ip": sender})
+        page.account_id, page.solving = "", False
+        [_ async for _ in page.sign_up({"name": "Behind a proxy"})]
+        return bool(page.account_id) and not page.solving
+
+    assert await sign_up_via("127.0.0.1", "198.51.100.1")
+    assert not await sign_up_via("127.0.0.1", "198.51.100.1")  # that address spent its budget
+    assert await sign_up_via("127.0.0.1", "198.51.100.2")  # another client, its own bucket
+    # A sender that is not a trusted proxy is the client, whatever it forwards.
+    assert await sign_up_via("203.0.113.9", "198.51.100.3")
+    assert not await sign_up_via("203.0.113.9", "198.51.100.4")
