@@ -126,13 +126,14 @@ class PingWheel:
             await asyncio.sleep(max(0.0, self._next * self.tick - loop.time()))
             now = math.floor(loop.time() / self.tick)
             while self._next <= now:
-                for socket, callback in self._slots.pop(self._next, {}).items():
+                due = self._slots.pop(self._next, {})
+                self._next += 1  # first: a timer set by a callback lands in a slot still to come
+                for socket, callback in due.items():
                     socket.slot = None
                     try:
                         callback()
                     except Exception:  # noqa: BLE001 - one socket's failure must not stop the others' pings
                         socket.server.logger.exception("ping timer failed")
-                self._next += 1
         self._slots.clear()
 
 
