@@ -27,7 +27,17 @@ hub = get_hub()
 app = App(
     sio=build_server(get_settings().redis_url),
     api_transformer=api,
-    head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
+    head_components=[
+        rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
+        # Installable: the manifest and its icons; the service worker (assets/sw.js,
+        # registered by assets/ephem/install.js) opens offline to "No connection".
+        # Static files, so the static export has them too.
+        rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+        rx.el.link(rel="apple-touch-icon", href="/icons/icon-192.png"),
+        rx.el.meta(name="theme-color", content="#5b3fc9"),
+    ],
+    # Media queries, focus rings and the enclave's drawer (assets/ephem/app.css).
+    stylesheets=["/ephem/app.css"],
 )
 app.add_page(pages.index, route=routes.HOME, title="ephem", on_load=LiveState.load_home)
 app.add_page(pages.enclave, route=routes.ENCLAVE, title="ephem · enclave", on_load=EnclaveState.load_enclave)

@@ -10,7 +10,8 @@ const styles = {
     flexDirection: "column",
     gap: "0.5rem",
     width: "100%",
-    padding: "0.6rem",
+    flex: "0 0 auto",
+    padding: "0.5rem 0.6rem",
     border: "1px solid var(--gray-a5)",
     borderRadius: "var(--radius-3)",
   },
@@ -144,6 +145,8 @@ function relayedNote(mesh) {
 
 export function CallPanel({ mesh }) {
   const [, setVersion] = useState(0);
+  // The tiles fold away so the conversation below gets the room (the call goes on).
+  const [folded, setFolded] = useState(false);
   useEffect(() => {
     if (!mesh) return undefined;
     return mesh.call.subscribe(() => setVersion((v) => v + 1));
@@ -160,6 +163,20 @@ export function CallPanel({ mesh }) {
     { style: styles.header },
     h("span", { style: styles.title }, "Call"),
     h("span", { "data-testid": "call-count", "data-count": String(count), style: styles.count }, count === 0 ? "nobody in the call" : `${count} in the call`),
+    call.active
+      ? h(
+          "button",
+          {
+            type: "button",
+            "data-testid": "call-fold",
+            "aria-expanded": String(!folded),
+            "aria-controls": "ephem-call-tiles",
+            style: styles.button(""),
+            onClick: () => setFolded(!folded),
+          },
+          folded ? "Show video" : "Hide video",
+        )
+      : null,
   );
 
   let controls;
@@ -239,11 +256,13 @@ export function CallPanel({ mesh }) {
       ]
     : [];
 
+  // Out of a call the panel is one line (title, count, Start): the conversation gets the height.
+  const oneLine = support.call && !call.active;
   return h(
     "section",
     { "aria-label": "Call", "data-testid": "call-panel", style: styles.panel },
-    header,
-    controls,
+    oneLine ? h("div", { style: styles.header }, header, controls) : header,
+    oneLine ? null : controls,
     call.error ? h("div", { role: "alert", "data-testid": "call-error", style: styles.error }, call.error) : null,
     relayedNote(mesh),
     call.crowded
@@ -253,6 +272,7 @@ export function CallPanel({ mesh }) {
           "Many cameras are on: everyone sends lower-resolution video so the call stays smooth.",
         )
       : null,
-    tiles.length ? h("div", { style: styles.grid }, ...tiles) : null,
+    // Folded tiles stay mounted (hidden), so their video keeps playing and the sound goes on.
+    tiles.length ? h("div", { id: "ephem-call-tiles", style: { ...styles.grid, display: folded ? "none" : "grid" } }, ...tiles) : null,
   );
 }

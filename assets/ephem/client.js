@@ -3,17 +3,21 @@
 // down to it and sends everything the page shows up through `onEvent`.
 
 import { createElement as h, useEffect, useRef, useState } from "react";
+import { createPortal } from "react-dom";
 import { CallPanel } from "./call_panel.js";
 import { ChatPanel, PANEL } from "./chat_panel.js";
 import { ReportPanel } from "./report_panel.js";
 import { SafetyPanel } from "./safety_panel.js";
+import { useSideSlot } from "./side_panel.js";
 import { EphemSession } from "./session.js";
 import { keptToken, storage } from "./storage.js";
 
 const TOKEN_TRIES = 50; // 5 s for the page to store a fresh token
 
-// The enclave's call and chat, over whichever mesh the session has now.
-function Room({ session, keepHistory, reporting, onReported }) {
+// The enclave's call and chat, over whichever mesh the session has now; the
+// safety codes go to the side panel (side_panel.js) once it is there.
+// `children`: the page's own lines drawn above the composer (typing).
+function Room({ session, keepHistory, reporting, onReported, children }) {
   const [mesh, setMesh] = useState(session.mesh);
   const [, setVersion] = useState(0);
   useEffect(() => {
@@ -25,20 +29,22 @@ function Room({ session, keepHistory, reporting, onReported }) {
     setMesh(session.mesh);
     return () => session.meshListeners.delete(listener);
   }, [session]);
+  const slot = useSideSlot();
+  const safety = h(SafetyPanel, { mesh });
   return h(
     "div",
     { style: PANEL },
     h(CallPanel, { mesh }),
     reporting ? h(ReportPanel, { key: reporting.nonce, mesh, request: reporting, onDone: onReported }) : null,
-    h(ChatPanel, { session, mesh, keepHistory }),
-    h(SafetyPanel, { mesh }),
+    h(ChatPanel, { session, mesh, keepHistory }, children),
+    slot ? createPortal(safety, slot) : safety,
   );
 }
 
 // Rendered once per page. Without `showChat` it draws nothing; with it, the
 // enclave's call and chat. `videoCrowd`: above this many cameras a call sends
 // lower-resolution video.
-export function EphemClient({ account, enclaveId, command, showChat, keepHistory, videoCrowd, blocked, onEvent }) {
+export function EphemClient({ account, enclaveId, command, showChat, keepHistory, videoCrowd, blocked, onEvent, children }) {
   const up = useRef(onEvent);
   up.current = onEvent;
   const [session, setSession] = useState(null);
@@ -111,5 +117,5 @@ export function EphemClient({ account, enclaveId, command, showChat, keepHistory
   }, [session, videoCrowd]);
 
   if (!showChat || !session) return null;
-  return h(Room, { session, keepHistory, reporting, onReported });
+  return h(Room, { session, keepHistory, reporting, onReported }, children);
 }

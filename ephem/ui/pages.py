@@ -47,7 +47,13 @@ def index() -> rx.Component:
 
 
 def enclave() -> rx.Component:
-    return page(signed_in_only(enclave_view()))
+    # The room takes the whole viewport; the spinner, sign-in and recovery
+    # token keep the narrow page.
+    return rx.cond(
+        AuthState.signed_in & (AuthState.recovery_token == ""),
+        enclave_view(),
+        page(signed_in_only(rx.fragment())),
+    )
 
 
 def join() -> rx.Component:

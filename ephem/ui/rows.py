@@ -60,3 +60,4 @@ class EnclaveRow:
     online: int  # the others online now
     last_active_at: str
     expires_at: str
+    online_names: str = ""  # their names, comma-separated

@@ -1,6 +1,7 @@
 """Reflex state for the login and home views: pure Python over the domain."""
 
 import asyncio
+import dataclasses
 import json
 import uuid
 
@@ -245,6 +246,9 @@ class LiveState(AuthState):
     shared_interests: list[str] = []
     shared_enclave: str = ""
     _seq: int = 0
+    # Each listed enclave's members as [account_id, name]: who is online is
+    # looked up again (presence, not the database) when the stats change.
+    _members: dict[str, list[list[str]]] = {}
 
     def _send(self, op: str, **args) -> None:
         """Ask the browser module to do something; it runs each nonce once."""
@@ -267,6 +271,7 @@ class LiveState(AuthState):
             views = await asyncio.to_thread(get_enclaves().list_for, self.account_id)
             online = await get_actions().online({m.account_id for v in views for m in v.members})
             self.enclaves = [enclave_summary(v, self.account_id, online) for v in views]
+            self._members = {v.id: [[m.account_id, m.name] for m in v.members] for v in views}
             await self._load_blocks()
             if self.search_next:
                 self.search_next, self.searching = False, False
@@ -331,7 +336,19 @@ class LiveState(AuthState):
     @rx.event
     async def on_client(self, kind: str, data: dict):
         """The single entry point for everything the browser module reports."""
+        if kind == "stats" and self.enclaves:
+            await self._refresh_online_here()
         return self._handle_client(kind, data)
+
+    async def _refresh_online_here(self) -> None:
+        """Who is online in each listed enclave, now (the stats changed: someone came or went)."""
+        ids = {account_id for members in self._members.values() for account_id, _ in members}
+        online = await get_actions().online(ids)
+        rows = []
+        for row in self.enclaves:
+            here = online_names(self._members.get(row.id, []), self.account_id, online)
+            rows.append(dataclasses.replace(row, online=len(here), online_names=", ".join(here)))
+        self.enclaves = rows
 
     def _handle_client(self, kind: str, data: dict):
         if not isinstance(data, dict):
@@ -371,15 +388,21 @@ class LiveState(AuthState):
         return None
 
 
+def online_names(members, me: str, online: set[str]) -> list[str]:
+    """The names of the others (not me) among `members` ([account_id, name]) who are online."""
+    return [name for account_id, name in members if account_id != me and account_id in online]
+
+
 def enclave_summary(view, me: str, online: set[str]) -> EnclaveRow:
     """An enclave as the home list shows it."""
-    others = [m for m in view.members if m.account_id != me]
+    here = online_names([(m.account_id, m.name) for m in view.members], me, online)
     return EnclaveRow(
         id=view.id,
         name=view.name,
         members=", ".join(m.name for m in view.members),
         count=len(view.members),
-        online=sum(1 for m in others if m.account_id in online),
+        online=len(here),
+        online_names=", ".join(here),
         last_active_at=iso(view.last_active_at),
         expires_at=iso(view.expires_at),
     )

@@ -79,15 +79,17 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
         expect(online_members(page)).to_have_count(3, timeout=15_000)
     expect(first.get_by_test_id("system-message").last).to_contain_text(f"{THIRD} joined")
 
-    # On a phone: an empty log takes no room (one gap between Members and the
-    # call, not two), the round-trip time never breaks in two, and Copy and
-    # Revoke sit on one line.
+    # On a phone the members are in the drawer: an empty log takes no room
+    # (one gap between Members and the next card, not two), the round-trip
+    # time never breaks in two, and Copy and Revoke sit on one line.
     for page in (first, third):
         page.set_viewport_size(PHONE)
+        page.get_by_test_id("side-open").click()
+        expect(page.get_by_test_id("side-panel")).to_be_visible()
     expect(third.get_by_test_id("system-message")).to_have_count(0)
     members = third.get_by_test_id("enclave-members").locator("xpath=..").bounding_box()  # its card
-    call = box(third, "call-panel")
-    assert call["y"] - (members["y"] + members["height"]) < 20, (members, call)
+    details = third.get_by_test_id("keep-history").locator("xpath=ancestor::div[contains(@class, 'rt-Card')]").bounding_box()
+    assert details["y"] - (members["y"] + members["height"]) < 20, (members, details)
     rtt = third.get_by_test_id("peer-rtt").filter(has_text="ms").first
     expect(rtt).to_be_visible(timeout=15_000)
     # A long name squeezes the row like this.
@@ -117,6 +119,10 @@ def test_two_strangers_meet_and_a_third_joins_by_invite(live, browser):
     fourth.get_by_test_id("join-home").click()
     expect(fourth.get_by_test_id("login-name")).to_be_visible(timeout=15_000)
     fourth.context.close()
+
+    for page in (first, third):
+        page.get_by_test_id("side-close").click()
+        expect(page.get_by_test_id("side-panel")).to_be_hidden()
 
     # Leaving asks first; staying changes nothing.
     third.get_by_test_id("enclave-leave").click()

@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 from ephem.core.migrations import upgrade
 from tests.support.browser import meet, say, texts, wait_direct
 from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
+from tests.support.pwa import check_installed_and_offline, check_manifest
 from tests.support.static_site import export_site, static_server
 
 pytestmark = pytest.mark.browser
@@ -106,6 +107,13 @@ def test_the_export_is_plain_files_that_know_the_backend(static_deploy):
     assert (folder / "index.html").is_file() and (folder / "404.html").is_file()
     baked = [p.name for p in (folder / "assets").glob("*.js") if static_deploy.backend.encode() in p.read_bytes()]
     assert baked, f"{static_deploy.backend} is nowhere in the bundle"
+
+
+def test_the_static_site_is_installable_and_opens_offline(static_deploy, browser):
+    for name in ("manifest.webmanifest", "sw.js", "offline.html", "icons/icon-192.png", "icons/icon-512.png"):
+        assert (static_deploy.folder / name).is_file(), name
+    check_manifest(static_deploy.site)
+    check_installed_and_offline(browser, static_deploy.site)
 
 
 def test_login_search_match_and_chat_on_the_static_site(static_deploy, browser):

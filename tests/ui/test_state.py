@@ -81,6 +81,49 @@ def test_matched_keeps_the_shared_interests_for_its_enclave(page):
     assert (page.shared_interests, page.shared_enclave) == ([], "e2")
 
 
+def test_the_home_list_names_who_is_online_in_each_enclave():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from ephem.ui.state import enclave_summary
+
+    member = lambda account_id, name: SimpleNamespace(account_id=account_id, name=name)  # noqa: E731
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    view = SimpleNamespace(
+        id="e1",
+        name="Ana & Ben & Cy",
+        members=[member("me", "Ana"), member("b", "Ben"), member("c", "Cy")],
+        last_active_at=when,
+        expires_at=when,
+    )
+    row = enclave_summary(view, "me", {"me", "c"})
+    assert (row.online, row.online_names) == (1, "Cy")  # the others only, not me
+    assert enclave_summary(view, "me", set()).online_names == ""
+
+
+async def test_the_home_list_follows_who_comes_online_when_the_stats_change(monkeypatch):
+    from types import SimpleNamespace
+
+    from ephem.ui.rows import EnclaveRow
+
+    present: set[str] = set()
+
+    async def online(ids):
+        return set(ids) & present
+
+    monkeypatch.setattr(state_module, "get_actions", lambda: SimpleNamespace(online=online))
+    page = LiveState()
+    page.account_id = "me"
+    page.enclaves = [EnclaveRow(id="e1", name="x", members="Ana, Ben", count=2, online=0, last_active_at="", expires_at="")]
+    page._members = {"e1": [["me", "Ana"], ["b", "Ben"]]}
+    present.update({"me", "b"})
+    await page.on_client("stats", {"online": 2, "searching": 0})
+    assert (page.enclaves[0].online, page.enclaves[0].online_names, page.online) == (1, "Ben", 2)
+    present.discard("b")
+    await page.on_client("stats", {"online": 1, "searching": 0})
+    assert (page.enclaves[0].online, page.enclaves[0].online_names) == (0, "")
+
+
 async def test_the_sign_up_form_finds_the_client_behind_a_trusted_proxy_as_rest_does(page, monkeypatch):
     from reflex.istate.data import RouterData
 

@@ -29,6 +29,48 @@ class EphemClient(rx.Component):
 ephem_client = EphemClient.create
 
 
+class EphemSide(rx.Component):
+    """The enclave's side panel: beside the conversation on a wide screen, a
+    drawer on a phone. It opens in the browser (no server round trip), so it
+    works while the server is unreachable; the safety codes join it there."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemSide"
+    label: rx.Var[str]
+
+
+class EphemDrawerToggle(rx.Component):
+    """The header's button that opens the side panel; hidden on a wide screen."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemDrawerToggle"
+    label: rx.Var[str]
+
+
+class EphemAlertPrefs(rx.Component):
+    """Sound and desktop notifications for new messages: browser-only choices
+    (the permission must be asked from the click itself)."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemAlertPrefs"
+
+
+class EphemUnread(rx.Component):
+    """An enclave's unread count on the home page. The browser counts them
+    (messages never reach the server) and keeps the counts in its storage."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemUnread"
+    account: rx.Var[str]
+    enclave_id: rx.Var[str]
+
+
+alert_prefs = EphemAlertPrefs.create
+unread_badge = EphemUnread.create
+side_panel = EphemSide.create
+drawer_toggle = EphemDrawerToggle.create
+
+
 def presence_client() -> rx.Component:
     """The `/ephem` connection of a page outside any enclave: it keeps a
     session-only account alive while the page is open, carries searches and

@@ -5,8 +5,8 @@ import reflex as rx
 from ephem.ui import routes
 
 from ephem.ui.enclave_state import EnclaveState, JoinState
-from ephem.ui.components.client import ephem_client
-from ephem.ui.components.layout import brand, confirm_dialog, labelled_switch
+from ephem.ui.components.client import alert_prefs, drawer_toggle, ephem_client, side_panel
+from ephem.ui.components.layout import brand, confirm_dialog, labelled_switch, page, theme_menu
 
 
 def member_menu(member: rx.Var) -> rx.Component:
@@ -63,6 +63,7 @@ def member_row(member: rx.Var) -> rx.Component:
             border_radius="50%",
             background=rx.cond(member.online, "var(--green-9)", "var(--gray-6)"),
             aria_label=rx.cond(member.online, "online", "offline"),
+            role="img",  # a label on a plain div is ignored by screen readers
         ),
         # A 32-letter name with no spaces breaks rather than pushing the row off a phone's screen.
         rx.text(member.name, dir="auto", overflow_wrap="anywhere", min_width="0"),
@@ -229,8 +230,12 @@ def typing_indicator() -> rx.Component:
 
 
 def chat_panel() -> rx.Component:
-    return rx.vstack(
+    """The conversation: call tiles, the message list filling the height, the
+    typing line and the composer. The browser module draws it (message text
+    never enters Reflex state); the typing line is Reflex's, passed in."""
+    return rx.box(
         ephem_client(
+            typing_indicator(),
             account=EnclaveState.account_id,
             enclave_id=EnclaveState.current_id,
             command=EnclaveState.command,
@@ -240,17 +245,38 @@ def chat_panel() -> rx.Component:
             blocked=EnclaveState.blocked_ids,
             on_event=EnclaveState.on_room_client,
         ),
-        typing_indicator(),
-        labelled_switch(
-            "Keep messages in this tab after a reload (they never leave your browser)",
-            EnclaveState.keep_history != "",
-            EnclaveState.set_keep_history,
-            "keep-history",
-            size="1",
-            color_scheme="gray",
+        class_name="ephem-conversation",
+        custom_attrs={"data-testid": "conversation"},
+    )
+
+
+def details_panel() -> rx.Component:
+    """The enclave itself: how long it lasts, and what this tab keeps."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("This enclave", size="3"),
+            rx.cond(
+                EnclaveState.expires_at != "",
+                rx.text(
+                    "Deleted ",
+                    rx.moment(EnclaveState.expires_at, from_now=True),
+                    " if nobody uses it.",
+                    size="2",
+                    custom_attrs={"data-testid": "enclave-expires"},
+                ),
+            ),
+            labelled_switch(
+                "Keep messages in this tab after a reload (they never leave your browser)",
+                EnclaveState.keep_history != "",
+                EnclaveState.set_keep_history,
+                "keep-history",
+                size="2",
+            ),
+            alert_prefs(),
+            spacing="2",
+            width="100%",
         ),
         width="100%",
-        spacing="1",
     )
 
 
@@ -370,15 +396,12 @@ def offer_leave_dialog() -> rx.Component:
 def enclave_header() -> rx.Component:
     return rx.hstack(
         rx.link(rx.icon("arrow_left", size=18), href=routes.HOME, aria_label="Back to home"),
-        rx.vstack(
-            rx.heading(EnclaveState.enclave_name, size="5", dir="auto"),
-            rx.cond(
-                EnclaveState.expires_at != "",
-                rx.text("deleted ", rx.moment(EnclaveState.expires_at, from_now=True), " if unused", size="1", color_scheme="gray"),
-            ),
-            spacing="0",
+        rx.box(
+            rx.heading(EnclaveState.enclave_name, size="4", dir="auto", as_="h1"),
+            class_name="ephem-room-title",
         ),
-        rx.spacer(),
+        theme_menu(),
+        drawer_toggle(label="Details"),
         rx.cond(
             EnclaveState.i_host,
             rx.button(
@@ -400,16 +423,34 @@ def enclave_header() -> rx.Component:
         leave_dialog(),
         offer_leave_dialog(),
         width="100%",
-        wrap="wrap",
         align="center",
-        spacing="3",
+        spacing="2",
+        class_name="ephem-room-header",
+    )
+
+
+def enclave_room() -> rx.Component:
+    """Conversation first: the header, the conversation filling the viewport,
+    and the rest in the side panel (a drawer on a phone)."""
+    return rx.box(
+        enclave_header(),
+        chat_panel(),
+        side_panel(
+            members_panel(),
+            log_panel(),
+            details_panel(),
+            invite_panel(),
+            selftest_panel(),
+            label="Enclave details",
+        ),
+        class_name="ephem-room",
     )
 
 
 def enclave_view() -> rx.Component:
     return rx.cond(
         EnclaveState.missing,
-        rx.vstack(
+        page(
             brand(),
             rx.callout(
                 "This enclave does not exist any more, or you are not a member of it.",
@@ -417,19 +458,8 @@ def enclave_view() -> rx.Component:
                 custom_attrs={"data-testid": "enclave-missing"},
             ),
             home_button("enclave-home"),
-            width="100%",
-            spacing="4",
         ),
-        rx.vstack(
-            enclave_header(),
-            members_panel(),
-            log_panel(),
-            chat_panel(),
-            invite_panel(),
-            selftest_panel(),
-            width="100%",
-            spacing="4",
-        ),
+        enclave_room(),
     )
 
 

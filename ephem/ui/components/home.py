@@ -5,6 +5,7 @@ import reflex as rx
 from ephem.ui import routes
 
 from ephem.ui.state import AuthState, LiveState
+from ephem.ui.components.client import unread_badge
 from ephem.ui.components.layout import confirm_dialog
 
 
@@ -52,7 +53,8 @@ def stats_line() -> rx.Component:
     return rx.hstack(
         rx.cond(
             LiveState.connected,
-            rx.badge(rx.icon("circle", size=8, fill="currentColor"), "connected", color_scheme="green", variant="soft"),
+            # High contrast: the soft green's text falls short of WCAG AA at this size.
+            rx.badge(rx.icon("circle", size=8, fill="currentColor"), "connected", color_scheme="green", variant="soft", high_contrast=True),
             rx.badge(rx.spinner(size="1"), "connecting", color_scheme="gray", variant="soft"),
         ),
         rx.text(
@@ -150,14 +152,33 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
                 rx.hstack(
                     rx.text(enclave.name, weight="bold", dir="auto", trim="both"),
                     rx.spacer(),
+                    unread_badge(account=LiveState.account_id, enclave_id=enclave.id),
                     rx.cond(
                         enclave.online > 0,
-                        rx.badge(enclave.online.to_string() + " online", color_scheme="green", variant="soft"),
+                        rx.badge(enclave.online.to_string() + " online", color_scheme="green", variant="soft", high_contrast=True),
                     ),
                     width="100%",
                     align="center",
                 ),
                 rx.text(enclave.members, size="1", color_scheme="gray", dir="auto"),
+                rx.cond(
+                    enclave.online > 0,
+                    rx.text(
+                        rx.box(
+                            width="0.5rem",
+                            height="0.5rem",
+                            border_radius="50%",
+                            background="var(--green-9)",
+                            display="inline-block",
+                            margin_inline_end="0.35rem",
+                            aria_hidden="true",
+                        ),
+                        "Online now: ",
+                        rx.el.bdi(enclave.online_names),
+                        size="1",
+                        custom_attrs={"data-testid": "enclave-online"},
+                    ),
+                ),
                 rx.text(
                     "active ",
                     rx.moment(enclave.last_active_at, from_now=True),

@@ -16,9 +16,42 @@ def brand() -> rx.Component:
     return rx.hstack(
         rx.heading("ephem", size="8", weight="bold"),
         rx.text("chat with a stranger, then it's gone", color_scheme="gray", size="2"),
+        rx.spacer(),
+        theme_menu(),
         align="baseline",
         spacing="3",
         wrap="wrap",
+        width="100%",
+    )
+
+
+THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+
+
+def theme_menu() -> rx.Component:
+    """Light, dark or the system's choice: switched in the browser (no server
+    round trip) and remembered in its localStorage by Reflex's colour mode."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.icon_button(
+                rx.color_mode_cond(rx.icon("sun", size=18), rx.icon("moon", size=18)),
+                variant="ghost",
+                margin="0",
+                aria_label="Theme",
+                custom_attrs={"data-testid": "theme-menu"},
+            )
+        ),
+        rx.menu.content(
+            *[
+                rx.menu.item(
+                    rx.cond(rx.color_mode == mode, "✓ ", ""),
+                    label,
+                    on_click=rx.style.set_color_mode(mode),
+                    custom_attrs={"data-testid": f"theme-{mode}"},
+                )
+                for mode, label in THEMES
+            ],
+        ),
     )
 
 
