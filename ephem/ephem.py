@@ -14,7 +14,6 @@ from ephem.ui.enclave_state import EnclaveState, JoinState
 from ephem.ui.state import LiveState
 
 
-
 class App(rx.App):
     """Reflex's app, whose Socket.IO websockets skip its HTTP middleware stack (ephem/signaling/route.py)."""
 
