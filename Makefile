@@ -93,6 +93,7 @@ bench: setup chromium
 	$(PY) bench/peers.py
 	$(PY) bench/relay.py
 	$(PY) bench/browser.py
+	$(PY) bench/files.py --runs 2
 
 # Ten minutes of 2,000 clients coming and going (bench/churn.py): memory flat, no error.
 soak: setup

@@ -7,9 +7,11 @@ class (`UvicornH11Worker`) on gunicorn's command line; this file tunes the
 uvicorn server each worker runs, before it starts (bench/README.md has the
 measurements):
 
-- websockets through wsproto (python-engineio's own dependency), without
-  permessage-deflate: browsers ask for it, and its zlib state would cost
-  every connection far more memory than anything else it holds;
+- websockets through wsproto (python-engineio's own dependency), by
+  uvicorn's own protocol made lighter per connection
+  (`ephem/signaling/websocket.py`), without permessage-deflate: browsers ask
+  for it, and its zlib state would cost every connection far more memory
+  than anything else it holds;
 - no websocket pings of uvicorn's own: Socket.IO pings every connection
   already (every 25 s), and a second timer per connection is idle CPU;
 - uvloop, the faster event loop (its timers and sockets are C);
@@ -31,7 +33,7 @@ def post_fork(server, worker):
     config = getattr(worker, "config", None)  # a uvicorn worker's server settings, not loaded yet
     if config is None:
         return
-    config.ws = "wsproto"
+    config.ws = "ephem.signaling.websocket:LeanWSProtocol"
     config.ws_per_message_deflate = False
     config.ws_ping_interval = None
     config.ws_ping_timeout = None

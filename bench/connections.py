@@ -121,6 +121,8 @@ def main(args) -> None:
                         "server_cpu_s": round(cpu_seconds(worker) - cpu_before, 2),
                         # connect + authenticate + `hello`, per connection added
                         "server_cpu_ms_per_connect": round(1000 * (cpu_seconds(worker) - cpu_before) / added, 3) if added else None,
+                        "connect_s": round(elapsed, 2),
+                        "held_before": len(warm) + step - added,
                         "env": " ".join(args.env),
                     }
                     rows.append(row)
@@ -143,6 +145,16 @@ def main(args) -> None:
                     fail(f"after {args.hold:.0f} s idle: {alive} of {total} clients connected, server counts {online} online of {expected}")
                 rows[-1]["held_s"] = args.hold
                 rows[-1]["server_cpu_idle_s"] = round(idle_cpu, 2)
+                # The connections already open ping while others connect: their
+                # idle cost (as measured in the hold) taken out of each step's CPU.
+                idle_per_connection_s = idle_cpu / args.hold / (len(warm) + total)
+                for row in rows:
+                    open_on_average = row["held_before"] + (row["connections"] + len(warm) - row["held_before"]) / 2
+                    idle_share = idle_per_connection_s * open_on_average * row["connect_s"]
+                    row["server_cpu_ms_per_connect_net_of_idle"] = round(
+                        1000 * (row["server_cpu_s"] - idle_share) / (row["connections"] + len(warm) - row["held_before"]), 3)
+                print("  server CPU per connect without the open connections' idle cost (as measured in the hold): "
+                      + ", ".join(f"{r['server_cpu_ms_per_connect_net_of_idle']:.2f} ms at {r['connections']}" for r in rows))
                 rows[-1]["worker_rss_after_hold_mib"] = round(rss_kib(worker) / 1024, 1)
                 print(f"  after {args.hold:.0f} s: all {total} still connected, the server counts {online} online "
                       f"(with the warm-up clients and the checker); worker RSS {rows[-1]['worker_rss_after_hold_mib']:.0f} MiB; "

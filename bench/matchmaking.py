@@ -215,11 +215,11 @@ def run_sockets(args) -> None:
         print(f"{len(accounts)} accounts created in {time.monotonic() - started:.1f} s (ephem.accounts, before the backends start)")
         for name in args.topologies:
             topology = TOPOLOGIES[name]
-            env = {"EPHEM_INTEREST_WAIT_SECONDS": str(args.interest_wait)}
+            env = {"EPHEM_INTEREST_WAIT_SECONDS": str(args.interest_wait), **dict(pair.split("=", 1) for pair in args.env)}
             with cluster(tmp, db_url, backends=topology["backends"], redis=topology["redis"], env=env) as backends:
                 for count in counts:
-                    profile = f"matchmaking-{name}" if args.profile and count == counts[-1] else None
-                    result = {"topology": name, "label": topology["label"], "client_procs": args.procs}
+                    profile = f"matchmaking-{name}" + (f"-{args.tag}" if args.tag else "") if args.profile and count == counts[-1] else None
+                    result = {"topology": name, "label": topology["label"], "client_procs": args.procs, "env": " ".join(args.env)}
                     result |= run_once(backends, accounts, count, args.procs, args.timeout, profile, args.interests)
                     rows.append(result)
                     print(
@@ -233,14 +233,15 @@ def run_sockets(args) -> None:
                         flush=True,
                     )
                     time.sleep(2)  # the previous clients' disconnects drain
+    suffix = f"-{args.tag}" if args.tag else ""
     if args.interests:
-        write_csv("matchmaking-interests", rows)
+        write_csv("matchmaking-interests" + suffix, rows)
         return
-    write_csv("matchmaking", rows)
-    plot(rows)
+    write_csv("matchmaking" + suffix, rows)
+    plot(rows, suffix)
 
 
-def plot(rows: list[dict]) -> None:
+def plot(rows: list[dict], suffix: str = "") -> None:
     fig, (left, right) = new_figure("Matchmaking: N concurrent searchers, search -> matched", columns=2)
     for name in dict.fromkeys(r["topology"] for r in rows):
         mine = [r for r in rows if r["topology"] == name]
@@ -258,7 +259,7 @@ def plot(rows: list[dict]) -> None:
     left.set_yscale("log")
     left.set_ylabel("latency (ms)")
     right.set_ylabel("matches (pairs) per second")
-    save_plot(fig, "matchmaking")
+    save_plot(fig, "matchmaking" + suffix)
 
 
 # --- the matchmaker classes alone ------------------------------------------------------
@@ -323,6 +324,8 @@ if __name__ == "__main__":
     parser.add_argument("--profile", action="store_true", help="py-spy a backend worker during the largest N")
     parser.add_argument("--interests", type=int, default=0, metavar="POOL", help="1-3 random interests each, of POOL")
     parser.add_argument("--interest-wait", type=float, default=10, help="with --interests: the backends' wait")
+    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra backend environment")
+    parser.add_argument("--tag", default="", help="suffix for the CSV/PNG names (e.g. for an --env variant)")
     parser.add_argument("--matchmaker-only", action="store_true", help="call the matchmaker classes, no sockets")
     parser.add_argument("--redis", default="", help="with --matchmaker-only: a Redis URL; else the in-memory one")
     parser.add_argument("--workers", type=int, default=2, help="with --matchmaker-only --redis: connections")

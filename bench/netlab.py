@@ -1,6 +1,6 @@
-"""Chat on real network paths: the network lab (tests/netlab) measured, with Python peers.
+"""Chat on real network paths: the network lab (tests/netlab) measured, with Python peers and browsers.
 
-    .venv/bin/python bench/netlab.py [--runs 5] [--messages 1000] [--size 1000]
+    .venv/bin/python bench/netlab.py [--runs 5] [--messages 1000] [--size 1000] [--browser-runs 3]
 
 Needs what the lab needs (root, `nft`, `turnserver`: `make netlab-tools`).
 Builds the lab's internet once (backend, coturn with TLS on 443), then for
@@ -13,12 +13,20 @@ each a process in its home:
 
 Figures: search → first message, from the second peer's `search` to the
 first chat message shown on either side (both send as soon as their channel
-opens; CLOCK_MONOTONIC is one clock for every namespace), median of --runs;
+opens; CLOCK_MONOTONIC is one clock for every namespace), median of --runs,
+and the slower peer's connect before it (socket, hello, and probing which
+ICE servers answer: ephem/peer/turn.py);
 and chat throughput, both peers writing --messages messages of --size
 characters at once, until each has all the other's and all its own are
 acked: messages/s and MB/s of chat frames (acks not counted). Fails if a
-path is not the one asked for, or a message is missing or doubled. Writes
-bench/results/netlab.csv.
+path is not the one asked for, or a message is missing or doubled.
+
+Then the same search → first message with two headless Chromiums
+(tests/netlab/browser_peer.py) on the lab's static site, per path, median
+of --browser-runs: from the later of the two Search clicks to the first
+message of the other side shown on either page (each page types its
+message as soon as the other member's row says how the link runs). Fails
+if a row names another path. Writes bench/results/netlab.csv.
 """
 
 import argparse
@@ -30,7 +38,7 @@ from pathlib import Path
 
 from harness import describe_machine, fail, write_csv
 
-from tests.netlab.internet import finish, internet_up, remove_leftovers, start_peer
+from tests.netlab.internet import finish, internet_up, remove_leftovers, serve_site, start_peer
 from tests.netlab.lab import ONLY_TCP_443, SYMMETRIC_NAT, missing_requirements
 
 PATHS = {
@@ -58,6 +66,8 @@ def chat(internet, path: str, *args: str, rounds: int = 1, timeout: float = 120)
         runs.append(start_peer(internet, home_b, "B", "tests.netlab.chat_peer", "--server", internet.server, *count))
         try:
             opened = [run.wait_for("open", timeout) for run in runs]
+            connected = [run.wait_for("connected", timeout) for run in runs]
+            opened[0]["connect_seconds"] = max(line["seconds"] for line in connected)
             for n in range(2, rounds + 1):
                 runs[0].wait_for_nth("round", n - 1, timeout)
                 runs[1].wait_for_nth("round", n - 1, timeout)
@@ -77,9 +87,34 @@ def chat(internet, path: str, *args: str, rounds: int = 1, timeout: float = 120)
     return opened[0], opened[1], last
 
 
-def search_to_first_message(internet, path: str) -> float:
+def search_to_first_message(internet, path: str) -> tuple[float, float]:
+    """(search → first message, the slower peer's connect: socket, hello and the ICE server probe)."""
     a, b, last = chat(internet, path, "--count", "1")
-    return min(line["first_message_at"] for line in last) - max(a["searched_at"], b["searched_at"])
+    return min(line["first_message_at"] for line in last) - max(a["searched_at"], b["searched_at"]), a["connect_seconds"]
+
+
+# What the member rows say on each path (tests/netlab/test_browsers.py): A's row, B's row.
+BROWSER_ROWS = {
+    "direct": ({"direct"}, {"direct"}),
+    "TURN/UDP": ({"relay-udp", "relay"}, {"relay-udp", "relay"}),
+    "TURN/TLS": ({"relay-tls"}, {"relay"}),
+}
+
+
+def browser_search_to_first_message(internet, site: str, path: str, timeout: float = 120) -> float:
+    with internet.lab.scope() as lab:
+        home_a, home_b = PATHS[path](lab)
+        args = ("--site", site, "--count", "1", "--timeout", str(timeout))
+        runs = [start_peer(internet, home, name, "tests.netlab.browser_peer", *args) for home, name in ((home_a, "A"), (home_b, "B"))]
+        try:
+            opened = [run.wait_for("open", timeout) for run in runs]
+            rounds = [run.wait_for("round", timeout) for run in runs]
+        finally:
+            finish(runs)
+    for line, wanted in zip(rounds, BROWSER_ROWS[path]):
+        if line["row"]["path"] not in wanted:
+            fail(f"browsers, {path}: a row says {line['row']}")
+    return min(line["first_message_at"] for line in rounds) - max(line["searched_at"] for line in opened)
 
 
 def throughput(internet, path: str, messages: int, size: int) -> dict:
@@ -100,17 +135,30 @@ def main(args) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="ephem-netlab-") as tmp, internet_up(Path(tmp)) as internet:
         for path in PATHS:
-            times = [search_to_first_message(internet, path) for _ in range(args.runs)]
+            measured = [search_to_first_message(internet, path) for _ in range(args.runs)]
+            times, connects = [m[0] for m in measured], [m[1] for m in measured]
             row = {"path": path, "runs": args.runs, "search_to_first_ms_median": round(statistics.median(times) * 1000),
-                   "min_ms": round(min(times) * 1000), "max_ms": round(max(times) * 1000)}
+                   "min_ms": round(min(times) * 1000), "max_ms": round(max(times) * 1000),
+                   "connect_ms_median": round(statistics.median(connects) * 1000)}
             print(f"{path:9} search → first message: median {row['search_to_first_ms_median']} ms "
-                  f"(min {row['min_ms']}, max {row['max_ms']}, {args.runs} runs)", flush=True)
+                  f"(min {row['min_ms']}, max {row['max_ms']}, {args.runs} runs); connect with the ICE server probe: "
+                  f"median {row['connect_ms_median']} ms", flush=True)
             if path in args.throughput:
                 figures = throughput(internet, path, args.messages, args.size)
                 row.update({"messages": args.messages, "size": args.size, **figures})
                 print(f"{path:9} throughput: {figures['messages_per_s']} messages/s, {figures['mb_per_s']} MB/s of chat "
                       f"frames ({2 * args.messages} messages of {args.size} characters in {figures['seconds']} s)", flush=True)
             rows.append(row)
+        if args.browser_runs:
+            site = serve_site(internet)
+            for path in PATHS:
+                times = [browser_search_to_first_message(internet, site, path) for _ in range(args.browser_runs)]
+                row = {"path": f"browsers {path}", "runs": args.browser_runs,
+                       "search_to_first_ms_median": round(statistics.median(times) * 1000),
+                       "min_ms": round(min(times) * 1000), "max_ms": round(max(times) * 1000)}
+                print(f"browsers {path:9} search → first message: median {row['search_to_first_ms_median']} ms "
+                      f"(min {row['min_ms']}, max {row['max_ms']}, {args.browser_runs} runs)", flush=True)
+                rows.append(row)
     print(f"wrote {write_csv('netlab', rows)}")
 
 
@@ -119,6 +167,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5, help="search → first message runs per path")
     parser.add_argument("--messages", type=int, default=1000, help="messages each peer writes for throughput")
     parser.add_argument("--size", type=int, default=1000, help="characters of padding in each of them")
+    parser.add_argument("--browser-runs", type=int, default=3, help="search → first message runs per path with browsers (0: none)")
     parser.add_argument("--throughput", nargs="*", default=list(PATHS), choices=list(PATHS), help="paths to measure it on")
     main(parser.parse_args())
     sys.exit(0)

@@ -275,7 +275,8 @@ class Accounts:
                 ).all()
             )
         for digest, account in found.items():
-            self.sessions.put(digest, account, epoch)
+            if account.banned_at is None:  # a banned one is refused anyway, and read afresh once unbanned
+                self.sessions.put(digest, account, epoch)
         return [found.get(digest) for digest in digests]
 
     def revoke(self, sessions: Iterable[str] = (), accounts: Iterable[str] = ()) -> None:

@@ -7,14 +7,23 @@ from ephem.core.db import get_engine, require_database
 from ephem.core.settings import get_settings
 from ephem.core.sweeper import sweep_forever
 from ephem.services import get_actions, get_hub, listen_for_revocations
+from ephem.signaling.route import with_event_sockets
 from ephem.signaling.server import build_server, start_worker
 from ephem.ui import pages, routes
 from ephem.ui.enclave_state import EnclaveState, JoinState
 from ephem.ui.state import LiveState
 
+
+class App(rx.App):
+    """Reflex's app, whose Socket.IO websockets skip its HTTP middleware stack (ephem/signaling/route.py)."""
+
+    def __call__(self):
+        return with_event_sockets(self, super().__call__())
+
+
 require_database(get_engine())
 hub = get_hub()
-app = rx.App(
+app = App(
     sio=build_server(get_settings().redis_url),
     api_transformer=api,
     head_components=[

@@ -4,6 +4,7 @@
 import { createElement as h, memo, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { MAX_TEXT } from "./envelope.js";
 import { built } from "./peer_link.js";
+import { FilePanel } from "./file_panel.js";
 import { LINK_ATTRS, linkParts } from "./linkify.js";
 import { emojiOnly, groupStarts, shownTime } from "./message_view.js";
 import { ScrollPin } from "./scroll_pin.js";
@@ -150,6 +151,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
   const [error, setError] = useState("");
   const list = useRef(null);
   const box = useRef(null);
+  const root = useRef(null); // files are dropped and pasted onto it (file_panel.js)
   const pin = useRef(null);
   if (!pin.current) pin.current = new ScrollPin();
   const [below, setBelow] = useState(0);
@@ -228,6 +230,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
   return h(
     "div",
     {
+      ref: root,
       style: styles.panel,
       "data-testid": "chat-panel",
       "data-server": session.outage ? "unreachable" : session.inRoom ? "joined" : "connecting",
@@ -278,6 +281,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
           )
         : null,
     ),
+    h(FilePanel, { mesh, target: root }),
     children,
     h(
       "form",

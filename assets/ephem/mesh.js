@@ -6,15 +6,18 @@
 import { clip, parseEnvelope } from "./envelope.js";
 import { Conversation, isPlaceholder, PLACEHOLDER } from "./conversation.js";
 import { Parking } from "./keeping.js";
-import { PeerLink } from "./peer_link.js";
+import { fingerprint, PeerLink } from "./peer_link.js";
 import { place } from "./rekey.js";
 import { Call } from "./call.js";
+import { AddressWatch } from "./netwatch.js";
+import { FileTransfers, isFileType } from "./file_links.js";
 import { RELAYED, RelayRung } from "./relay_rung.js";
 import { storage } from "./storage.js";
 
 // Conversations of meshes closed a moment ago, for the next mesh of the same
 // account and enclave to take back (see keeping.js).
 export const parking = new Parking();
+const addressWatch = new AddressWatch(); // one per page, read while a mesh can signal (watchAddresses)
 
 export class Mesh {
   constructor(session, enclaveId) {
@@ -24,6 +27,7 @@ export class Mesh {
     this.peerId = session.peerId;
     this.links = new Map(); // peer_id -> PeerLink
     this.built = new Map(); // account_id -> RTCPeerConnections made for it (shown as data-links)
+    this.expected = new Map(); // peer_id -> Peer: announced, its offer awaited to tell who it is (`meet`)
     // The socket is up and we are in the room on it. When it drops, open links
     // carry on and only signaling waits (new links, renegotiations).
     this.signaling = true;
@@ -40,9 +44,24 @@ export class Mesh {
       onGone: (accountId, name) => session.emitUp("peer_gone", { enclave_id: enclaveId, account_id: accountId, name }),
     });
     this.call = new Call(this);
+    this.files = new FileTransfers(this);
     this.statsTimer = setInterval(() => this.links.forEach((link) => link.refreshStats()), 3000);
     this.onPageHide = () => this.conversation.saveNow();
     window.addEventListener("pagehide", this.onPageHide);
+    this.unwatch = null;
+    this.watchAddresses(true);
+  }
+
+  // The page's addresses are read only while we can signal: an ICE restart
+  // needs it, and a socket coming back is new anyway. Each watch starts from
+  // a fresh read.
+  watchAddresses(on) {
+    if (on && !this.unwatch && !this.closed) {
+      this.unwatch = addressWatch.subscribe((gone, added) => this.session.networkMoved(gone, added));
+    } else if (!on && this.unwatch) {
+      this.unwatch();
+      this.unwatch = null;
+    }
   }
 
   subscribe(listener) {
@@ -97,13 +116,38 @@ export class Mesh {
     if (found.kind !== "new") found.link.rekey(peer, this.peerId);
     // The relay rung is keyed by peer_id too: keys go again to the new one.
     if (found.kind === "rekey") this.relay.linkAdded(found.link);
+    // A new connection of an account we hold an open link to: a second tab,
+    // or that very page back on a new socket (its address moved, and the
+    // server has not noticed its old socket is dead). Its offer tells which.
+    const linked = [...this.links.values()].some((l) => l.open && l.peer.account_id === peer.account_id);
+    if (found.kind === "new" && !initiator && linked) {
+      this.expected.set(peer.peer_id, peer);
+      return null;
+    }
     return this.addPeer(peer, initiator);
+  }
+
+  // An offer from a connection we hold no link for, announced for an account
+  // we are linked to: if it carries the DTLS fingerprint of that link's peer,
+  // it is that RTCPeerConnection on a new socket, re-keyed rather than rebuilt.
+  adoptMoved(from, offer) {
+    const peer = this.expected.get(from);
+    const fp = fingerprint(offer && offer.sdp);
+    if (!peer || !fp) return null;
+    const link = [...this.links.values()].find((l) => l.open && l.peer.account_id === peer.account_id && l.remoteFingerprint === fp);
+    if (!link) return null;
+    this.links.delete(link.peer.peer_id);
+    this.links.set(from, link);
+    link.rekey(peer, this.peerId);
+    this.relay.linkAdded(link);
+    return link;
   }
 
   // Our socket dropped: nobody can be signaled until we are back in the room.
   // Open links go on carrying the chat; links still being made cannot finish.
   signalingLost() {
     this.signaling = false;
+    this.watchAddresses(false);
     [...this.links.values()].forEach((link) => {
       if (link.open) link.stale = true;
       else this.removePeer(link.peer.peer_id);
@@ -115,12 +159,14 @@ export class Mesh {
   rejoined(peerId) {
     this.peerId = peerId;
     this.signaling = true;
+    this.watchAddresses(true);
     this.changed();
   }
 
   // A peer's connection left the room. One that left the enclave, or closed
   // its page, goes; one that dropped keeps its open link, stale until it is back.
   peerLeft(peerId, reason) {
+    this.expected.delete(peerId);
     const link = this.links.get(peerId);
     if (link && link.open && reason === "disconnected") {
       link.stale = true;
@@ -144,6 +190,7 @@ export class Mesh {
     const link = new PeerLink(this, peer, initiator);
     this.built.set(peer.account_id, (this.built.get(peer.account_id) || 0) + 1);
     this.links.set(peer.peer_id, link);
+    this.files.linkAdded(link);
     this.relay.linkAdded(link);
     this.changed();
     return link;
@@ -170,8 +217,9 @@ export class Mesh {
 
   // A link died but its peer is still in the room: build a fresh one. The
   // impolite side (larger peer_id) offers; the polite side waits for it, or
-  // answers the offer that made it start over.
-  relink(link, pendingOffer = null) {
+  // answers the offer that made it start over. `offer`: we offer whichever
+  // side we are (the peer already started over and waits for an offer).
+  relink(link, pendingOffer = null, offer = false) {
     if (this.closed || link.closed || this.links.get(link.peer.peer_id) !== link) return;
     if (!link.signaling) {
       this.removePeer(link.peer.peer_id); // its peer is not known to be there: rebuilt once it is
@@ -179,7 +227,7 @@ export class Mesh {
     }
     link.close();
     this.links.delete(link.peer.peer_id);
-    const fresh = this.addPeer(link.peer, !link.polite && !pendingOffer);
+    const fresh = this.addPeer(link.peer, offer || (!link.polite && !pendingOffer));
     if (fresh && pendingOffer) fresh.onSignal(pendingOffer.kind, pendingOffer.data);
   }
 
@@ -189,7 +237,9 @@ export class Mesh {
     let link = this.links.get(from);
     if (!link && kind === "offer") {
       // An offer can beat its peer_joined; who it is arrives with that, or its hello.
-      link = this.addPeer({ peer_id: from, account_id: `${PLACEHOLDER}${from}`, name: "" }, false);
+      const peer = this.expected.get(from) || { peer_id: from, account_id: `${PLACEHOLDER}${from}`, name: "" };
+      link = this.adoptMoved(from, data) || this.addPeer(peer, false);
+      this.expected.delete(from);
     }
     if (link) link.onSignal(kind, data);
   }
@@ -197,6 +247,7 @@ export class Mesh {
   onLinkOpen(link) {
     if (isPlaceholder(link.peer.account_id)) return; // wait until we know who it is
     this.conversation.linkOpen(link);
+    this.files.linkOpen(link);
     link.refreshStats();
     this.changed();
   }
@@ -226,7 +277,9 @@ export class Mesh {
       this.identify(link, env.from, clip(env.payload.name));
     }
     if (this.isBlocked(link.peer.account_id)) return; // no messages, typing, or call state from them
-    if (this.conversation.receive(link, env) && env.type === "call") this.call.onRemoteState(link, env.payload);
+    if (!this.conversation.receive(link, env)) return;
+    if (env.type === "call") this.call.onRemoteState(link, env.payload);
+    else if (isFileType(env.type)) this.files.receive(link, env);
   }
 
   send(text) {
@@ -241,8 +294,10 @@ export class Mesh {
   close() {
     this.conversation.close();
     this.call.close();
+    this.files.close();
     this.closed = true;
     window.removeEventListener("pagehide", this.onPageHide);
+    this.watchAddresses(false);
     clearInterval(this.statsTimer);
     clearTimeout(this.reportTimer);
     this.relay.close();

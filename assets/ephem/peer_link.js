@@ -20,6 +20,11 @@ const HELD_MAX = 500; // signals kept while signaling is down (one negotiation's
 // makes none. Tests read it from the chat panel's `data-peer-connections`.
 export const built = { count: 0 };
 
+export function fingerprint(sdp) {
+  const found = /^a=fingerprint:(.+)$/m.exec(sdp || "");
+  return found ? found[1].trim().toLowerCase() : "";
+}
+
 export class PeerLink {
   constructor(mesh, peer, initiator) {
     this.mesh = mesh;
@@ -30,6 +35,7 @@ export class PeerLink {
     this.stale = false;
     this.held = [];
     this.restartWanted = false; // an ICE restart put off until signaling is back
+    this.restartForced = false; // and made even if the path still looks connected
     this.makingOffer = false;
     this.ignoreOffer = false;
     this.answerPending = false;
@@ -65,6 +71,12 @@ export class PeerLink {
     }, CONNECT_TIMEOUT_MS);
     // Contract: the newcomer creates the channel, which makes it offer.
     if (initiator) this.attach(this.pc.createDataChannel("ephem", { ordered: true }));
+  }
+
+  // The DTLS certificate fingerprint of the peer's connection: the same
+  // RTCPeerConnection coming back on a new socket shows the same one.
+  get remoteFingerprint() {
+    return fingerprint(this.pc.remoteDescription && this.pc.remoteDescription.sdp);
   }
 
   get signaling() {
@@ -116,6 +128,17 @@ export class PeerLink {
   async applySignal(kind, data) {
     if (this.closed) return;
     if (kind === "offer" || kind === "answer") {
+      const theirs = fingerprint(data.sdp);
+      const known = this.remoteFingerprint;
+      if (known && theirs && theirs !== known) {
+        // The peer started over on a fresh connection: a Python peer (aiortc
+        // has no ICE restart) answers our restart, or offers, that way. A new
+        // DTLS certificate needs a new RTCPeerConnection here too: answer its
+        // offer on one, or offer from one to its fresh connection.
+        console.info(`ephem: ${this.peer.name || this.peer.peer_id} started over on a new connection, so do we`);
+        this.mesh.relink(this, data.type === "offer" ? { kind, data } : null, data.type === "answer");
+        return;
+      }
       const readyForOffer = !this.makingOffer && (this.pc.signalingState === "stable" || this.answerPending);
       const collision = data.type === "offer" && !readyForOffer;
       this.ignoreOffer = !this.polite && collision;
@@ -197,6 +220,8 @@ export class PeerLink {
       // A dropped path is restored with an ICE restart on this same
       // connection; after a few tries, start over on a new one.
       this.scheduleRestart(state === "failed" ? 0 : DISCONNECTED_RESTART_MS);
+      // Our socket may have died with the path (the same move): ask it.
+      this.mesh.session.checkSocket();
     } else if (state === "connecting" || state === "new") {
       this.state = this.state === "reconnecting" ? "reconnecting" : "connecting";
     }
@@ -211,6 +236,7 @@ export class PeerLink {
   networkChanged(event) {
     if (this.closed) return;
     console.info(`ephem: browser went ${event}, restarting ICE with ${this.peer.name || this.peer.peer_id}`);
+    this.mesh.session.checkSocket();
     if (event === "offline") {
       this.state = "reconnecting";
       this.mesh.changed();
@@ -228,7 +254,7 @@ export class PeerLink {
       // No way to reach the peer for a restart: a failed link goes (and is
       // rebuilt once the peer is back), a disconnected one may still recover.
       if (this.pc.connectionState === "failed") this.mesh.removePeer(this.peer.peer_id);
-      else this.restartWanted = true;
+      else this.wantRestart(force);
       return;
     }
     if (this.restarts >= MAX_RESTARTS) {
@@ -250,6 +276,11 @@ export class PeerLink {
     this.mesh.changed();
   }
 
+  wantRestart(force = true) {
+    this.restartWanted = true;
+    this.restartForced ||= force;
+  }
+
   // The peer is back on a new connection (`peer`, its new peer_id) and so are
   // we (`mine`): same RTCPeerConnection, new ids, roles from the new ids.
   rekey(peer, mine) {
@@ -259,14 +290,21 @@ export class PeerLink {
     this.resume();
   }
 
-  // Signaling is back for this link: what waited goes out, to the current peer_id.
+  // Signaling is back for this link: what waited goes out, to the current
+  // peer_id. An offer still unanswered may have gone into a socket that was
+  // already dead (a move): it goes again, as it stands now (candidates in it),
+  // and perfect negotiation sorts out two such offers crossing.
   resume() {
     if (this.closed || !this.signaling) return;
-    this.held.splice(0).forEach(([kind, data]) => this.send(kind, data));
-    if (this.restartWanted) {
-      this.restartWanted = false;
-      this.restart();
+    const offering = this.pc.signalingState === "have-local-offer" && this.pc.localDescription;
+    const held = this.held.splice(0).filter(([kind]) => !(offering && kind === "offer"));
+    if (offering) {
+      const { type, sdp } = this.pc.localDescription;
+      this.send("offer", { type, sdp });
     }
+    held.forEach(([kind, data]) => this.send(kind, data));
+    if (this.restartWanted && !offering) this.restart(this.restartForced);
+    this.restartWanted = this.restartForced = false;
   }
 
   async refreshStats() {

@@ -228,7 +228,7 @@ export class RelayRung {
     }
     const env = parseEnvelope(raw);
     if (!env || env.type === "call" || this.mesh.closed) return; // calls need a direct or TURN path
-    this.mesh.conversation.receive(relay, env);
+    if (this.mesh.conversation.receive(relay, env) && env.type.startsWith("file_")) this.mesh.files.receive(relay, env);
   }
 
   // "relayed, end-to-end encrypted" for an account on the relay with no open DataChannel.

@@ -24,6 +24,9 @@ const RECONNECT_MAX_MS = 2000; // longest wait between reconnect attempts: back 
 // take it back: when the backend restarts, Reflex's fresh state re-renders
 // the page from a spinner, and the links must not die with that render.
 const PARKED_SESSION_MS = 15000;
+// A socket that does not echo within this is taken for dead (its address
+// went away under it: TCP would notice only after the ping timeout).
+const SOCKET_CHECK_MS = 1500;
 const REJOIN_MS = 3000; // a join the server could not take now is tried again after this
 const parkedSessions = new Map(); // token -> {session, timer}
 
@@ -89,6 +92,44 @@ export class EphemSession {
     this.socket.on("relay", (data) => {
       if (this.mesh && data && data.enclave_id === this.enclaveId) this.mesh.relay.onFrame(data);
     });
+  }
+
+  // A link's path went down, or the browser went offline/online: is our
+  // socket still alive? One echo at a time; a silent one is replaced.
+  async checkSocket() {
+    if (this.closed || this.checking || !this.socket.connected) return;
+    this.checking = true;
+    const socket = this.socket.id;
+    try {
+      const ack = await this.call("echo", { probe: Date.now() }, SOCKET_CHECK_MS);
+      if (!ack.ok && ack.error.code === "timeout" && this.socket.connected && this.socket.id === socket) this.reconnect("it did not answer");
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  // The page's addresses changed (netwatch.js). One gone: the socket and
+  // the links' paths likely went with it, so a new socket at once and an ICE
+  // restart on every link; only new ones: ask the socket, ICE finds its way.
+  networkMoved(gone, added) {
+    if (this.closed) return;
+    console.info(`ephem: network addresses changed: gone ${[...gone]}, new ${[...added]}`);
+    if (gone.size && this.socket.connected) this.reconnect("our address moved");
+    else if (gone.size && this.mesh) this.mesh.links.forEach((link) => link.restart(true));
+    else this.checkSocket();
+  }
+
+  // A new socket at once rather than at the next ping timeout. The mesh
+  // keeps its links (stale, as in any drop) and re-keys them once back; the
+  // server may not know yet that our old socket is dead, so each link
+  // restarts ICE then: that offer, from our new peer_id with our DTLS
+  // fingerprint, is how the other side knows the link is still ours (mesh.js).
+  reconnect(why) {
+    console.info(`ephem: connecting again to the server, the socket is stale (${why})`);
+    this.socket.disconnect();
+    if (this.closed) return;
+    if (this.mesh) this.mesh.links.forEach((link) => link.wantRestart());
+    this.socket.connect();
   }
 
   onSignal(data) {
@@ -178,9 +219,9 @@ export class EphemSession {
     }
   }
 
-  call(event, payload) {
+  call(event, payload, timeoutMs = 10000) {
     return new Promise((resolve) => {
-      this.socket.timeout(10000).emit(event, payload, (err, ack) => {
+      this.socket.timeout(timeoutMs).emit(event, payload, (err, ack) => {
         resolve(err ? { ok: false, error: { code: "timeout", message: "The server did not answer." } } : ack);
       });
     });

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     interest_wait_seconds: float = Field(10, ge=0)
     # A call with more cameras on than this sends lower-resolution video.
     call_video_crowd: int = Field(6, ge=1)
+    # Files may take the relay rung (sealed, under its byte budget); told to clients in `hello`.
+    relay_files: bool = True
+    # The largest file clients offer or take, told to them in `hello` (they keep a lower cap of their own).
+    file_max_bytes: int = Field(2 * 1024**3, ge=1)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PeerInfo:
     peer_id: str
     account_id: str
@@ -22,9 +22,10 @@ class PeerInfo:
         return {"peer_id": self.peer_id, "account_id": self.account_id, "name": self.name}
 
 
-@dataclass
+@dataclass(slots=True)
 class Peer:
-    """A connection held by this worker, with the rooms it has joined."""
+    """A connection held by this worker, with the rooms it has joined (slots:
+    one per connection, thousands per worker)."""
 
     peer_id: str
     account_id: str

@@ -4,7 +4,10 @@ Incoming messages are printed with their sender's name; each line typed is
 sent; your own messages get a mark when they are sent (✓) and delivered (✓✓).
 `/verify NAME` prints the safety code of your pair with NAME: compare it with
 theirs (in person, by phone); the same code on both sides means nobody, the
-server included, sits in between. Ctrl-C or end of input (Ctrl-D) leaves cleanly.
+server included, sits in between. `/send PATH` sends a file to everyone here;
+files others send are saved in `--downloads DIR` (refused without it), those
+above 25 MB once you `/accept` them (or `/decline`). Ctrl-C or end of input
+(Ctrl-D) leaves cleanly.
 """
 
 import argparse
@@ -12,10 +15,13 @@ import asyncio
 import contextlib
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from ephem.peer.client import EphemError, EphemPeer
+from ephem.peer.files import format_bytes, format_duration
 
 FLUSH_SECONDS = 5  # on EOF, how long to wait for what is still on its way
+PROGRESS_SECONDS = 2  # how often transfers in progress are reported
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,6 +35,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     where.add_argument("--invite", metavar="LINK", help="join an enclave through its invite link")
     parser.add_argument("--interests", metavar="A,B", default="", help="with --search: meet someone sharing one first")
     parser.add_argument("--remember", action="store_true", help="keep the account for 30 days")
+    parser.add_argument("--downloads", metavar="DIR", help="save files others send here (without it they are refused)")
     return parser.parse_args(argv)
 
 
@@ -53,6 +60,56 @@ def verify(peer: EphemPeer, name: str) -> str:
     if code is None:
         return f"! No safety code with {name.strip()} yet: their key has not arrived."
     return f"Safety code with {name.strip()}: {code} (the same on their side means nobody is in between)"
+
+
+async def send_file(peer: EphemPeer, path: str) -> str:
+    if not path:
+        return "! Say which file: /send PATH"
+    try:
+        out = await peer.send_file(Path(path).expanduser())
+    except (ValueError, OSError) as exc:
+        return f"! {exc}"
+    names = ", ".join(r.name or "someone" for r in out.receivers.values())
+    return f"* Offering {out.offer.name} ({format_bytes(out.offer.size)}) to {names}"
+
+
+def progress_lines(peer: EphemPeer):
+    """(key, line) for each transfer moving now, both ways: done, of, speed, time left."""
+
+    def line(arrow, name, who, done, size, meter):
+        parts = [f"{100 * done // max(1, size)}%", f"{format_bytes(done)} of {format_bytes(size)}"]
+        if meter.speed > 0:
+            parts.append(f"{format_bytes(round(meter.speed))}/s")
+        left = format_duration(meter.eta(size - done))
+        if left and done < size:
+            parts.append(f"{left} left")
+        return f"  {arrow} {name} {who}: " + " · ".join(parts)
+
+    for out in list(peer.files.outgoing.values()):
+        for account_id, r in out.receivers.items():
+            if r.status == "sending":
+                done = min(out.offer.size, r.acked * out.offer.chunk)
+                yield (out.offer.id, account_id), line("↑", out.offer.name, f"to {r.name or 'someone'}", done, out.offer.size, r.meter)
+    for item in list(peer.files.incoming.values()):
+        if item.status == "receiving" and item.rx is not None:
+            yield (item.offer.id, item.sender), line("↓", item.offer.name, f"from {item.name or 'someone'}", item.rx.bytes, item.offer.size, item.meter)
+
+
+def file_event(kind: str, item, waiting: list) -> str:
+    if kind == "file_offer":
+        waiting.append(item)
+        size = format_bytes(item.offer.size)
+        return f"? {item.name or 'someone'} sends {item.offer.name} ({size}): /accept or /decline"
+    if kind == "file_received":
+        return f"* Saved {item.path} ({format_bytes(item.offer.size)}, SHA-256 checked) from {item.name or 'someone'}"
+    if kind == "file_failed":
+        return f"! {item.offer.name} from {item.name or 'someone'}: {item.status}, {item.error}"
+    if kind == "file_refused":
+        return f"! Refused {item[0]}: {item[1]}"
+    if kind == "file_sent":
+        parts = [f"{r.name or 'someone'} {r.status}" + (f" ({r.error})" if r.error else "") for r in item.receivers.values()]
+        return f"* {item.offer.name}: {', '.join(parts)}"
+    return f"* {kind}"
 
 
 async def stdin_lines():
@@ -83,14 +140,21 @@ async def chat(args: argparse.Namespace) -> int:
                 say(f"You both like: {', '.join(peer.shared_interests)}")
         else:
             await peer.join_invite(args.invite)
+        if args.downloads:
+            peer.files.downloads = Path(args.downloads).expanduser()
         say(f"In enclave {peer.enclave_id}. Type a message and press Enter; Ctrl-D to leave.")
 
         async def show_incoming():
             async for message in peer.messages():
                 say(f"[{stamp(message.ts)}] {message.name}: {message.text}")
 
+        waiting = []  # offers above the threshold, for /accept and /decline
+
         async def show_events():
             async for kind, item in peer.events():
+                if kind.startswith("file_"):
+                    say(file_event(kind, item, waiting))
+                    continue
                 if kind == "status":
                     mark = "✓✓" if item.status == "delivered" else "✓"
                     say(f"  {mark} {item.status}: {item.text[:40]}")
@@ -102,11 +166,29 @@ async def chat(args: argparse.Namespace) -> int:
                 elif kind == "key_changed":
                     say(f"! {item or 'someone'}'s safety code changed: /verify {item} and compare again")
 
-        watchers = [asyncio.ensure_future(show_incoming()), asyncio.ensure_future(show_events())]
+        async def show_progress():
+            shown: dict[tuple, str] = {}
+            while True:
+                await asyncio.sleep(PROGRESS_SECONDS)
+                for key, line in progress_lines(peer):
+                    if shown.get(key) != line:
+                        shown[key] = line
+                        say(line)
+
+        watchers = [asyncio.ensure_future(w()) for w in (show_incoming, show_events, show_progress)]
         sent = []
         async for line in stdin_lines():
             if line.strip().startswith("/verify"):
                 say(verify(peer, line.strip()[len("/verify"):]))
+            elif line.strip().startswith("/send"):
+                say(await send_file(peer, line.strip()[len("/send"):].strip()))
+            elif line.strip() in ("/accept", "/decline"):
+                if not waiting:
+                    say("! No file is waiting for an answer.")
+                else:
+                    item = waiting.pop(0)
+                    (peer.accept_file if line.strip() == "/accept" else peer.decline_file)(item)
+                    say(f"* {'Receiving' if line.strip() == '/accept' else 'Declined'} {item.offer.name}")
             elif line.strip():
                 try:
                     sent.append(await peer.send(line))

@@ -34,6 +34,7 @@ import socketio
 
 from ephem.envelope import make
 from ephem.peer import netwatch, seal
+from ephem.peer.file_links import FileTransfers, Outgoing, Received
 from ephem.peer.conversation import Conversation, Message
 from ephem.peer.rekey import is_polite, place
 from ephem.peer.relay import RELAY_AFTER, RETRY_AFTER, RelayLink
@@ -109,6 +110,15 @@ class EphemPeer:
         self._early_signals: dict[str, list[tuple[str, object]]] = {}
         self._tasks: set[asyncio.Task] = set()
         self._unwatch = None
+        # Files (file_links.py): received ones are saved in `files.downloads`, refused while it is None.
+        self.files = FileTransfers(
+            lambda: self.account.get("id", ""),
+            lambda: [*self.links.values(), *self.relays.values()],
+            lambda account_id: self.conversation.member(account_id).name if self.conversation else "",
+            lambda kind, item: self._events.put_nowait((kind, item)),
+        )
+        self.relay_files = True
+        self.files.relay_allowed = lambda: self.relay_files
         self._wire_socket()
 
     # --- construction ---------------------------------------------------------------
@@ -158,6 +168,10 @@ class EphemPeer:
         hello = _check(await self._call("hello", {}))
         self.peer_id = hello["peer_id"]
         self.account = hello["account"]
+        self.relay_files = hello.get("relay_files") is not False  # the operator's switch for files on the relay
+        cap = hello.get("file_max_bytes")
+        if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+            self.files.max_bytes = min(self.files.max_bytes, cap)  # the operator's cap, if lower
 
     @property
     def name(self) -> str:
@@ -211,6 +225,19 @@ class EphemPeer:
             raise EphemError("not_in_enclave", "Search or join an enclave first.")
         return self.conversation.send(text)
 
+    async def send_file(self, path: str) -> Outgoing:
+        """Offer a file to every member connected now; `await peer.files.wait(outgoing)` for the end."""
+        if self.conversation is None:
+            raise EphemError("not_in_enclave", "Search or join an enclave first.")
+        return await self.files.send_file(path)
+
+    def accept_file(self, item: Received) -> None:
+        """Take a file that waited to be accepted (an ("file_offer", item) event)."""
+        self.files.accept(item)
+
+    def decline_file(self, item: Received) -> None:
+        self.files.decline(item)
+
     async def typing(self, active: bool) -> None:
         if self.conversation is not None:
             self.conversation.broadcast(self.conversation.typing_frame(active))
@@ -246,6 +273,7 @@ class EphemPeer:
             self._unwatch = None
         for task in list(self._tasks):
             task.cancel()
+        self.files.close()
         await self._close_links()
         if self.sio.connected:
             await self.sio.disconnect()
@@ -429,6 +457,7 @@ class EphemPeer:
             on_message=self._on_link_message,
             on_closed=self._on_link_closed,
         )
+        link.on_channel = self.files.on_channel
         self.links[link.peer_id] = link
         self.conversation.member(link.account_id, peer.get("name", ""))
         self.conversation.link_added(link)
@@ -470,12 +499,15 @@ class EphemPeer:
                 self._events.put_nowait(("transport", (self.conversation.member(link.account_id).name, "direct")))
             link.send_frame(make("hello", self.account["id"], {"name": self.name}).frame())
             self.conversation.link_open(link)
+            if isinstance(link, RtcLink):
+                self.files.link_open(link)
         else:
             self.conversation.flush(link.account_id)
 
     def _on_link_message(self, link: RtcLink, data: object) -> None:
         if self.conversation is not None:
             self.conversation.receive(link, data)
+            self.files.receive(link, data)
 
     def _on_link_closed(self, link: RtcLink) -> None:
         if link.stale and self.links.get(link.peer_id) is link:
@@ -585,6 +617,7 @@ class EphemPeer:
             log.info("relayed frame from %s refused: %s", relay.peer_id, exc)
             return
         self.conversation.receive(relay, frame)
+        self.files.receive(relay, frame)
 
     def _drop_relay(self, peer_id: str) -> None:
         relay = self.relays.pop(peer_id, None)

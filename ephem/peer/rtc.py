@@ -62,6 +62,7 @@ class RtcLink:
         self.ice_servers = ice_servers
         self.send_signal = send_signal
         self.on_open, self.on_message, self.on_closed = on_open, on_message, on_closed
+        self.on_channel: Callable[["RtcLink", object], None] | None = None  # other channels: files (file_links.py)
         self.channel = None
         self.greeted = False  # our hello went out on the current channel
         self.closed = False
@@ -87,6 +88,8 @@ class RtcLink:
         def on_datachannel(channel):
             if channel.label == "ephem":
                 self._attach(channel)
+            elif self.on_channel is not None:
+                self.on_channel(self, channel)
 
         @pc.on("connectionstatechange")
         async def on_state():

@@ -128,7 +128,7 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         self.search_limiter = RateLimiter(rate=SEARCH_RATE, burst=SEARCH_BURST)
         self._by_sid: dict[str, Peer] = {}
         self._slots: Counter[str] = Counter()  # this worker's connections per account, made or being made
-        self._known: dict[str, Account] = {}  # the accounts of those connections, as looked up at connect
+        self._known: dict[str, _Known] = {}  # the accounts of those connections, as looked up at connect
         self._watching: set[str] = set()  # sids that asked for `stats` (hello {stats: true})
         # Connecting writes nothing: `last_seen_at` is written by the upkeep, in batches.
         self.seen = Seen(settings.seen_interval.total_seconds(), accounts.clock)
@@ -163,7 +163,7 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         account_id = ""
         try:
-            account = await self._look_up(token)
+            account, read_at = await self._look_up(token)
             # A slot on this worker, taken with no await before the check, so a
             # burst of connects cannot all pass it; then the count on all workers.
             crowded = self._slots[account.id] >= CONNECTIONS_PER_ACCOUNT
@@ -191,24 +191,32 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
             raise _refused("too_many_connections", message)
         # Only now: a connection that failed halfway never gets a disconnect to clean it up.
         self._by_sid[sid] = self._by_peer[peer.peer_id] = peer
-        self._known[account_id] = account
+        self._known[account_id] = _Known.of(account)
+        if read_at is not None:
+            # Its ban was just read with the session: the first events need not look again.
+            self._ban_checked[account_id] = max(read_at, self._ban_checked.get(account_id, read_at))
         self.seen.connected(account_id, account.last_seen_at)
         await self.enter_room(sid, _session_room(self.accounts.session_key(token)))
 
-    async def _look_up(self, token: Any) -> Account:
-        """A reconnect within seconds finds its session cached; the others wait
-        for the next batched read (one thread hop and one query for a burst)."""
+    async def _look_up(self, token: Any) -> tuple[Account, float | None]:
+        """The account, and when (event-loop time) it was read from the
+        database if it was just now. A reconnect within seconds finds its
+        session cached (and its first event looks up the ban, as a ban made
+        meanwhile takes effect at the next connect); the others wait for the
+        next batched read (one thread hop and one query for a burst)."""
+        loop = asyncio.get_running_loop()
         cached = self.accounts.connecting(token)
         if cached is not None and not await self.accounts.revoked_elsewhere(token, cached.id):
-            return _not_banned(cached)
-        answer = asyncio.get_running_loop().create_future()
+            return _not_banned(cached), None
+        answer = loop.create_future()
+        asked = loop.time()  # the read starts after this
         self._lookups.append((token, answer))
         if len(self._lookups) == 1:
             self._spawn(self._look_up_batches())
         account = await answer
         if account is None:
             raise InvalidToken(N_("This session has ended. Sign in again or restore with your recovery token."))
-        return _not_banned(account)
+        return _not_banned(account), asked
 
     async def _look_up_batches(self) -> None:
         while self._lookups:
@@ -328,7 +336,8 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         out = AccountOut.of(account, self.accounts.expires_at(account, seen))
         if seen is not None and seen > account.last_seen_at:
             out.last_seen_at = iso(seen)
-        return {"ok": True, "peer_id": peer.peer_id, "account": out.model_dump(), "stats": await self.stats()}
+        files = {"relay_files": self.settings.relay_files, "file_max_bytes": self.settings.file_max_bytes}  # file_links.js
+        return {"ok": True, "peer_id": peer.peer_id, "account": out.model_dump(), "stats": await self.stats(), **files}
 
     async def _echo(self, _peer: Peer, payload: Any) -> dict:
         return {"ok": True, "echo": payload}
@@ -526,6 +535,12 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
 
     async def _end_banned(self, account_id: str) -> None:
         self._ban_checked.pop(account_id, None)
+        # A connect trusts a cached session (and the ban read with it): no
+        # more of this account's, here or, through Redis, on other workers.
+        try:
+            await asyncio.to_thread(self.accounts.revoke, (), [account_id])
+        except UNREACHABLE as exc:  # dropped here already; the others re-check within BAN_RECHECK
+            outage.failed(exc)
         for info in await self.presence.peers_of(account_id):
             await self.emit("session_ended", error("banned", BANNED), to=info.sid)
             await self.disconnect(info.sid)
@@ -621,6 +636,22 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             outage.report(log, task.exception(), "background task failed")
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What `hello` tells of an account, kept while it is connected here: a
+    few fields, not the ORM object and its SQLAlchemy state (a KB or two)."""
+
+    id: str
+    name: str
+    remember: bool
+    created_at: datetime
+    last_seen_at: datetime
+
+    @classmethod
+    def of(cls, account: Account) -> "_Known":
+        return cls(account.id, account.name, account.remember, account.created_at, account.last_seen_at)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from reflex_base.utils.format import json_dumps
 
 from ephem.i18n import N_, localize
 from ephem.live.ratelimit import RateLimiter
+from ephem.signaling.engine import LeanEngine
 from ephem.schemas import error
 
 
@@ -150,6 +151,9 @@ class Server(socketio.AsyncServer):
     failed to rebuild stayed pending, so every later frame failed too.
     """
 
+    def _engineio_server_class(self):
+        return LeanEngine
+
     async def _handle_event(self, eio_sid, namespace, id, data):
         name = data[0] if isinstance(data, list) and data else None
         if isinstance(name, str) and name not in self.reserved_events:
@@ -229,6 +233,10 @@ def build_server(redis_url: str = "") -> socketio.AsyncServer:
         # Each connection's events run in order on its own receive loop, so a
         # flood on one socket queues behind itself, not behind the others.
         async_handlers=False,
+        # Engine.IO's service task visits every socket in turn (a `wait_for`
+        # each) for the polling transport's time-outs; websockets time out on
+        # their own (`LeanSocket`).
+        monitor_clients=False,
     )
 
 

@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ephem.core.migrations import upgrade
-from tests.support.browser import meet, say, texts, wait_direct
+from tests.support.browser import expect_texts, meet, say, texts, wait_direct
 from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
 from tests.support.pwa import check_installed_and_offline, check_manifest
 from tests.support.static_site import export_site, static_server
@@ -162,13 +162,12 @@ def test_a_backend_restart_loses_no_message(static_deploy, browser):
     static_deploy.restart()  # killed, then up again on the same port
     say(alice, "written around the restart")
     for page in (alice, bob):
-        expect(page.get_by_test_id("chat-message")).to_have_count(2, timeout=30_000)
-        assert texts(page) == ["before the restart", "written around the restart"]
+        expect_texts(page, ["before the restart", "written around the restart"], timeout=30_000)
     expect(alice.get_by_test_id("chat-message").nth(1)).to_have_attribute("data-status", "delivered", timeout=30_000)
     say(bob, "and after it")
     expect(alice.get_by_test_id("chat-message")).to_have_count(3, timeout=15_000)
     bob.wait_for_timeout(1000)
-    assert texts(bob) == ["before the restart", "written around the restart", "and after it"]  # nothing lost, nothing twice
+    expect_texts(bob, ["before the restart", "written around the restart", "and after it"])  # nothing lost, nothing twice
     for page in (alice, bob):
         page.context.close()
 
@@ -239,9 +238,7 @@ def test_chat_goes_on_while_the_backend_is_down(static_deploy, browser):
     bob.wait_for_timeout(1000)
     expected = ["before the outage", "while the server is down", "still here", "late in the outage", "after the restart"]
     for page in (alice, bob):
-        # A page whose Reflex state came back late re-renders from a spinner: wait for its list.
-        expect(page.get_by_test_id("chat-message")).to_have_count(len(expected), timeout=10_000)
-        assert texts(page) == expected  # each once, in order
+        expect_texts(page, expected)  # each once, in order
     assert [peer_connections(page) for page in (alice, bob)] == made
     for page in (alice, bob):
         page.context.close()
@@ -296,13 +293,13 @@ def test_a_browser_and_a_python_peer_chat_through_the_outage(static_deploy, brow
         assert worker.run(next_message(peer)).text == "browser after the restart"
         expect(page.get_by_test_id("chat-message")).to_have_count(5, timeout=10_000)
         page.wait_for_timeout(500)
-        assert texts(page) == [
+        expect_texts(page, [
             "before the outage",
             "while the server is down",
             "python still here",
             "python after the restart",
             "browser after the restart",
-        ]
+        ])
         assert peer._incoming.empty()  # nothing twice
     finally:
         if peer is not None:

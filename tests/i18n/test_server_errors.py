@@ -156,7 +156,12 @@ async def test_a_sign_out_is_pushed_in_the_language_of_the_request(server):
         await client.disconnect()
 
 
-async def test_a_ban_is_answered_and_pushed_in_the_connection_language(server):
+async def test_a_ban_is_answered_and_pushed_in_the_connection_language(server, monkeypatch):
+    from ephem.signaling import hub as hub_module
+
+    # An open connection finds a ban within BAN_RECHECK (its connect's read
+    # counts as a look-up): look it up at every event here.
+    monkeypatch.setattr(hub_module, "BAN_RECHECK", 0.0)
     account = server.account("Dee")
     client, _ = await connect(server, {"token": account.session_token, "lang": "ky"})
     ended = asyncio.get_running_loop().create_future()

@@ -83,10 +83,11 @@ def main(args) -> None:
         page.on("console", lambda m: m.type in ("warning", "error", "info") and print(f"console {m.type}: {m.text}", file=sys.stderr, flush=True))
         started = time.monotonic()
         sign_up(page, args.site, args.name)
+        searched_at = time.monotonic()  # CLOCK_MONOTONIC: one clock for every namespace (bench/netlab.py)
         page.get_by_test_id("search-button").click()
         page.wait_for_url(ENCLAVE_URL, timeout=args.timeout * 1000)
         page.wait_for_selector(OTHER_ROW, timeout=args.timeout * 1000)
-        say_line("open", seconds=round(time.monotonic() - started, 2), row=row(page))
+        say_line("open", seconds=round(time.monotonic() - started, 2), searched_at=searched_at, row=row(page))
         if args.selftest:
             page.get_by_test_id("selftest-run").click()
             page.wait_for_selector("[data-testid=selftest-server], [data-testid=selftest-no-servers]", timeout=args.timeout * 1000)
@@ -99,6 +100,10 @@ def main(args) -> None:
             began = time.monotonic()
             for i in range(args.count):
                 say(page, f"{args.name} {round_}-{i}")
+            first_message_at = None
+            if not round_:  # when the other side's first message showed (bench/netlab.py)
+                page.wait_for_selector("[data-testid=chat-message]:not([data-mine=true])", timeout=args.timeout * 1000)
+                first_message_at = time.monotonic()
             page.wait_for_function(
                 """([count]) => {
                     const all = [...document.querySelectorAll("[data-testid=chat-message]")];
@@ -111,7 +116,7 @@ def main(args) -> None:
             )
             seconds = round(time.monotonic() - began, 2)
             page.wait_for_timeout(500)  # anything arriving twice would show up here
-            say_line("round", i=round_, seconds=seconds, messages=messages(page), row=row(page))
+            say_line("round", i=round_, seconds=seconds, messages=messages(page), row=row(page), first_message_at=first_message_at)
         if args.call:
             say_line("call", **call(page, args.timeout))
         sys.stdin.read()  # the test closes stdin once both sides are done

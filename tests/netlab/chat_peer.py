@@ -69,8 +69,9 @@ async def until(predicate, timeout: float, what: str) -> None:
 async def main(args) -> None:
     started = time.monotonic()
     peer = await EphemPeer.sign_up(args.server, args.name)
-    await peer.connect()
-    say("connected", ice_servers=[server["urls"] for server in peer.ice_servers])
+    connecting = time.monotonic()
+    await peer.connect()  # includes probing the ICE servers (ephem/peer/turn.py)
+    say("connected", seconds=round(time.monotonic() - connecting, 3), ice_servers=[server["urls"] for server in peer.ice_servers])
     try:
         searched_at = time.monotonic()  # CLOCK_MONOTONIC: one clock for every namespace
         say("searching", at=time.time())

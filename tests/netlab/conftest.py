@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.netlab.internet import PeerRun, finish, internet_up, remove_leftovers, serve_site, start_peer
+from tests.netlab.internet import PeerRun, finish, internet_up, remove_leftovers, serve_secure_site, serve_site, start_peer
 from tests.netlab.lab import missing_requirements
 
 
@@ -66,6 +66,19 @@ def site(internet):
 def browsers(internet, site):
     """`browsers(home, name, *args)`: a headless Chromium in `home` on the lab's site (browser_peer.py)."""
     start, runs = starter(internet, "tests.netlab.browser_peer", "--site", site)
+    yield start
+    finish(runs)
+
+
+@pytest.fixture(scope="session")
+def secure_site(internet, site):
+    return serve_secure_site(internet)
+
+
+@pytest.fixture
+def secure_browsers(internet, secure_site):
+    """`secure_browsers(home, name, *args)`: like `browsers`, on the site's HTTPS origin (wss:// backend)."""
+    start, runs = starter(internet, "tests.netlab.browser_peer", "--site", secure_site)
     yield start
     finish(runs)
 

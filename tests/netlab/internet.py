@@ -5,6 +5,7 @@ Shared by the lab's fixtures (conftest.py) and bench/netlab.py.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -31,6 +32,7 @@ class Internet:
     server: str  # the backend's URL, as peers reach it
     cert: Path  # coturn's self-signed certificate, trusted by peers
     tmp: Path
+    site_folder: Path | None = None  # the static export, once serve_site made it
 
 
 def turn_urls(turn: str) -> list[str]:
@@ -107,6 +109,7 @@ def serve_site(internet: Internet) -> str:
     if bun.exists():
         env.setdefault("REFLEX_BUN_PATH", str(bun))
     folder, _ = export_site(internet.tmp / "export", internet.server, env)
+    internet.site_folder = folder
     # On port 443 of an address of its own: a firewall that lets only TCP 443 out lets the page in.
     web = f"{CORE_NET}.0.12"
     internet.public.run("ip", "addr", "add", f"{web}/24", "dev", "wan")
@@ -119,6 +122,54 @@ def serve_site(internet: Internet) -> str:
         raise RuntimeError(f"the lab's static site did not start ({server.wait(5)})")
     return f"http://{web}:443"
 
+
+def serve_secure_site(internet: Internet) -> str:
+    """The same site on an HTTPS origin whose backend is wss://, as a deployment behind TLS serves it.
+
+    Two TLS fronts (tls_front.py) in the public namespace: 100.64.0.13:443 for
+    the site (a copy of the export whose baked-in backend URL says https://
+    100.64.0.14:443) and 100.64.0.14:443 for the backend. Browsers accept the
+    self-signed certificate (--ignore-certificate-errors), as for coturn's.
+    """
+    plain_backend = internet.server
+    secure_site, secure_backend = f"{CORE_NET}.0.13", f"{CORE_NET}.0.14"
+    folder = internet.tmp / "secure-site"
+    shutil.copytree(internet.site_folder, folder)
+    plain_host = plain_backend.removeprefix("http://")
+    rewritten = 0
+    for path in folder.rglob("*"):
+        if path.suffix in (".js", ".html", ".json") and plain_host in (text := path.read_text(errors="surrogateescape")):
+            text = text.replace(f"http://{plain_host}", f"https://{secure_backend}:443")
+            text = text.replace(f"ws://{plain_host}", f"wss://{secure_backend}:443")
+            if plain_host in text:
+                raise RuntimeError(f"{path.name} names the backend in a way the lab cannot point at the TLS front")
+            path.write_text(text, errors="surrogateescape")
+            rewritten += 1
+    if not rewritten:
+        raise RuntimeError(f"the export names its backend ({plain_backend}) nowhere: cannot point it at the TLS front")
+    certs = internet.tmp / "secure-certs"
+    certs.mkdir(exist_ok=True)
+    cert, key = certs / "cert.pem", certs / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={secure_site}",
+         "-addext", f"subjectAltName=IP:{secure_site},IP:{secure_backend}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    for address in (secure_site, secure_backend):
+        internet.public.run("ip", "addr", "add", f"{address}/24", "dev", "wan")
+    plain_copy = f"{CORE_NET}.0.12"  # the plain site's address, another port
+    servers = [
+        [sys.executable, "-m", "tests.support.static_site", "--dir", str(folder), "--host", plain_copy, "--port", "8443"],
+        [sys.executable, "-m", "tests.netlab.tls_front", "--listen", f"{secure_site}:443", "--to", f"{plain_copy}:8443",
+         "--cert", str(cert), "--key", str(key)],
+        [sys.executable, "-m", "tests.netlab.tls_front", "--listen", f"{secure_backend}:443",
+         "--to", plain_backend.removeprefix("http://"), "--cert", str(cert), "--key", str(key)],
+    ]
+    for argv in servers:
+        server = internet.lab.popen(internet.public, argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        if server.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{argv[2]} did not start in the lab ({server.wait(5)})")
+    return f"https://{secure_site}"
 
 
 @dataclass

@@ -94,7 +94,8 @@ def test_latency_and_loss_chat_arrives_once_in_order_and_a_call_plays(homes, bro
         assert then["audio-packets"] > first["audio-packets"] > 0, call  # and sound arrives
 
 
-def test_a_browser_whose_address_moves_recovers_by_ice_restart(homes, browsers):
+def moved_and_back(homes, browsers) -> None:
+    """A's address moves between two rounds: both are back within 5 s, same connection, every message once."""
     home_a, home_b = homes.open_home("home-a", 1), homes.open_home("home-b", 2)
     a, b = pair(browsers, home_a, home_b, "--count", "3", "--rounds", "2")
     for run in (a, b):
@@ -111,3 +112,12 @@ def test_a_browser_whose_address_moves_recovers_by_ice_restart(homes, browsers):
         assert line["row"]["links"] == 1, line["row"]
         assert line["row"]["path"] == "direct", line["row"]
         assert line["seconds"] < 5, line
+
+
+def test_a_browser_whose_address_moves_recovers_by_ice_restart(homes, browsers):
+    moved_and_back(homes, browsers)
+
+
+def test_a_browser_on_an_https_page_whose_address_moves_recovers_too(homes, secure_browsers):
+    # A secure context (https:// page, wss:// socket) is what users have.
+    moved_and_back(homes, secure_browsers)

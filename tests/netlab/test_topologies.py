@@ -36,7 +36,10 @@ def test_symmetric_nat_on_both_sides_goes_through_turn_over_udp(homes, chat):
     for side in (a, b):
         assert "relay" in (side["route"]["local"], side["route"]["remote"]), side["route"]
     relayed = [side["route"] for side in (a, b) if side["route"]["local"] == "relay"]
-    assert relayed, (a["route"], b["route"])
+    # aioice may also nominate, on each side, its own NAT mapping to the other's
+    # relay (a TURN permission is for an address, not a port): then neither side
+    # is relayed locally, and both talk to the other's UDP allocation.
+    assert relayed or all(side["route"]["remote"] == "relay" for side in (a, b)), (a["route"], b["route"])
     for route in relayed:
         assert route["turn"] == {"transport": "udp", "tls": False, "port": 3478}, route
 

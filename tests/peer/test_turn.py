@@ -1,6 +1,7 @@
 """The Python peer keeps the first TURN URL that allocates (aiortc uses only one), against a real coturn."""
 
 import shutil
+import time
 import subprocess
 
 import pytest
@@ -65,3 +66,21 @@ async def test_wrong_credentials_drop_turn_but_keep_stun(settings, turn):
     stun = {"urls": [f"stun:127.0.0.1:{turn['port']}"]}
     servers = [stun, *offered(settings, f"turn:127.0.0.1:{turn['port']}?transport=udp", secret="not-the-secret")]
     assert await usable_ice_servers(servers, timeout=3) == [stun]
+
+
+async def test_a_stun_server_that_does_not_answer_is_left_out_quickly(settings, turn):
+    # aiortc would wait 5 s for it on every gathering.
+    silent = {"urls": [f"stun:127.0.0.1:{turn['closed']}"]}
+    stun = {"urls": [f"stun:127.0.0.1:{turn['port']}"]}
+    started = time.monotonic()
+    assert await usable_ice_servers([silent, stun], timeout=4) == [stun]
+    assert time.monotonic() - started < 3
+
+
+async def test_a_preferred_url_that_says_nothing_is_not_waited_for_once_a_later_one_works(settings, turn):
+    silent = f"turn:127.0.0.1:{turn['closed']}?transport=udp"  # nothing there: no answer ever comes
+    tcp = f"turn:127.0.0.1:{turn['port']}?transport=tcp"
+    started = time.monotonic()
+    [server] = await usable_ice_servers(offered(settings, silent, tcp), timeout=4)
+    assert server["urls"] == [tcp]
+    assert time.monotonic() - started < 2.5  # the grace, not the 4 s timeout

@@ -141,3 +141,18 @@ async def test_a_banned_account_is_refused_at_connect(server):
     with pytest.raises(socketio.exceptions.ConnectionError):
         await server.client(token=created.session_token)
     assert await server.hub.stats() == {"online": 0, "searching": 0}
+
+
+async def test_a_new_connection_s_first_events_do_not_look_up_its_ban_again(server, engine, monkeypatch):
+    """The session look-up read the account, ban included: its events trust that
+    for BAN_RECHECK, instead of a thread hop and a query on the first one."""
+    created = server.account("Fresh")
+    monkeypatch.setattr(server.hub, "_write_seen", lambda: None)
+    statements = Statements(engine)
+    try:
+        client = await server.client(created.session_token)  # connect + hello
+        assert (await client.call("echo", {"x": 1}))["ok"]
+        assert statements.seen == ["SELECT"]  # the session look-up alone
+    finally:
+        statements.close()
+    await client.close()

@@ -66,3 +66,9 @@ def say(page, text: str) -> None:
 
 def texts(page) -> list[str]:
     return page.get_by_test_id("chat-message").locator("div[dir=auto]").all_inner_texts()
+
+
+def expect_texts(page, expected: list[str], timeout: float = 10_000) -> None:
+    """The page's messages are exactly `expected`, in order, waiting up to `timeout` ms:
+    a page whose Reflex state comes back late re-renders its list from a spinner."""
+    expect(page.get_by_test_id("chat-message").locator("div[dir=auto]")).to_have_text(expected, timeout=timeout)

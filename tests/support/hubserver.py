@@ -26,6 +26,7 @@ class Server:
     accounts: Accounts
     enclaves: Enclaves
     hub: Hub
+    uvicorn: uvicorn.Server
 
     def account(self, name: str = "Tester", remember: bool = True):
         return self.accounts.create(name, remember)
@@ -86,9 +87,9 @@ class Client:
 
 
 @contextlib.asynccontextmanager
-async def serve(engine, settings, port: int | None = None):
+async def serve(engine, settings, port: int | None = None, ws: str = "auto"):
     """`port`: the one a stopped server had, to start it again (with nothing
-    in memory, as after a crash)."""
+    in memory, as after a crash); `ws`: uvicorn's websocket protocol."""
     accounts, enclaves = Accounts(engine, settings), Enclaves(engine, settings)
     hub = Hub(accounts, enclaves, InMemoryPresence(), InMemoryMatchmaker(), settings)
     sio = build_server()
@@ -105,13 +106,13 @@ async def serve(engine, settings, port: int | None = None):
     )
     app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="/_event")
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws=ws))
     task = asyncio.create_task(server.serve())
     ticker = asyncio.create_task(hub.run_forever(tick=0.2))
     while not server.started:
         await asyncio.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{port}", accounts, enclaves, hub)
+        yield Server(f"http://127.0.0.1:{port}", accounts, enclaves, hub, server)
     finally:
         ticker.cancel()
         server.should_exit = True

@@ -1,0 +1,289 @@
+"""Files between two Python peers over real DataChannels, through the real server."""
+
+import asyncio
+import hashlib
+import os
+
+import pytest
+
+from ephem.peer import EphemError, files
+from ephem.peer.file_links import Outgoing
+from tests.peer.test_peer import matched_peers
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request):
+    return request.getfixturevalue("sqlite_url")
+
+
+async def linked(*peers, timeout=20):
+    async def opened():
+        while not all(any(link.open for link in peer.links.values()) for peer in peers):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(opened(), timeout)
+    return peers
+
+
+async def next_event(peer, kind, timeout=30):
+    async def find():
+        async for seen, item in peer.events():
+            if seen == kind:
+                return item
+
+    return await asyncio.wait_for(find(), timeout)
+
+
+def crafted(peer, path, **lies) -> Outgoing:
+    """An offer of `path` saying whatever `lies` say, sent as the sender would."""
+    data = path.read_bytes()
+    fields = {"id": "crafted-" + os.urandom(6).hex(), "name": path.name, "size": len(data), "mime": "",
+              "sha256": hashlib.sha256(data).hexdigest(), "chunk": files.CHUNK, **lies}
+    out = Outgoing(path, files.Offer(**fields))
+    for account_id in {link.account_id for link in peer.links.values() if link.open}:
+        out.receivers[account_id] = files_receiver()
+        peer.files._to(account_id, "file_offer", out.offer.payload())
+    peer.files.outgoing[out.offer.id] = out
+    return out
+
+
+def files_receiver():
+    from ephem.peer.file_links import Receiver
+
+    return Receiver("")
+
+
+async def test_files_go_whole_with_safe_names_and_never_overwrite(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    try:
+        source = tmp_path / "report.pdf"
+        source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+        for copy in (1, 2):
+            out = await alice.send_file(source)
+            await alice.files.wait(out, timeout=60)
+            assert out.status == "done"
+            received = await next_event(bob, "file_received")
+            assert received.path.name == ("report.pdf" if copy == 1 else "report (2).pdf")
+            assert received.path.read_bytes() == source.read_bytes()
+        assert sorted(p.name for p in bob.files.downloads.iterdir()) == ["report (2).pdf", "report.pdf"]
+
+        # A hostile name lands inside the folder, under its last component.
+        script = tmp_path / "pwn.sh"
+        script.write_bytes(b"#!/bin/sh\necho owned\n")
+        crafted(alice, script, name="../../../../tmp/.pwn.sh")
+        received = await next_event(bob, "file_received")
+        assert received.path == bob.files.downloads / "pwn.sh"
+        assert received.type == "application/octet-stream"
+        assert not (tmp_path / ".pwn.sh").exists()
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_lying_size_and_a_file_over_the_cap_are_refused(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    try:
+        source = tmp_path / "big.bin"
+        source.write_bytes(os.urandom(5000))
+        # Says 1000 bytes (with the hash of those), sends 5000.
+        lie = crafted(alice, source, size=1000, sha256=hashlib.sha256(source.read_bytes()[:1000]).hexdigest())
+        failed = await next_event(bob, "file_failed")
+        assert failed.status == "failed" and "size" in failed.error
+        await alice.files.wait(lie, timeout=20)
+        assert [r.status for r in lie.receivers.values()] == ["cancelled"]
+        assert list(bob.files.downloads.iterdir()) == []  # nothing kept, not even the part
+
+        bob.files.max_bytes = 4096
+        out = await alice.send_file(source)
+        await alice.files.wait(out, timeout=20)
+        (receiver,) = out.receivers.values()
+        assert (receiver.status, receiver.error) == ("cancelled", "Files are limited to 4 KB.")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_large_files_wait_for_accept_and_either_side_may_stop(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    bob.files.ask_above = 1000
+    try:
+        source = tmp_path / "video.mp4"
+        source.write_bytes(os.urandom(200_000))
+        out = await alice.send_file(source)
+        offered = await next_event(bob, "file_offer")
+        assert (offered.offer.name, offered.offer.size, offered.name) == ("video.mp4", 200_000, "Alice")
+        bob.accept_file(offered)
+        await alice.files.wait(out, timeout=30)
+        assert (await next_event(bob, "file_received")).path.read_bytes() == source.read_bytes()
+
+        out = await alice.send_file(source)
+        bob.decline_file(await next_event(bob, "file_offer"))
+        await alice.files.wait(out, timeout=30)
+        assert [r.status for r in out.receivers.values()] == ["declined"]
+
+        out = await alice.send_file(source)
+        await next_event(bob, "file_offer")
+        alice.files.cancel(out)
+        stopped = await next_event(bob, "file_failed")
+        assert stopped.status == "cancelled"
+
+        with pytest.raises(ValueError):
+            await alice.send_file(tmp_path / "missing.bin")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_send_file_needs_an_enclave(server, tmp_path):
+    from ephem.peer import EphemPeer
+
+    peer = await EphemPeer.sign_up(server.url, "Solo")
+    try:
+        with pytest.raises(EphemError):
+            await peer.send_file(tmp_path / "x")
+    finally:
+        await peer.close()
+
+
+async def test_a_transfer_resumes_from_the_last_chunk_after_the_link_drops(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    bob.files.ask_above = 100 * 1024 * 1024
+    try:
+        source = tmp_path / "long.bin"
+        source.write_bytes(os.urandom(12 * 1024 * 1024))
+        out = await alice.send_file(source)
+        (receiver,) = out.receivers.values()
+
+        async def halfway():
+            while receiver.acked < out.total // 3:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(halfway(), 60)
+        (link,) = bob.links.values()
+        link.rebuild()  # a fresh connection: the old one, and its file channel, are gone
+        await alice.files.wait(out, timeout=120)
+        assert out.status == "done"
+        assert len(receiver.starts) >= 2 and receiver.starts[0] == 0
+        assert receiver.starts[-1] >= out.total // 3  # resumed, not started over
+        received = await next_event(bob, "file_received")
+        assert hashlib.sha256(received.path.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_with_no_webrtc_path_files_go_sealed_through_the_relay_unless_turned_off(server, tmp_path):
+    from tests.peer.test_relay import no_webrtc_path, other, until
+
+    no_webrtc_path(server)
+    alice, bob = await matched_peers(server, "Alice", "Bob")
+    bob.files.downloads = tmp_path / "downloads"
+    try:
+        await until(lambda: alice.transport(other(alice)) == bob.transport(other(bob)) == "relayed")
+        source = tmp_path / "relayed.bin"
+        source.write_bytes(os.urandom(150_000))  # three chunks, the last one short
+        out = await alice.send_file(source)
+        await alice.files.wait(out, timeout=60)
+        assert [r.status for r in out.receivers.values()] == ["done"]
+        assert (await next_event(bob, "file_received")).path.read_bytes() == source.read_bytes()
+        assert alice.relay_rejected == bob.relay_rejected == 0
+
+        alice.relay_files = False  # as `hello` says when the operator sets EPHEM_RELAY_FILES=false
+        out = await alice.send_file(source)
+        (receiver,) = out.receivers.values()
+        await until(lambda: receiver.want_from == 0)  # accepted, but waits for a direct path
+        await asyncio.sleep(1)
+        assert receiver.status == "offered" and not receiver.starts
+        alice.files.cancel(out)
+        assert (await next_event(bob, "file_failed")).status == "cancelled"
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_the_command_line_sends_saves_and_asks_about_large_files(server, tmp_path):
+    from ephem.peer import EphemPeer
+    from tests.peer.test_peer import Terminal
+
+    host = await EphemPeer.sign_up(server.url, "Host")
+    await host.connect()
+    host.files.downloads = tmp_path / "host"
+    searching = asyncio.ensure_future(host.search(timeout=30))
+    folder = tmp_path / "terminal"
+    terminal = await Terminal.search(server.url, "Terminal", "--downloads", str(folder))
+    try:
+        await searching
+        await terminal.line_with("In enclave")
+        await linked(host)
+        source = tmp_path / "from terminal.txt"
+        source.write_bytes(b"bytes from the terminal\n")
+        await terminal.type("/send /no/such/file")
+        assert "! No such file" in await terminal.line_with("!")
+        await terminal.type(f"/send {source}")
+        assert "Offering from terminal.txt (24 B) to Host" in await terminal.line_with("Offering")
+        assert (await next_event(host, "file_received")).path.read_bytes() == source.read_bytes()
+        assert "from terminal.txt: Host done" in await terminal.line_with("Host done")
+
+        small = tmp_path / "small.bin"
+        small.write_bytes(os.urandom(1000))
+        await host.files.wait(await host.send_file(small), timeout=30)
+        assert f"Saved {folder / 'small.bin'}" in await terminal.line_with("Saved")
+        assert (folder / "small.bin").read_bytes() == small.read_bytes()
+
+        big = tmp_path / "big.bin"
+        big.write_bytes(os.urandom(26 * 1024 * 1024))
+        out = await host.send_file(big)
+        assert "Host sends big.bin (26 MB): /accept or /decline" in await terminal.line_with("/accept")
+        await terminal.type("/accept")
+        progress = await terminal.line_with("↓ big.bin from Host: ")
+        assert " of 26 MB" in progress and "%" in progress
+        await host.files.wait(out, timeout=120)
+        assert f"Saved {folder / 'big.bin'}" in await terminal.line_with("Saved")
+
+        out = await host.send_file(big)
+        await terminal.line_with("/accept")
+        await terminal.type("/decline")
+        await host.files.wait(out, timeout=30)
+        assert [r.status for r in out.receivers.values()] == ["declined"]
+        assert await terminal.end_input() == 0
+    finally:
+        terminal.stop()
+        await host.close()
+
+
+async def test_a_sender_with_16_offers_waiting_gets_the_next_refused(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    bob.files.ask_above = 10
+    try:
+        source = tmp_path / "small.bin"
+        source.write_bytes(os.urandom(100))
+        outs = [await alice.send_file(source) for _ in range(17)]
+        await alice.files.wait(outs[-1], timeout=20)
+        (receiver,) = outs[-1].receivers.values()
+        assert (receiver.status, receiver.error) == ("cancelled", "Too many files at once: send again later.")
+        assert len(bob.files.incoming) == 16
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_downloads_folder_that_cannot_be_written_refuses_cleanly(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "not-a-folder"
+    bob.files.downloads.write_bytes(b"a file where the folder should be")
+    try:
+        source = tmp_path / "a.bin"
+        source.write_bytes(b"x" * 100)
+        out = await alice.send_file(source)
+        failed = await next_event(bob, "file_failed")
+        assert failed.status == "failed" and "cannot be saved" in failed.error
+        await alice.files.wait(out, timeout=20)
+        assert [r.status for r in out.receivers.values()] == ["cancelled"]
+    finally:
+        await alice.close()
+        await bob.close()

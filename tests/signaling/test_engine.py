@@ -1,0 +1,106 @@
+"""Engine.IO websockets without a task per frame or per ping (ephem/signaling/engine.py):
+pings still keep a live client connected, a client that stops answering is still
+closed, and an idle connection holds two tasks, not five, and no timer of its own."""
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from ephem.signaling.engine import LeanSocket
+from tests.signaling.test_raw_frames import Raw
+
+INTERVAL, TIMEOUT = 0.5, 3.0  # a timeout a loaded machine's clients still meet
+
+
+@pytest.fixture
+def quick_pings(server):
+    eio = server.hub.server.eio
+    eio.ping_interval, eio.ping_timeout = INTERVAL, TIMEOUT
+    return server
+
+
+async def test_a_client_answering_pings_stays_connected(quick_pings):
+    client = await quick_pings.client(name="Steady")
+    await asyncio.sleep(6 * INTERVAL + TIMEOUT)  # several ping rounds
+    assert (await client.call("echo", {"still": "here"}))["echo"] == {"still": "here"}
+    (socket,) = quick_pings.hub.server.eio.sockets.values()
+    assert isinstance(socket, LeanSocket) and not socket.closed
+    await client.close()
+
+
+async def test_a_client_that_stops_answering_pings_is_closed_and_leaves(quick_pings):
+    created = quick_pings.account("Silent")
+    async with aiohttp.ClientSession() as session:
+        started = time.monotonic()
+        raw = await Raw.open(session, quick_pings.url)
+        await raw.connect("/ephem", {"token": created.session_token})
+        assert (await quick_pings.hub.stats())["online"] == 1
+        # Pings arrive and go unanswered: closed one ping interval plus the timeout after the open.
+        assert await raw.closed(timeout=INTERVAL + TIMEOUT + 5)
+        assert time.monotonic() - started >= INTERVAL + TIMEOUT
+    for _ in range(50):
+        if (await quick_pings.hub.stats())["online"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await quick_pings.hub.stats() == {"online": 0, "searching": 0}
+    assert quick_pings.hub.server.eio.sockets == {}
+
+
+async def test_a_raw_client_answering_pings_by_hand_stays(quick_pings):
+    created = quick_pings.account("ByHand")
+    async with aiohttp.ClientSession() as session:
+        raw = await Raw.open(session, quick_pings.url)
+        await raw.connect("/ephem", {"token": created.session_token})
+        pings = 0
+        deadline = time.monotonic() + 5 * INTERVAL + TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                message = await raw.ws.receive(timeout=deadline - time.monotonic())
+            except asyncio.TimeoutError:
+                break
+            assert message.type == aiohttp.WSMsgType.TEXT, message
+            if message.data == "2":
+                pings += 1
+                await raw.ws.send_str("3")
+        assert pings >= 3
+        assert (await quick_pings.hub.stats())["online"] == 1
+        await raw.ws.close()
+
+
+def _server_tasks() -> int:
+    """Tasks running server code: uvicorn's and Engine.IO's sockets' (the
+    clients share this event loop, their tasks are not counted)."""
+    places = ("uvicorn/", "engineio/async_socket.py", "ephem/signaling/engine.py")
+    return sum(1 for t in asyncio.all_tasks() if any(p in t.get_coro().cr_code.co_filename for p in places))
+
+
+async def test_an_idle_connection_holds_two_tasks(server):
+    before = _server_tasks()
+    clients = [await server.client(name=f"Idle{i}") for i in range(20)]
+    await asyncio.sleep(0.3)
+    # uvicorn's task for the connection and the socket's writer, and the
+    # server's one ping wheel (engine.io's own socket adds a reader task per
+    # frame and a task per ping).
+    assert _server_tasks() - before == 2 * len(clients) + 1
+    for client in clients:
+        await client.close()
+
+
+async def test_the_sockets_share_one_ping_wheel_and_closed_ones_leave_it(quick_pings):
+    clients = [await quick_pings.client(name=f"W{i}") for i in range(5)]
+    eio = quick_pings.hub.server.eio
+    wheel = eio.wheel
+    assert wheel._task is not None and not wheel._task.done()
+    await asyncio.sleep(3 * INTERVAL)
+    assert sum(len(entries) for entries in wheel._slots.values()) == len(clients)  # a timer each
+    for client in clients:
+        await client.close()
+    await asyncio.sleep(0.3)
+    # A closed socket leaves the wheel at once (it is not held until its slot
+    # comes), and the empty wheel stops.
+    assert eio.sockets == {}
+    assert not any(wheel._slots.values())
+    await asyncio.sleep(2 * wheel.tick)
+    assert wheel._slots == {} and wheel._task.done()
