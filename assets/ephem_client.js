@@ -14,3 +14,6 @@ if (typeof window !== "undefined") window.ephemSolve = (challenge) => solveInWor
 // Installable, and a clear page when offline: the service worker.
 import { registerServiceWorker } from "./ephem/install.js";
 registerServiceWorker();
+
+// The language menu (every page) and the page's language on <html lang dir>.
+export { LanguageMenu as EphemLanguageMenu } from "./ephem/language.js";

@@ -3,6 +3,7 @@
 
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { mediaSupport } from "./call_state.js";
+import { useWords } from "./language.js";
 
 const styles = {
   panel: {
@@ -82,6 +83,7 @@ function Video({ stream, muted, mirror }) {
 }
 
 function Tile({ name, self, state, stream, stats, speaking, sendScale }) {
+  const { t } = useWords();
   const initial = [...(name || "?").trim()][0] || "?";
   return h(
     "div",
@@ -106,9 +108,9 @@ function Tile({ name, self, state, stream, stats, speaking, sendScale }) {
       "div",
       { style: styles.label },
       h("bdi", { dir: "auto", style: styles.name }, name),
-      self ? h("span", null, "(you)") : null,
-      state.audio ? null : h("span", { style: styles.pill }, "muted"),
-      state.screen ? h("span", { style: styles.pill }, "screen") : null,
+      self ? h("span", null, t("(you)")) : null,
+      state.audio ? null : h("span", { style: styles.pill }, t("muted")),
+      state.screen ? h("span", { style: styles.pill }, t("screen")) : null,
     ),
   );
 }
@@ -130,20 +132,21 @@ function ControlButton({ testid, label, pressed, kind, busy, disabled, onClick }
 }
 
 // Media cannot take the server's relay: say so for the members reached only through it.
-function relayedNote(mesh) {
+function relayedNote(mesh, t) {
   const names = [...mesh.links.values()].filter((l) => mesh.relay.relayedAccount(l.peer.account_id)).map((l) => l.peer.name || "…");
   if (!names.length) return null;
   return h(
     "div",
     { role: "note", "data-testid": "call-relayed", style: styles.note },
-    `Calls need a direct or TURN path; `,
-    h("bdi", { dir: "auto" }, names.join(", ")),
-    names.length > 1 ? " are" : " is",
-    " reached only through the encrypted relay, which carries chat but not audio or video.",
+    // The names isolated (FSI…PDI) so a Persian name in an English sentence keeps its order.
+    t("Calls need a direct or TURN path; {names} can be reached only through the encrypted relay, which carries chat but not audio or video.", {
+      names: `\u2068${names.join(", ")}\u2069`,
+    }),
   );
 }
 
 export function CallPanel({ mesh }) {
+  const { t } = useWords();
   const [, setVersion] = useState(0);
   // The tiles fold away so the conversation below gets the room (the call goes on).
   const [folded, setFolded] = useState(false);
@@ -161,7 +164,7 @@ export function CallPanel({ mesh }) {
   const header = h(
     "div",
     { style: styles.header },
-    h("span", { style: styles.title }, "Call"),
+    h("span", { style: styles.title }, t("Call")),
     h("span", { "data-testid": "call-count", "data-count": String(count), style: styles.count }, count === 0 ? "nobody in the call" : `${count} in the call`),
     call.active
       ? h(
@@ -174,7 +177,7 @@ export function CallPanel({ mesh }) {
             style: styles.button(""),
             onClick: () => setFolded(!folded),
           },
-          folded ? "Show video" : "Hide video",
+          folded ? t("Show video") : t("Hide video"),
         )
       : null,
   );
@@ -185,13 +188,13 @@ export function CallPanel({ mesh }) {
       "div",
       { role: "note", "data-testid": "call-insecure", style: styles.note },
       support.reason === "insecure"
-        ? "Calls need a secure page: open ephem over HTTPS (or on localhost) to use your microphone, camera and screen."
-        : "This browser cannot make calls: it gives pages no access to a microphone or camera.",
+        ? t("Calls need a secure page: open ephem over HTTPS (or on localhost) to use your microphone, camera and screen.")
+        : t("This browser cannot make calls: it gives pages no access to a microphone or camera."),
     );
   } else if (!call.active) {
     controls = h(ControlButton, {
       testid: "call-start",
-      label: count > 0 ? "Join the call" : "Start a call",
+      label: count > 0 ? t("Join the call") : t("Start a call"),
       kind: "primary",
       busy: call.busy === "start",
       onClick: () => call.start(),
@@ -202,7 +205,7 @@ export function CallPanel({ mesh }) {
       { style: styles.controls },
       h(ControlButton, {
         testid: "call-mute",
-        label: call.muted ? "Unmute" : "Mute",
+        label: call.muted ? t("Unmute") : t("Mute"),
         pressed: call.muted,
         kind: call.muted ? "on" : "",
         disabled: !call.microphone,
@@ -210,7 +213,7 @@ export function CallPanel({ mesh }) {
       }),
       h(ControlButton, {
         testid: "call-camera",
-        label: call.camera ? "Camera off" : "Camera on",
+        label: call.camera ? t("Camera off") : t("Camera on"),
         pressed: !call.camera,
         kind: call.camera ? "" : "on",
         busy: call.busy === "camera",
@@ -218,14 +221,14 @@ export function CallPanel({ mesh }) {
       }),
       h(ControlButton, {
         testid: "call-screen",
-        label: call.screen ? "Stop sharing" : "Share screen",
+        label: call.screen ? t("Stop sharing") : t("Share screen"),
         pressed: Boolean(call.screen),
         kind: call.screen ? "on" : "",
         busy: call.busy === "screen",
         disabled: !support.screen,
         onClick: () => call.toggleScreen(),
       }),
-      h(ControlButton, { testid: "call-leave", label: "Leave the call", kind: "danger", onClick: () => call.leave() }),
+      h(ControlButton, { testid: "call-leave", label: t("Leave the call"), kind: "danger", onClick: () => call.leave() }),
     );
   }
 
@@ -260,16 +263,16 @@ export function CallPanel({ mesh }) {
   const oneLine = support.call && !call.active;
   return h(
     "section",
-    { "aria-label": "Call", "data-testid": "call-panel", style: styles.panel },
+    { "aria-label": t("Call"), "data-testid": "call-panel", style: styles.panel },
     oneLine ? h("div", { style: styles.header }, header, controls) : header,
     oneLine ? null : controls,
     call.error ? h("div", { role: "alert", "data-testid": "call-error", style: styles.error }, call.error) : null,
-    relayedNote(mesh),
+    relayedNote(mesh, t),
     call.crowded
       ? h(
           "div",
           { role: "status", "data-testid": "call-crowded", style: styles.note },
-          "Many cameras are on: everyone sends lower-resolution video so the call stays smooth.",
+          t("Many cameras are on: everyone sends lower-resolution video so the call stays smooth."),
         )
       : null,
     // Folded tiles stay mounted (hidden), so their video keeps playing and the sound goes on.

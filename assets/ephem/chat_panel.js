@@ -9,6 +9,7 @@ import { LINK_ATTRS, linkParts } from "./linkify.js";
 import { emojiOnly, groupStarts, shownTime } from "./message_view.js";
 import { ScrollPin } from "./scroll_pin.js";
 import { useAttention } from "./notify.js";
+import { useWords } from "./language.js";
 
 // Also the room's column, around the call and the chat: it fills the height
 // it is given (the enclave page gives it the viewport's, app.css).
@@ -95,7 +96,7 @@ const styles = {
   },
 };
 
-const STATUS_MARK = { sending: "◷ sending", sent: "✓ sent", delivered: "✓✓ delivered" };
+const STATUS_MARK = { sending: "◷", sent: "✓", delivered: "✓✓" };
 
 // The text with its http(s) links as anchors (linkify.js); never previewed.
 function MessageText({ text }) {
@@ -109,9 +110,11 @@ function MessageText({ text }) {
 // hundreds redraws only what changed.
 const ChatMessage = memo(function ChatMessage({ ts, text, mine, name, status, first }) {
   const message = { ts, text, mine, name, status };
-  const time = shownTime(ts);
+  const { t, locale } = useWords();
+  const time = shownTime(ts, locale);
   const big = emojiOnly(text);
-  const who = mine ? "You" : name;
+  const who = mine ? t("You") : name;
+  const said = { sending: t("sending"), sent: t("sent"), delivered: t("delivered") };
   return h(
     "div",
     {
@@ -127,7 +130,7 @@ const ChatMessage = memo(function ChatMessage({ ts, text, mine, name, status, fi
       // A grouped message still says who wrote it to a screen reader.
       first ? h("bdi", { style: { fontWeight: 600 } }, who) : h("bdi", { style: styles.sr }, who),
       h("time", { dateTime: message.ts, title: time.full }, time.short),
-      message.mine ? h("span", { "aria-label": message.status }, STATUS_MARK[message.status] || message.status) : null,
+      message.mine ? h("span", { "aria-label": said[message.status] || message.status }, `${STATUS_MARK[message.status] || ""} ${said[message.status] || message.status}`) : null,
     ),
     h("div", { dir: "auto", style: big ? { ...styles.text, ...styles.big } : styles.text }, h(MessageText, { text: message.text })),
   );
@@ -142,6 +145,7 @@ function fitHeight(box) {
 
 // `children`: drawn between the list and the composer (the page's typing line).
 export function ChatPanel({ session, mesh, keepHistory, children }) {
+  const { t, tn } = useWords();
   const [, setVersion] = useState(0);
   const [draft, setDraft] = useState("");
   const [error, setError] = useState("");
@@ -238,8 +242,12 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
           "div",
           { role: "status", "data-testid": "server-status", style: styles.outage },
           linked
-            ? `The server is unreachable. Chat goes on with the ${linked === 1 ? "member" : `${linked} members`} you are connected to; new members and calls wait until it is back.`
-            : "The server is unreachable. Messages wait here until it is back.",
+            ? tn(
+                "The server is unreachable. Chat goes on with the {n} member you are connected to; new members and calls wait until it is back.",
+                "The server is unreachable. Chat goes on with the {n} members you are connected to; new members and calls wait until it is back.",
+                linked,
+              )
+            : t("The server is unreachable. Messages wait here until it is back."),
         )
       : null,
     h(
@@ -252,7 +260,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
           style: styles.list,
           role: "log",
           "aria-live": "polite",
-          "aria-label": "Messages",
+          "aria-label": t("Messages"),
           // Focusable, so the keyboard can scroll it.
           tabIndex: 0,
           "data-testid": "chat-list",
@@ -260,7 +268,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
           onScroll,
         },
         messages.length === 0
-          ? h("p", { style: styles.empty }, "No messages yet. They go straight to the others, never through our server.")
+          ? h("p", { style: styles.empty }, t("No messages yet. They go straight to the others, never through our server."))
           : messages.map((m, i) =>
               h(ChatMessage, { key: m.id, ts: m.ts, text: m.text, mine: m.mine, name: m.name, status: m.status, first: starts[i] }),
             ),
@@ -287,9 +295,9 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
       h("textarea", {
         ref: box,
         "data-testid": "chat-input",
-        "aria-label": "Message",
-        placeholder: "Write a message…",
-        title: "Enter sends, Shift+Enter starts a new line",
+        "aria-label": t("Message"),
+        placeholder: t("Write a message…"),
+        title: t("Enter sends, Shift+Enter starts a new line"),
         dir: "auto",
         rows: 1,
         // A hard stop only: the box counts UTF-16 units, and an emoji is two of
@@ -309,7 +317,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
         },
         onBlur: () => mesh && mesh.conversation.setTyping(false),
       }),
-      h("button", { type: "submit", "data-testid": "chat-send", style: styles.button }, "Send"),
+      h("button", { type: "submit", "data-testid": "chat-send", style: styles.button }, t("Send")),
     ),
     error ? h("div", { role: "alert", style: styles.error }, error) : null,
   );

@@ -11,6 +11,7 @@ import { SafetyPanel } from "./safety_panel.js";
 import { useSideSlot } from "./side_panel.js";
 import { EphemSession } from "./session.js";
 import { keptToken, storage } from "./storage.js";
+import { language, subscribe } from "./language.js";
 
 const TOKEN_TRIES = 50; // 5 s for the page to store a fresh token
 
@@ -75,8 +76,11 @@ export function EphemClient({ account, enclaveId, command, showChat, keepHistory
     // spinner after a backend restart): its links go on.
     const created = EphemSession.take(token, emit) || new EphemSession(token, emit);
     created.setEnclave(enclaveId || "");
+    created.lang = language();
+    const unfollow = subscribe((lang) => created.setLanguage(lang));
     setSession(created);
     return () => {
+      unfollow();
       setSession(null);
       created.park();
     };

@@ -6,6 +6,7 @@
 
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { parseCounts, ReadMark, shouldNotify, titleWith, withCount } from "./unread.js";
+import { useWords } from "./language.js";
 
 const SOUND_KEY = "ephem.sound";
 const DESKTOP_KEY = "ephem.notify";
@@ -146,6 +147,7 @@ function Toggle({ testid, label, checked, onChange, note }) {
 
 // The reader's choices: sound, and desktop notifications (asking the browser on this click).
 export function AlertPrefs() {
+  const { t } = useWords();
   const [sound, setSound] = useState(false);
   const [desktop, setDesktop] = useState(false);
   const [permission, setPermission] = useState("default");
@@ -170,7 +172,7 @@ export function AlertPrefs() {
     { style: { display: "flex", flexDirection: "column", gap: "0.5rem" }, "data-testid": "alert-prefs" },
     h(Toggle, {
       testid: "alert-sound",
-      label: "Play a sound for new messages",
+      label: t("Play a sound for new messages"),
       checked: sound,
       onChange: (on) => {
         local(SOUND_KEY, on ? "1" : "");
@@ -180,14 +182,14 @@ export function AlertPrefs() {
     }),
     h(Toggle, {
       testid: "alert-desktop",
-      label: "Notify me when this tab is hidden",
+      label: t("Notify me when this tab is hidden"),
       checked: desktop && !blocked,
       onChange: onDesktop,
       note: blocked
         ? permission === "unsupported"
-          ? "This browser cannot show notifications."
-          : "Notifications are blocked for this site in the browser's settings."
-        : "Shows who wrote and the start of the message, on this device only.",
+          ? t("This browser cannot show notifications.")
+          : t("Notifications are blocked for this site in the browser's settings.")
+        : t("Shows who wrote and the start of the message, on this device only."),
     }),
   );
 }

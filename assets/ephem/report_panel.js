@@ -7,6 +7,7 @@ import { createElement as h, useEffect, useRef, useState } from "react";
 import { backendOrigin } from "./backend.js";
 import { candidates, reportBody, REASON_MAX } from "./report.js";
 import { keptToken } from "./storage.js";
+import { useWords } from "./language.js";
 
 const styles = {
   box: {
@@ -35,6 +36,8 @@ const styles = {
 };
 
 export function ReportPanel({ mesh, request, onDone }) {
+  const { t } = useWords();
+  const who = request.name || t("this member"); // isolated (FSI…PDI) inside the sentence
   const [reason, setReason] = useState("");
   const [picked, setPicked] = useState(() => new Set());
   const [error, setError] = useState("");
@@ -61,9 +64,9 @@ export function ReportPanel({ mesh, request, onDone }) {
         body: JSON.stringify(built.body),
       });
       const answer = await response.json().catch(() => ({}));
-      outcome = response.ok ? { ok: true } : { ok: false, error: answer.error || { code: "error", message: "The report was not sent." } };
+      outcome = response.ok ? { ok: true } : { ok: false, error: answer.error || { code: "error", message: t("The report was not sent.") } };
     } catch (err) {
-      outcome = { ok: false, error: { code: "unreachable", message: "The server cannot be reached. Try again." } };
+      outcome = { ok: false, error: { code: "unreachable", message: t("The server cannot be reached. Try again.") } };
     }
     setBusy(false);
     if (outcome.ok) onDone(outcome);
@@ -75,19 +78,19 @@ export function ReportPanel({ mesh, request, onDone }) {
     {
       style: styles.box,
       "data-testid": "report-form",
-      "aria-label": `Report ${request.name || ""}`,
+      "aria-label": t("Report {name}", { name: request.name || "" }),
       onSubmit: (e) => {
         e.preventDefault();
         submit();
       },
       onKeyDown: (e) => e.key === "Escape" && onDone(null),
     },
-    h("strong", null, "Report ", h("bdi", null, request.name || "this member")),
+    h("strong", null, t("Report {name}", { name: `\u2068${who}\u2069` })),
     h("textarea", {
       ref: first,
       "data-testid": "report-reason",
-      "aria-label": "What happened",
-      placeholder: "What happened?",
+      "aria-label": t("What happened"),
+      placeholder: t("What happened?"),
       dir: "auto",
       maxLength: REASON_MAX,
       value: reason,
@@ -107,18 +110,18 @@ export function ReportPanel({ mesh, request, onDone }) {
                 "label",
                 { key: m.id, style: styles.item, "data-testid": "report-message" },
                 h("input", { type: "checkbox", checked: picked.has(m.id), onChange: () => toggle(m.id) }),
-                h("span", null, h("bdi", { style: { fontWeight: 600 } }, m.mine ? "You" : m.name), ": ", h("span", { dir: "auto", style: styles.text }, m.text)),
+                h("span", null, h("bdi", { style: { fontWeight: 600 } }, m.mine ? t("You") : m.name), ": ", h("span", { dir: "auto", style: styles.text }, m.text)),
               ),
             ),
           ),
         )
-      : h("div", { style: { fontSize: "0.8rem" } }, "No messages on this screen to attach."),
+      : h("div", { style: { fontSize: "0.8rem" } }, t("No messages on this screen to attach.")),
     error ? h("div", { role: "alert", style: styles.error }, error) : null,
     h(
       "div",
       { style: styles.row },
-      h("button", { type: "button", style: styles.button(false), onClick: () => onDone(null), "data-testid": "report-cancel" }, "Cancel"),
-      h("button", { type: "submit", style: styles.button(true), disabled: busy, "data-testid": "report-send" }, busy ? "Sending…" : "Send report"),
+      h("button", { type: "button", style: styles.button(false), onClick: () => onDone(null), "data-testid": "report-cancel" }, t("Cancel")),
+      h("button", { type: "submit", style: styles.button(true), disabled: busy, "data-testid": "report-send" }, busy ? t("Sending…") : t("Send report")),
     ),
   );
 }

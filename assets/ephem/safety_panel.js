@@ -3,6 +3,7 @@
 // handed to Reflex: a code that travelled through the server would prove nothing.
 
 import { createElement as h, useEffect, useState } from "react";
+import { useWords } from "./language.js";
 
 const styles = {
   panel: {
@@ -31,6 +32,7 @@ const styles = {
 };
 
 export function SafetyPanel({ mesh }) {
+  const { t } = useWords();
   const [, setVersion] = useState(0);
   const [codes, setCodes] = useState({}); // peer_id -> code, or "" while not there yet
   useEffect(() => {
@@ -52,7 +54,7 @@ export function SafetyPanel({ mesh }) {
 
   return h(
     "section",
-    { "aria-label": "Safety codes", "data-testid": "safety-panel", style: styles.panel },
+    { "aria-label": t("Safety codes"), "data-testid": "safety-panel", style: styles.panel },
     ...changed.filter(Boolean).map((name) =>
       h("div", { key: `changed-${name}`, role: "alert", "data-testid": "safety-changed", style: styles.alert },
         h("bdi", { dir: "auto" }, name), "’s safety code changed: compare it again."),
@@ -65,13 +67,13 @@ export function SafetyPanel({ mesh }) {
         { key: peerId, style: styles.row, "data-testid": "safety-row" },
         h("bdi", { dir: "auto", style: styles.name }, link.peer.name || "…"),
         code === undefined
-          ? h("button", { type: "button", "data-testid": "safety-show", style: styles.button, onClick: () => show(peerId) }, "Show safety code")
+          ? h("button", { type: "button", "data-testid": "safety-show", style: styles.button, onClick: () => show(peerId) }, t("Show safety code"))
           : code
             ? h("span", { "data-testid": "safety-code", style: styles.code }, code)
-            : h("span", { style: styles.note, role: "status" }, "No code yet: their keys have not arrived. ",
-                h("button", { type: "button", style: styles.button, onClick: () => show(peerId) }, "Try again")),
+            : h("span", { style: styles.note, role: "status" }, t("No code yet: their keys have not arrived."), " ",
+                h("button", { type: "button", style: styles.button, onClick: () => show(peerId) }, t("Try again"))),
       );
     }),
-    h("div", { style: styles.note }, "Compare codes in person or by phone: the same code on both sides means nobody, the server included, is in between."),
+    h("div", { style: styles.note }, t("Compare codes in person or by phone: the same code on both sides means nobody, the server included, is in between.")),
   );
 }

@@ -31,8 +31,9 @@ const REJOIN_MS = 3000; // a join the server could not take now is tried again a
 const parkedSessions = new Map(); // token -> {session, timer}
 
 export class EphemSession {
-  constructor(token, emitUp) {
+  constructor(token, emitUp, lang = "") {
     this.token = token;
+    this.lang = lang; // the page's language: acks, refusals and pushed errors come in it
     this.up = emitUp;
     this.enclaveId = "";
     this.mesh = null;
@@ -54,7 +55,8 @@ export class EphemSession {
     this.socket = io(`${backendOrigin()}/ephem`, {
       path: "/_event",
       transports: ["websocket"],
-      auth: { token },
+      // A function: each reconnect names the language the page has then.
+      auth: (send) => send(this.lang ? { token, lang: this.lang } : { token }),
       reconnectionDelayMax: RECONNECT_MAX_MS,
     });
     this.socket.on("connect", () => {
@@ -145,6 +147,14 @@ export class EphemSession {
     parked.session.up = emitUp;
     parked.session.announce();
     return parked.session;
+  }
+
+  // The page switched language: acks and pushed errors follow it at once
+  // (hello {lang}, README "Languages"), and the next reconnect's auth names it.
+  setLanguage(lang) {
+    if (!lang || lang === this.lang) return;
+    this.lang = lang;
+    if (this.socket.connected) this.socket.emit("hello", { lang });
   }
 
   park() {

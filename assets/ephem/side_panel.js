@@ -5,6 +5,7 @@
 // the server is unreachable too.
 
 import { createElement as h, useEffect, useRef, useState } from "react";
+import { useWords } from "./language.js";
 
 const NARROW = "(max-width: 859.98px)";
 const narrow = () => typeof window !== "undefined" && window.matchMedia(NARROW).matches;
@@ -61,6 +62,7 @@ export function EphemDrawerToggle({ label }) {
 }
 
 export function EphemSide({ children, label }) {
+  const { t } = useWords();
   const open = useStore(drawer, "open");
   const close = useRef(null);
   const wasOpen = useRef(false);
@@ -105,7 +107,7 @@ export function EphemSide({ children, label }) {
             "data-testid": "side-close",
             onClick: () => drawer.set(false),
           },
-          "Close",
+          t("Close"),
         ),
       ),
       children,

@@ -33,7 +33,9 @@ LOCALES = HERE / "locales"
 TEMPLATE = LOCALES / f"{DOMAIN}.pot"
 SOURCES = HERE.parent  # the `ephem` package: every `N_`/`NP_` in it
 BROWSER = HERE.parent.parent / "assets" / "ephem" / "locales"
-KEYWORDS = {"N_": None, "NP_": (1, 2)}
+KEYWORDS = {"N_": None, "NP_": (1, 2), "t": None}  # t: ephem.ui.words.t, a page's text
+BROWSER_SOURCES = HERE.parent.parent / "assets" / "ephem"
+BROWSER_KEYWORDS = {"t": None, "tn": (1, 2)}  # i18n.js's translator (language.js's useWords)
 HEADER = {"project": "ephem", "version": "1", "copyright_holder": "the ephem authors", "msgid_bugs_address": ""}
 PLACEHOLDER = re.compile(r"\{(\w*)[^{}]*\}")
 
@@ -92,6 +94,11 @@ def extract() -> Catalog:
         comment_tags=("i18n:",), strip_comment_tags=True,
     ):
         template.add(message, None, [(f"ephem/{filename}", lineno)], auto_comments=comments, context=context)
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(BROWSER_SOURCES), method_map=[("*.js", "javascript")], keywords=BROWSER_KEYWORDS,
+        comment_tags=("i18n:",), strip_comment_tags=True,
+    ):
+        template.add(message, None, [(f"assets/ephem/{filename}", lineno)], auto_comments=comments, context=context)
     return template
 
 
@@ -165,6 +172,13 @@ def browser_catalog(lang: str) -> dict:
     }
 
 
+@functools.cache
+def ui_words(lang: str) -> dict[str, str]:
+    """The page's texts (no counts) in `lang`, by their English: the Reflex
+    pages look them up in the browser (`ephem.ui.words.t`)."""
+    return {k: v for k, v in browser_catalog(lang)["messages"].items() if isinstance(v, str)}
+
+
 def browser_json(lang: str) -> str:
     return json.dumps(browser_catalog(lang), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
@@ -184,6 +198,7 @@ def compile_all() -> list[Path]:
         (BROWSER / f"{lang}.json").write_text(browser_json(lang), encoding="utf-8")
         written += [mo_path(lang), BROWSER / f"{lang}.json"]
     translations.cache_clear()
+    ui_words.cache_clear()
     return written
 
 

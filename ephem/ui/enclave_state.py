@@ -6,6 +6,7 @@ import uuid
 
 import reflex as rx
 
+from ephem.i18n import N_, translate
 from ephem.ui import routes
 
 from ephem.core.clock import iso, utcnow
@@ -13,7 +14,8 @@ from ephem.errors import EphemError, NotFound
 from ephem.services import get_actions, get_enclaves, get_safety
 from ephem.core.settings import get_settings
 from ephem.ui.rows import IceCheckRow, LogLine, MemberRow
-from ephem.ui.state import LiveState, with_token
+from ephem.i18n.formats import deleted_if_unused
+from ephem.ui.state import LiveState, _moment, with_token
 
 LOG_MAX = 200
 MAX_ICE_CHECKS = 64
@@ -55,6 +57,13 @@ class EnclaveState(LiveState):
     enclave_name: str = ""
     expires_at: str = ""
     members: list[MemberRow] = []
+
+    @rx.var
+    def expires_text(self) -> str:
+        """"Deleted in 1 month if unused." in the page's language."""
+        lang, moment = self.lang, _moment(self.expires_at)
+        return deleted_if_unused(moment, lang, utcnow()) if moment is not None else ""
+
     invite_url: str = ""
     log: list[LogLine] = []
     missing: bool = False
@@ -83,7 +92,8 @@ class EnclaveState(LiveState):
     _room: dict[str, str] = {}
 
     def _note(self, what: str, who: str = "") -> None:
-        """A system line; `who` is user text and is isolated for bidi on render."""
+        """A system line; `who` is user text and is isolated for bidi on render;
+        `what` an N_ text, said in the page's language as it is drawn (t_var)."""
         entry = LogLine(id=str(uuid.uuid4()), who=who, what=what, ts=iso(utcnow()))
         self.log = [*self.log, entry][-LOG_MAX:]
 
@@ -159,7 +169,7 @@ class EnclaveState(LiveState):
         if kind == "joined":
             if not data.get("ok"):
                 self.joined = False
-                return rx.toast.error((data.get("error") or {}).get("message", "Could not join."))
+                return rx.toast.error(self._say((data.get("error") or {}).get("message", N_("Could not join."))))
             self.joined = True
             self._room = {p["peer_id"]: p["account_id"] for p in data.get("peers", []) if isinstance(p, dict)}
             self._refresh_online()
@@ -175,7 +185,7 @@ class EnclaveState(LiveState):
                 self._room = {**self._room, peer.get("peer_id", ""): peer.get("account_id", "")}
                 if peer.get("account_id") not in {m.account_id for m in self.members}:
                     await self._reload_members()  # joined through an invite just now
-                self._note("joined", peer.get("name", "Someone"))
+                self._note(N_("joined"), peer.get("name", self._say(N_("Someone"))))
             else:
                 self._room = {p: a for p, a in self._room.items() if p != data.get("peer_id")}
                 if data.get("reason") == "left":
@@ -187,7 +197,7 @@ class EnclaveState(LiveState):
             for account_id, peer in states.items():
                 was = self.peer_states.get(account_id, {}).get("in_call") is True
                 if (peer.get("in_call") is True) != was:
-                    self._note("joined the call" if not was else "left the call", str(peer.get("name", "Someone")))
+                    self._note(N_("joined the call") if not was else N_("left the call"), str(peer.get("name", self._say(N_("Someone")))))
             self.peer_states = states
             self.in_call = data.get("in_call") is True
             self.typing_names = [str(n) for n in data.get("typing", [])][:5]
@@ -195,15 +205,15 @@ class EnclaveState(LiveState):
             return None
         if kind == "peer_gone" and data.get("enclave_id") == self.current_id:
             # Sent by the mesh once a grace period passed without the peer coming back.
-            self._note("left", str(data.get("name", "Someone")))
+            self._note(N_("left"), str(data.get("name", self._say(N_("Someone")))))
             return None
         if kind == "removed" and data.get("enclave_id") == self.current_id:
             self.current_id = ""
-            return [rx.toast.warning("A host removed you from this enclave."), rx.redirect(routes.HOME, replace=True)]
+            return [rx.toast.warning(self._say(N_("A host removed you from this enclave."))), rx.redirect(routes.HOME, replace=True)]
         if kind == "reported":
             if data.get("ok"):
-                return rx.toast.success("Reported. Thank you: the operators will look at it.")
-            return rx.toast.error((data.get("error") or {}).get("message", "The report was not sent."))
+                return rx.toast.success(self._say(N_("Reported. Thank you: the operators will look at it.")))
+            return rx.toast.error(self._say((data.get("error") or {}).get("message", N_("The report was not sent."))))
         if kind == "selftest":
             # First the server round trip (`servers` null: still checking), then the STUN/TURN findings.
             echo = data.get("echo_ms", -1)
@@ -216,7 +226,7 @@ class EnclaveState(LiveState):
             return None
         if kind == "disconnected":
             self.joined = False
-            self._note("Server unreachable: chat goes on with the members already connected")
+            self._note(N_("Server unreachable: chat goes on with the members already connected"))
         return self._handle_client(kind, data)
 
     @rx.event
@@ -233,7 +243,7 @@ class EnclaveState(LiveState):
         try:
             invitation = await asyncio.to_thread(get_enclaves().invite, self.current_id, self.account_id)
         except EphemError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._say(exc.message))
         self.invite_url = self.router.url.origin + routes.join_path(invitation.code)
         return None
 
@@ -242,20 +252,20 @@ class EnclaveState(LiveState):
         try:
             await asyncio.to_thread(get_enclaves().revoke_invites, self.current_id, self.account_id)
         except EphemError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._say(exc.message))
         self.invite_url = ""
-        return rx.toast.success("Every invite link of this enclave has stopped working.")
+        return rx.toast.success(self._say(N_("Every invite link of this enclave has stopped working.")))
 
     @rx.event
     def copy_invite(self):
-        return [rx.set_clipboard(self.invite_url), rx.toast.success("Invite link copied")]
+        return [rx.set_clipboard(self.invite_url), rx.toast.success(self._say(N_("Invite link copied")))]
 
     @rx.event
     async def block_member(self, account_id: str, name: str):
         try:
             await asyncio.to_thread(get_safety().block, self.account_id, account_id)
         except EphemError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._say(exc.message))
         self.blocked_ids = [*self.blocked_ids, account_id]
         self._refresh_online()
         self.offer_leave = name  # and ask whether to leave too
@@ -281,9 +291,9 @@ class EnclaveState(LiveState):
         try:
             await get_actions().remove_member(self.current_id, self.account_id, account_id)
         except EphemError as exc:
-            return rx.toast.error(exc.message)
+            return rx.toast.error(self._say(exc.message))
         await self._reload_members()
-        self._note("was removed", name)
+        self._note(N_("was removed"), name)
         return None
 
     @rx.event
@@ -330,7 +340,7 @@ class JoinState(LiveState):
         try:
             self.invite_name = await asyncio.to_thread(get_enclaves().check_invite, self.code)
         except EphemError as exc:
-            self.invite_error = exc.message
+            self.invite_error = self._say(exc.message)
         return signed_out
 
     @rx.event
@@ -341,7 +351,7 @@ class JoinState(LiveState):
         try:
             view = await asyncio.to_thread(get_enclaves().join, code, self.account_id)
         except EphemError as exc:
-            self.join_error = exc.message
+            self.join_error = self._say(exc.message)
             self.joining = False
             return
         self.joining = False

@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from ephem.ui.words import t
+
 from ephem.ui.enclave_state import JoinState
 from ephem.ui.state import AuthState
 from ephem.ui.components.client import presence_client
@@ -66,7 +68,7 @@ def join() -> rx.Component:
             signed_in_only(
                 rx.fragment(presence_client(), join_view()),
                 rx.vstack(
-                    rx.callout("Pick a name (or restore your account) to join the enclave you were invited to.", icon="info"),
+                    rx.callout(t("Pick a name (or restore your account) to join the enclave you were invited to."), icon="info"),
                     login(),
                     width="100%",
                     spacing="4",

@@ -4,10 +4,14 @@ import asyncio
 import dataclasses
 import json
 import uuid
+from datetime import datetime
 
 import reflex as rx
 from pydantic import ValidationError
 
+from ephem.i18n import DEFAULT, LANGUAGES, N_, translate
+from ephem.i18n.catalogs import ui_words
+from ephem.i18n.formats import deleted_if_unused, format_relative
 from ephem.ui import routes
 
 from ephem.errors import Banned, EphemError, InvalidToken, NotFound
@@ -54,10 +58,29 @@ class AuthState(rx.State):
     error: str = ""
     restore_error: str = ""
     confirm_delete: bool = False
+    # The page's language, as its language menu says (assets/ephem/language.js):
+    # the browser chooses and remembers it; the server only says things in it.
+    lang: str = DEFAULT
 
     @rx.var
     def signed_in(self) -> bool:
         return bool(self.account_id)
+
+    @rx.var
+    def words(self) -> dict[str, str]:
+        """Every text of the catalogs in the page's language, by its English:
+        what `ephem.ui.words.t` looks the page's texts up in."""
+        return ui_words(self.lang)
+
+    @rx.event
+    def set_lang(self, lang: str):
+        """From the language menu, at each page's start and on every switch."""
+        if isinstance(lang, str) and lang in LANGUAGES:
+            self.lang = lang
+
+    def _say(self, text: str) -> str:
+        """`text` (an N_ text, an error's message) in the page's language."""
+        return translate(text, self.lang)
 
     def _adopt(self, account: Account, session_token: str) -> rx.event.EventSpec:
         self.account_id, self.name, self.remember = account.id, account.name, account.remember
@@ -75,7 +98,7 @@ class AuthState(rx.State):
         try:
             return await asyncio.to_thread(get_accounts().authenticate, token)
         except Banned as exc:
-            self.error = exc.message  # said on the sign-in page it goes back to
+            self.error = self._say(exc.message)  # said on the sign-in page it goes back to
             return None
         except InvalidToken:
             return None
@@ -124,16 +147,16 @@ class AuthState(rx.State):
         yield
         try:
             if not isinstance(solved, dict) or "error" in solved:
-                self.error = "We could not check that you're not a robot. Please try again."
+                self.error = self._say(N_("We could not check that you're not a robot. Please try again."))
                 return
             try:
                 proof = ProofIn.model_validate({"challenge": solved.get("challenge"), "nonce": solved.get("nonce")})
                 await get_proofs().redeem(proof, "signup", self._client())
             except ValidationError:
-                self.error = "We could not check that you're not a robot. Please try again."
+                self.error = self._say(N_("We could not check that you're not a robot. Please try again."))
                 return
             except EphemError as exc:
-                self.error = exc.message
+                self.error = self._say(exc.message)
                 return
             async for step in self._create(str(solved.get("name", ""))):
                 yield step
@@ -151,7 +174,7 @@ class AuthState(rx.State):
         try:
             created = await asyncio.to_thread(get_accounts().create, name, self.remember_choice)
         except EphemError as exc:
-            self.error = exc.message
+            self.error = self._say(exc.message)
         else:
             yield self._adopt(created.account, created.session_token)
             self.recovery_token = created.recovery_token
@@ -163,7 +186,7 @@ class AuthState(rx.State):
         try:
             restored = await asyncio.to_thread(get_accounts().restore, form.get("recovery_token", ""))
         except EphemError as exc:
-            self.restore_error = exc.message
+            self.restore_error = self._say(exc.message)
         else:
             yield self._adopt(restored.account, restored.session_token)
         finally:
@@ -179,7 +202,7 @@ class AuthState(rx.State):
 
     @rx.event
     def copy_recovery(self):
-        return [rx.set_clipboard(self.recovery_token), rx.toast.success("Recovery token copied")]
+        return [rx.set_clipboard(self.recovery_token), rx.toast.success(self._say(N_("Recovery token copied")))]
 
     @rx.event
     def rotate_recovery(self):
@@ -193,7 +216,7 @@ class AuthState(rx.State):
                 raise InvalidToken("Your session has ended.")
             self.recovery_token = await asyncio.to_thread(get_accounts().rotate_recovery, account.id)
         except InvalidToken:  # deleted meanwhile (another tab, the sweep)
-            return [self._forget(), rx.toast.error("Your session has ended.")]
+            return [self._forget(), rx.toast.error(self._say(N_("Your session has ended.")))]
         return None
 
     @rx.event
@@ -219,7 +242,7 @@ class AuthState(rx.State):
             except InvalidToken:  # deleted meanwhile (another tab, the sweep): the outcome asked for
                 pass
         self.confirm_delete = False
-        return [self._forget(), rx.toast.info("Your account and its tokens are deleted.")]
+        return [self._forget(), rx.toast.info(self._say(N_("Your account and its tokens are deleted.")))]
 
 
 
@@ -239,6 +262,18 @@ class LiveState(AuthState):
     blocks: list[BlockRow] = []
     # Set by "Next" in an enclave: the home page searches as soon as it loads.
     search_next: bool = False
+
+    @rx.var
+    def stats_text(self) -> str:
+        lang = self.lang  # named here so the var follows the language
+        return translate(N_("{online} online · {searching} searching", online=self.online, searching=self.searching_count), lang)
+
+    @rx.var
+    def enclave_times(self) -> dict[str, str]:
+        """Each home-list enclave's "Active 3 days ago. Deleted in 1 month if
+        unused." in the page's language (CLDR relative times, own digits)."""
+        lang, now = self.lang, utcnow()
+        return {row.id: enclave_times(row, lang, now) for row in self.enclaves}
     # Optional, comma-separated: matched first with someone sharing one.
     interests_text: str = ""
     interests_error: str = ""
@@ -292,7 +327,7 @@ class LiveState(AuthState):
     async def unblock(self, account_id: str):
         await self._unblock(account_id)
         await self._load_blocks()
-        return rx.toast.success("Unblocked.")
+        return rx.toast.success(self._say(N_("Unblocked.")))
 
     @rx.event
     def start_search(self):
@@ -313,7 +348,7 @@ class LiveState(AuthState):
         try:
             interests = list(normalize([t for t in self.interests_text.split(",") if t.strip()]))
         except ValueError:
-            self.interests_error = f"Interests: {RULE}, separated by commas."
+            self.interests_error = self._say(N_("Interests: {rule}, separated by commas.", rule=RULE))
             return
         self.interests_error = ""
         self.searching, self.search_cancelled = True, False
@@ -364,10 +399,10 @@ class LiveState(AuthState):
             self.connected = False
             if data.get("code") in ("invalid_token", "banned"):
                 if data.get("code") == "banned":
-                    self.error = str(data.get("message", "This account is banned."))
+                    self.error = self._say(str(data.get("message", N_("This account is banned."))))
                 return [self._forget(), rx.redirect(routes.HOME)]
             if data.get("code") in ("too_many_connections", "unavailable"):  # retried in a moment
-                return rx.toast.warning(str(data.get("message", "The server refused the connection.")), id="refused")
+                return rx.toast.warning(self._say(str(data.get("message", N_("The server refused the connection.")))), id="refused")
         elif kind == "stats":
             self._stats(data)
         elif kind == "matched":
@@ -378,14 +413,32 @@ class LiveState(AuthState):
             return rx.redirect(routes.enclave_path(data.get('enclave_id', '')))
         elif kind == "search_failed":
             self.searching = False
-            return rx.toast.error((data.get("error") or {}).get("message", "Matching failed. Search again."))
+            return rx.toast.error(self._say((data.get("error") or {}).get("message", N_("Matching failed. Search again."))))
         elif kind == "solving":  # a search past the account's budget: the worker pays
-            return rx.toast.info("Checking you're not a robot…", id="solving")
+            return rx.toast.info(self._say(N_("Checking you're not a robot…")), id="solving")
         elif kind == "ack" and not data.get("ok"):
             if data.get("op") == "search":
                 self.searching = False
-            return rx.toast.error((data.get("error") or {}).get("message", "Something went wrong."))
+            return rx.toast.error(self._say((data.get("error") or {}).get("message", N_("Something went wrong."))))
         return None
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+
+
+def enclave_times(row: EnclaveRow, lang: str, now: datetime) -> str:
+    """When a home-list enclave was last active and when it goes unless used."""
+    said = []
+    active, expires = _moment(row.last_active_at), _moment(row.expires_at)
+    if active is not None:
+        said.append(translate(N_("Active {when}.", when=format_relative(active, lang, now)), lang))
+    if expires is not None:
+        said.append(deleted_if_unused(expires, lang, now))
+    return " ".join(said)
 
 
 def online_names(members, me: str, online: set[str]) -> list[str]:

@@ -83,3 +83,23 @@ def presence_client() -> rx.Component:
         keep_history=False,
         on_event=LiveState.on_client,
     )
+
+
+class EphemLanguageMenu(rx.Component):
+    """The language menu (assets/ephem/language.js): each language in its own
+    name; the browser remembers the choice and sets <html lang dir>, then tells
+    the state, which says its texts in it (ephem/ui/words.py)."""
+
+    library = "$/public/ephem_client.js"
+    tag = "EphemLanguageMenu"
+
+    # Only the globe (the select over it, unseen): for the room's crowded header.
+    compact: rx.Var[bool]
+
+    on_change: rx.EventHandler[lambda lang: [lang]]
+
+
+def language_menu(compact: bool = False) -> rx.Component:
+    from ephem.ui.state import AuthState
+
+    return EphemLanguageMenu.create(on_change=AuthState.set_lang, compact=compact)

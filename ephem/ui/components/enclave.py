@@ -2,10 +2,12 @@
 
 import reflex as rx
 
+from ephem.ui.words import t, t_var
+
 from ephem.ui import routes
 
 from ephem.ui.enclave_state import EnclaveState, JoinState
-from ephem.ui.components.client import alert_prefs, drawer_toggle, ephem_client, side_panel
+from ephem.ui.components.client import language_menu, alert_prefs, drawer_toggle, ephem_client, side_panel
 from ephem.ui.components.layout import brand, confirm_dialog, labelled_switch, page, theme_menu
 
 
@@ -18,7 +20,7 @@ def member_menu(member: rx.Var) -> rx.Component:
                 variant="ghost",
                 size="1",
                 margin="0",  # a ghost button's negative margins would push past a phone's edge
-                aria_label="Actions for " + member.name,
+                aria_label=t("Actions for ") + member.name,
                 custom_attrs={"data-testid": "member-menu"},
             )
         ),
@@ -26,26 +28,26 @@ def member_menu(member: rx.Var) -> rx.Component:
             rx.cond(
                 member.blocked,
                 rx.menu.item(
-                    "Unblock",
+                    t("Unblock"),
                     on_click=EnclaveState.unblock_member(member.account_id),
                     custom_attrs={"data-testid": "member-unblock"},
                 ),
                 rx.menu.item(
-                    "Block",
+                    t("Block"),
                     color_scheme="red",
                     on_click=EnclaveState.block_member(member.account_id, member.name),
                     custom_attrs={"data-testid": "member-block"},
                 ),
             ),
             rx.menu.item(
-                "Report…",
+                t("Report…"),
                 on_click=EnclaveState.report_member(member.account_id, member.name),
                 custom_attrs={"data-testid": "member-report"},
             ),
             rx.cond(
                 EnclaveState.i_host & ~member.host,
                 rx.menu.item(
-                    "Remove from enclave",
+                    t("Remove from enclave"),
                     color_scheme="red",
                     on_click=EnclaveState.remove_member(member.account_id, member.name),
                     custom_attrs={"data-testid": "member-remove"},
@@ -70,13 +72,13 @@ def member_row(member: rx.Var) -> rx.Component:
         rx.cond(member.me, rx.text("(you)", size="1", color_scheme="gray")),
         rx.cond(
             member.blocked,
-            rx.badge("blocked", color_scheme="red", variant="soft", size="1", custom_attrs={"data-testid": "member-blocked"}),
+            rx.badge(t("blocked"), color_scheme="red", variant="soft", size="1", custom_attrs={"data-testid": "member-blocked"}),
         ),
         rx.cond(
             member.in_call,
             rx.badge(
                 rx.icon("phone", size=12),
-                "in call",
+                t("in call"),
                 variant="soft",
                 size="1",
                 custom_attrs={"data-testid": "member-in-call"},
@@ -114,11 +116,11 @@ def member_row(member: rx.Var) -> rx.Component:
 def members_panel() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Members", size="3"),
+            rx.heading(t("Members"), size="3"),
             rx.cond(
                 EnclaveState.shared_here != "",
                 rx.text(
-                    "You both like: ",
+                    t("You both like: "),
                     rx.text.span(EnclaveState.shared_here, dir="auto", weight="medium"),
                     size="2",
                     color_scheme="gray",
@@ -136,7 +138,7 @@ def members_panel() -> rx.Component:
 def invite_panel() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Invite someone", size="3"),
+            rx.heading(t("Invite someone"), size="3"),
             rx.cond(
                 EnclaveState.invite_url != "",
                 rx.hstack(
@@ -144,7 +146,7 @@ def invite_panel() -> rx.Component:
                         value=EnclaveState.invite_url,
                         read_only=True,
                         width="100%",
-                        aria_label="Invite link",
+                        aria_label=t("Invite link"),
                         custom_attrs={"data-testid": "invite-link"},
                     ),
                     # Copy and Revoke wrap together under the link on a phone; Revoke
@@ -152,13 +154,13 @@ def invite_panel() -> rx.Component:
                     rx.hstack(
                         rx.button(
                             rx.icon("copy", size=16),
-                            "Copy",
+                            t("Copy"),
                             variant="soft",
                             on_click=EnclaveState.copy_invite,
                             custom_attrs={"data-testid": "invite-copy"},
                         ),
                         rx.button(
-                            "Revoke",
+                            t("Revoke"),
                             variant="soft",
                             color_scheme="red",
                             on_click=EnclaveState.revoke_invites,
@@ -173,13 +175,13 @@ def invite_panel() -> rx.Component:
                 ),
                 rx.button(
                     rx.icon("link", size=16),
-                    "Create invite link",
+                    t("Create invite link"),
                     variant="soft",
                     on_click=EnclaveState.create_invite,
                     custom_attrs={"data-testid": "invite-create"},
                 ),
             ),
-            rx.text("Links work for 24 hours. Anyone with the link can join.", size="1", color_scheme="gray"),
+            rx.text(t("Links work for 24 hours. Anyone with the link can join."), size="1", color_scheme="gray"),
             spacing="2",
             width="100%",
         ),
@@ -194,7 +196,7 @@ def log_panel() -> rx.Component:
             lambda entry: rx.text(
                 rx.el.bdi(entry.who),
                 " ",
-                entry.what,
+                t_var(entry.what),
                 size="1",
                 color_scheme="gray",
                 align="center",
@@ -219,7 +221,7 @@ def typing_indicator() -> rx.Component:
             EnclaveState.typing_names.length() > 0,
             rx.text(
                 rx.foreach(EnclaveState.typing_names, lambda name: rx.el.bdi(name, " ")),
-                rx.cond(EnclaveState.typing_names.length() > 1, "are typing…", "is typing…"),
+                rx.cond(EnclaveState.typing_names.length() > 1, t("are typing…"), t("is typing…")),
                 size="1",
                 color_scheme="gray",
                 custom_attrs={"data-testid": "typing-indicator"},
@@ -254,19 +256,17 @@ def details_panel() -> rx.Component:
     """The enclave itself: how long it lasts, and what this tab keeps."""
     return rx.card(
         rx.vstack(
-            rx.heading("This enclave", size="3"),
+            rx.heading(t("This enclave"), size="3"),
             rx.cond(
                 EnclaveState.expires_at != "",
                 rx.text(
-                    "Deleted ",
-                    rx.moment(EnclaveState.expires_at, from_now=True),
-                    " if nobody uses it.",
+                    EnclaveState.expires_text,
                     size="2",
                     custom_attrs={"data-testid": "enclave-expires"},
                 ),
             ),
             labelled_switch(
-                "Keep messages in this tab after a reload (they never leave your browser)",
+                t("Keep messages in this tab after a reload (they never leave your browser)"),
                 EnclaveState.keep_history != "",
                 EnclaveState.set_keep_history,
                 "keep-history",
@@ -284,10 +284,10 @@ def selftest_panel() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Connection test", size="3"),
+                rx.heading(t("Connection test"), size="3"),
                 rx.spacer(),
                 rx.button(
-                    "Run",
+                    t("Run"),
                     size="1",
                     variant="soft",
                     loading=EnclaveState.testing,
@@ -298,15 +298,17 @@ def selftest_panel() -> rx.Component:
                 align="center",
             ),
             rx.text(
-                "Server round trip: ",
-                rx.cond(EnclaveState.echo_ms >= 0, EnclaveState.echo_ms.to_string() + " ms", "not measured yet"),
+                t("Server round trip: "),
+                rx.cond(EnclaveState.echo_ms >= 0, EnclaveState.echo_ms.to_string() + " ms", t("not measured yet")),
                 size="2",
                 custom_attrs={"data-testid": "selftest-echo"},
             ),
             ice_checks(),
             rx.text(
-                "Peers: how each connection runs (direct or via a relay server) and its round-trip time "
-                "are shown in the member list.",
+                t(
+                    "Peers: how each connection runs (direct or via a relay server) and its round-trip time "
+                    "are shown in the member list."
+                ),
                 size="1",
                 color_scheme="gray",
             ),
@@ -340,19 +342,19 @@ def ice_checks() -> rx.Component:
     return rx.box(
         rx.cond(
             EnclaveState.ice_checking,
-            rx.text("Checking the STUN and TURN servers…", size="2"),
+            rx.text(t("Checking the STUN and TURN servers…"), size="2"),
             rx.cond(
                 EnclaveState.ice_checked,
                 rx.cond(
                     EnclaveState.ice_checks.length() > 0,
                     rx.vstack(
-                        rx.text("Relay and address servers:", size="2"),
+                        rx.text(t("Relay and address servers:"), size="2"),
                         rx.foreach(EnclaveState.ice_checks, ice_check_row),
                         spacing="1",
                         width="100%",
                     ),
                     rx.text(
-                        "No STUN or TURN server is configured: only direct connections on open networks will work.",
+                        t("No STUN or TURN server is configured: only direct connections on open networks will work."),
                         size="2",
                         custom_attrs={"data-testid": "selftest-no-servers"},
                     ),
@@ -366,10 +368,10 @@ def ice_checks() -> rx.Component:
 
 def leave_dialog() -> rx.Component:
     return confirm_dialog(
-        "Leave this enclave?",
-        "You stop being a member. To come back you need a new invite link from someone still in it.",
-        "Stay",
-        "Leave",
+        t("Leave this enclave?"),
+        t("You stop being a member. To come back you need a new invite link from someone still in it."),
+        t("Stay"),
+        t("Leave"),
         on_confirm=EnclaveState.leave_enclave,
         open=EnclaveState.confirm_leave,
         on_open_change=EnclaveState.set_confirm_leave,
@@ -381,10 +383,10 @@ def leave_dialog() -> rx.Component:
 def offer_leave_dialog() -> rx.Component:
     """After a block: you will not be matched again; leave this enclave too?"""
     return confirm_dialog(
-        "Blocked. Leave this enclave too?",
-        "You will never be matched with them again, and you no longer receive their messages or calls here.",
-        "Stay",
-        "Leave",
+        t("Blocked. Leave this enclave too?"),
+        t("You will never be matched with them again, and you no longer receive their messages or calls here."),
+        t("Stay"),
+        t("Leave"),
         on_confirm=EnclaveState.leave_enclave,
         open=EnclaveState.offer_leave != "",
         on_open_change=EnclaveState.close_offer_leave,
@@ -395,26 +397,27 @@ def offer_leave_dialog() -> rx.Component:
 
 def enclave_header() -> rx.Component:
     return rx.hstack(
-        rx.link(rx.icon("arrow_left", size=18), href=routes.HOME, aria_label="Back to home"),
+        rx.link(rx.icon("arrow_left", size=18), href=routes.HOME, aria_label=t("Back to home")),
         rx.box(
             rx.heading(EnclaveState.enclave_name, size="4", dir="auto", as_="h1"),
             class_name="ephem-room-title",
         ),
+        language_menu(compact=True),
         theme_menu(),
-        drawer_toggle(label="Details"),
+        drawer_toggle(label=t("Details")),
         rx.cond(
             EnclaveState.i_host,
             rx.button(
                 rx.icon("skip_forward", size=16),
-                "Next",
+                t("Next"),
                 variant="soft",
                 on_click=EnclaveState.next_stranger,
-                title="Leave and search for someone new",
+                title=t("Leave and search for someone new"),
                 custom_attrs={"data-testid": "enclave-next"},
             ),
         ),
         rx.button(
-            "Leave",
+            t("Leave"),
             variant="soft",
             color_scheme="red",
             on_click=EnclaveState.set_confirm_leave(True),
@@ -441,7 +444,7 @@ def enclave_room() -> rx.Component:
             details_panel(),
             invite_panel(),
             selftest_panel(),
-            label="Enclave details",
+            label=t("Enclave details"),
         ),
         class_name="ephem-room",
     )
@@ -453,7 +456,7 @@ def enclave_view() -> rx.Component:
         page(
             brand(),
             rx.callout(
-                "This enclave does not exist any more, or you are not a member of it.",
+                t("This enclave does not exist any more, or you are not a member of it."),
                 icon="info",
                 custom_attrs={"data-testid": "enclave-missing"},
             ),
@@ -467,7 +470,7 @@ def home_button(testid: str) -> rx.Component:
     """The way out of a page that has nothing to offer (a missing enclave, a dead invite)."""
     # One element: a link that looks like a button (a button inside a link would be two tab stops).
     return rx.button(
-        rx.link(rx.icon("arrow_left", size=16), "Back to home", href=routes.HOME, underline="none", color="var(--accent-contrast)"),
+        rx.link(rx.icon("arrow_left", size=16), t("Back to home"), href=routes.HOME, underline="none", color="var(--accent-contrast)"),
         as_child=True,
         custom_attrs={"data-testid": testid},
     )
@@ -476,24 +479,24 @@ def home_button(testid: str) -> rx.Component:
 def join_view() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("You are invited to an enclave", size="5"),
+            rx.heading(t("You are invited to an enclave"), size="5"),
             rx.cond(
                 JoinState.invite_name != "",
                 rx.text(JoinState.invite_name, weight="bold", dir="auto", custom_attrs={"data-testid": "invite-name"}),
             ),
-            rx.text("Join to see who is there and talk with them.", size="2", color_scheme="gray"),
+            rx.text(t("Join to see who is there and talk with them."), size="2", color_scheme="gray"),
             rx.cond(
                 JoinState.join_error != "",
                 rx.callout(JoinState.join_error, icon="triangle_alert", color_scheme="red", role="alert"),
             ),
             rx.hstack(
                 rx.button(
-                    "Join",
+                    t("Join"),
                     on_click=JoinState.accept_invite,
                     loading=JoinState.joining,
                     custom_attrs={"data-testid": "join-accept"},
                 ),
-                rx.link(rx.button("Not now", variant="soft", color_scheme="gray"), href=routes.HOME),
+                rx.link(rx.button(t("Not now"), variant="soft", color_scheme="gray"), href=routes.HOME),
                 spacing="3",
             ),
             spacing="3",
@@ -506,7 +509,7 @@ def dead_invite_view() -> rx.Component:
     """An unknown, expired or revoked invite: said on load, with no Join to press."""
     return rx.card(
         rx.vstack(
-            rx.heading("This invite link does not work", size="5"),
+            rx.heading(t("This invite link does not work"), size="5"),
             rx.callout(
                 JoinState.invite_error,
                 icon="triangle_alert",
@@ -514,7 +517,7 @@ def dead_invite_view() -> rx.Component:
                 role="alert",
                 custom_attrs={"data-testid": "invite-error"},
             ),
-            rx.text("Ask someone in the enclave for a new link.", size="2", color_scheme="gray"),
+            rx.text(t("Ask someone in the enclave for a new link."), size="2", color_scheme="gray"),
             home_button("join-home"),
             spacing="3",
         ),

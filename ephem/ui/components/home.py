@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from ephem.ui.words import t
+
 from ephem.ui import routes
 
 from ephem.ui.state import AuthState, LiveState
@@ -11,22 +13,22 @@ from ephem.ui.components.layout import confirm_dialog
 
 def account_menu() -> rx.Component:
     return rx.menu.root(
-        rx.menu.trigger(rx.button(rx.icon("user", size=16), "Account", variant="ghost", aria_label="Account menu", id="account-button")),
+        rx.menu.trigger(rx.button(rx.icon("user", size=16), t("Account"), variant="ghost", aria_label=t("Account menu"), id="account-button")),
         rx.menu.content(
-            rx.menu.item("New recovery token", on_click=AuthState.rotate_recovery),
-            rx.menu.item("Sign out", on_click=AuthState.sign_out),
+            rx.menu.item(t("New recovery token"), on_click=AuthState.rotate_recovery),
+            rx.menu.item(t("Sign out"), on_click=AuthState.sign_out),
             rx.menu.separator(),
-            rx.menu.item("Delete account", color_scheme="red", on_click=AuthState.set_confirm_delete(True)),
+            rx.menu.item(t("Delete account"), color_scheme="red", on_click=AuthState.set_confirm_delete(True)),
         ),
     )
 
 
 def delete_dialog() -> rx.Component:
     return confirm_dialog(
-        "Delete your account?",
-        "Your name, tokens and memberships are deleted at once. This cannot be undone.",
-        "Keep it",
-        "Delete",
+        t("Delete your account?"),
+        t("Your name, tokens and memberships are deleted at once. This cannot be undone."),
+        t("Keep it"),
+        t("Delete"),
         on_confirm=AuthState.delete_account,
         open=AuthState.confirm_delete,
         on_open_change=AuthState.set_confirm_delete,
@@ -37,7 +39,7 @@ def delete_dialog() -> rx.Component:
 def header() -> rx.Component:
     return rx.hstack(
         rx.vstack(
-            rx.text("Signed in as", size="1", color_scheme="gray"),
+            rx.text(t("Signed in as"), size="1", color_scheme="gray"),
             rx.text(AuthState.name, size="4", weight="bold", dir="auto", custom_attrs={"data-testid": "me-name"}),
             spacing="0",
         ),
@@ -54,11 +56,11 @@ def stats_line() -> rx.Component:
         rx.cond(
             LiveState.connected,
             # High contrast: the soft green's text falls short of WCAG AA at this size.
-            rx.badge(rx.icon("circle", size=8, fill="currentColor"), "connected", color_scheme="green", variant="soft", high_contrast=True),
-            rx.badge(rx.spinner(size="1"), "connecting", color_scheme="gray", variant="soft"),
+            rx.badge(rx.icon("circle", size=8, fill="currentColor"), t("connected"), color_scheme="green", variant="soft", high_contrast=True),
+            rx.badge(rx.spinner(size="1"), t("connecting"), color_scheme="gray", variant="soft"),
         ),
         rx.text(
-            LiveState.online.to_string() + " online · " + LiveState.searching_count.to_string() + " searching",
+            LiveState.stats_text,
             size="2",
             color_scheme="gray",
             custom_attrs={"data-testid": "stats"},
@@ -76,9 +78,9 @@ def search_panel() -> rx.Component:
             LiveState.searching,
             rx.card(
                 rx.vstack(
-                    rx.hstack(rx.spinner(size="3"), rx.heading("Searching…", size="5"), align="center", spacing="3"),
+                    rx.hstack(rx.spinner(size="3"), rx.heading(t("Searching…"), size="5"), align="center", spacing="3"),
                     rx.text(
-                        "Waiting for a stranger. Elapsed: ",
+                        t("Waiting for a stranger. Elapsed: "),
                         rx.cond(
                             LiveState.search_started != "",
                             rx.moment(LiveState.search_started, duration_from_now=True, format="mm:ss", interval=1000),
@@ -87,7 +89,7 @@ def search_panel() -> rx.Component:
                         color_scheme="gray",
                     ),
                     rx.button(
-                        "Cancel",
+                        t("Cancel"),
                         variant="soft",
                         color_scheme="gray",
                         on_click=LiveState.cancel_search,
@@ -106,7 +108,7 @@ def search_panel() -> rx.Component:
             rx.vstack(
                 rx.button(
                     rx.icon("search", size=28),
-                    "Search",
+                    t("Search"),
                     size="4",
                     width="100%",
                     height="5rem",
@@ -119,11 +121,11 @@ def search_panel() -> rx.Component:
                     value=LiveState.interests_text,
                     on_change=LiveState.set_interests_text,
                     on_key_down=LiveState.interests_key,
-                    placeholder="Interests (optional): chess, sci-fi",
+                    placeholder=t("Interests (optional): chess, sci-fi"),
                     dir="auto",
                     max_length=300,
                     width="100%",
-                    custom_attrs={"data-testid": "search-interests", "aria-label": "Interests, separated by commas (optional)"},
+                    custom_attrs={"data-testid": "search-interests", "aria-label": t("Interests, separated by commas (optional)")},
                 ),
                 rx.cond(
                     LiveState.interests_error != "",
@@ -173,18 +175,14 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
                             margin_inline_end="0.35rem",
                             aria_hidden="true",
                         ),
-                        "Online now: ",
+                        t("Online now: "),
                         rx.el.bdi(enclave.online_names),
                         size="1",
                         custom_attrs={"data-testid": "enclave-online"},
                     ),
                 ),
                 rx.text(
-                    "active ",
-                    rx.moment(enclave.last_active_at, from_now=True),
-                    " · deleted ",
-                    rx.moment(enclave.expires_at, from_now=True),
-                    " unless used",
+                    LiveState.enclave_times[enclave.id],
                     size="1",
                     color_scheme="gray",
                 ),
@@ -204,7 +202,7 @@ def enclave_list() -> rx.Component:
     return rx.cond(
         LiveState.enclaves.length() > 0,
         rx.vstack(
-            rx.heading("Your enclaves", size="4"),
+            rx.heading(t("Your enclaves"), size="4"),
             rx.foreach(LiveState.enclaves, enclave_row),
             width="100%",
             spacing="2",
@@ -217,19 +215,19 @@ def blocks_list() -> rx.Component:
     return rx.cond(
         LiveState.blocks.length() > 0,
         rx.vstack(
-            rx.heading("Blocked", size="4"),
-            rx.text("You are never matched with them, and their messages and calls do not reach you.", size="1", color_scheme="gray"),
+            rx.heading(t("Blocked"), size="4"),
+            rx.text(t("You are never matched with them, and their messages and calls do not reach you."), size="1", color_scheme="gray"),
             rx.foreach(
                 LiveState.blocks,
                 lambda block: rx.hstack(
                     rx.text(block.name, dir="auto", overflow_wrap="anywhere", min_width="0"),
                     rx.spacer(),
                     rx.button(
-                        "Unblock",
+                        t("Unblock"),
                         size="1",
                         variant="soft",
                         on_click=LiveState.unblock(block.account_id),
-                        aria_label="Unblock " + block.name,
+                        aria_label=t("Unblock ") + block.name,
                         custom_attrs={"data-testid": "block-unblock"},
                     ),
                     width="100%",

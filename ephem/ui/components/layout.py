@@ -2,6 +2,9 @@
 
 import reflex as rx
 
+from ephem.ui.components.client import language_menu
+from ephem.ui.words import t
+
 
 def page(*children, **props) -> rx.Component:
     return rx.box(
@@ -15,8 +18,9 @@ def page(*children, **props) -> rx.Component:
 def brand() -> rx.Component:
     return rx.hstack(
         rx.heading("ephem", size="8", weight="bold"),
-        rx.text("chat with a stranger, then it's gone", color_scheme="gray", size="2"),
+        rx.text(t("chat with a stranger, then it's gone"), color_scheme="gray", size="2"),
         rx.spacer(),
+        language_menu(),
         theme_menu(),
         align="baseline",
         spacing="3",
@@ -25,7 +29,7 @@ def brand() -> rx.Component:
     )
 
 
-THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+THEMES = (("system", t("Follow the system")), ("light", t("Light")), ("dark", t("Dark")))
 
 
 def theme_menu() -> rx.Component:
@@ -37,7 +41,7 @@ def theme_menu() -> rx.Component:
                 rx.color_mode_cond(rx.icon("sun", size=18), rx.icon("moon", size=18)),
                 variant="ghost",
                 margin="0",
-                aria_label="Theme",
+                aria_label=t("Theme"),
                 custom_attrs={"data-testid": "theme-menu"},
             )
         ),

@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from ephem.ui.words import t
+
 from ephem.accounts import NAME_MAX
 from ephem.ui.state import AuthState
 from ephem.ui.components.layout import error_text, labelled_switch
@@ -11,21 +13,21 @@ def sign_up_form() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading("Pick a name", size="5"),
-                rx.text("No email, no password. Just what others will see.", color_scheme="gray", size="2"),
+                rx.heading(t("Pick a name"), size="5"),
+                rx.text(t("No email, no password. Just what others will see."), color_scheme="gray", size="2"),
                 rx.input(
                     name="name",
-                    placeholder="Your display name",
+                    placeholder=t("Your display name"),
                     max_length=NAME_MAX,
                     required=True,
                     auto_focus=True,
                     dir="auto",
                     size="3",
                     width="100%",
-                    custom_attrs={"data-testid": "login-name", "aria-label": "Display name"},
+                    custom_attrs={"data-testid": "login-name", "aria-label": t("Display name")},
                 ),
                 labelled_switch(
-                    "Remember me on this device",
+                    t("Remember me on this device"),
                     AuthState.remember_choice,
                     AuthState.set_remember_choice,
                     "login-remember",
@@ -33,8 +35,8 @@ def sign_up_form() -> rx.Component:
                 rx.text(
                     rx.cond(
                         AuthState.remember_choice,
-                        "Kept for 30 days after your last visit.",
-                        "Deleted 10 minutes after you close this tab.",
+                        t("Kept for 30 days after your last visit."),
+                        t("Deleted 10 minutes after you close this tab."),
                     ),
                     color_scheme="gray",
                     size="1",
@@ -43,7 +45,7 @@ def sign_up_form() -> rx.Component:
                 rx.cond(
                     AuthState.solving,
                     rx.text(
-                        "Checking you're not a robot…",
+                        t("Checking you're not a robot…"),
                         size="2",
                         color_scheme="gray",
                         role="status",
@@ -51,7 +53,7 @@ def sign_up_form() -> rx.Component:
                     ),
                 ),
                 rx.button(
-                    "Start",
+                    t("Start"),
                     type="submit",
                     size="3",
                     width="100%",
@@ -72,19 +74,19 @@ def restore_form() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading("Have a recovery token?", size="4"),
+                rx.heading(t("Have a recovery token?"), size="4"),
                 rx.hstack(
                     rx.input(
                         name="recovery_token",
-                        placeholder="Paste your recovery token",
+                        placeholder=t("Paste your recovery token"),
                         required=True,
                         auto_complete="off",
                         spell_check=False,
                         width="100%",
-                        custom_attrs={"data-testid": "restore-token", "aria-label": "Recovery token"},
+                        custom_attrs={"data-testid": "restore-token", "aria-label": t("Recovery token")},
                     ),
                     rx.button(
-                        "Restore",
+                        t("Restore"),
                         type="submit",
                         variant="soft",
                         loading=AuthState.busy,
@@ -105,11 +107,13 @@ def restore_form() -> rx.Component:
 def recovery_panel() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Save your recovery token", size="5"),
+            rx.heading(t("Save your recovery token"), size="5"),
             rx.text(
-                "This token is the only way back into this account from another device, "
-                "or after your browser forgets you. We show it once and keep only a fingerprint of it, "
-                "so store it somewhere safe, like a password manager. Anyone who has it can use your account.",
+                t(
+                    "This token is the only way back into this account from another device, "
+                    "or after your browser forgets you. We show it once and keep only a fingerprint of it, "
+                    "so store it somewhere safe, like a password manager. Anyone who has it can use your account."
+                ),
                 size="2",
             ),
             rx.code(
@@ -121,8 +125,8 @@ def recovery_panel() -> rx.Component:
                 custom_attrs={"data-testid": "recovery-token"},
             ),
             rx.hstack(
-                rx.button(rx.icon("copy", size=16), "Copy", on_click=AuthState.copy_recovery, variant="soft"),
-                rx.button("I saved it, continue", on_click=AuthState.dismiss_recovery),
+                rx.button(rx.icon("copy", size=16), t("Copy"), on_click=AuthState.copy_recovery, variant="soft"),
+                rx.button(t("I saved it, continue"), on_click=AuthState.dismiss_recovery),
                 spacing="3",
                 wrap="wrap",
             ),
