@@ -6,7 +6,7 @@ import uuid
 
 import reflex as rx
 
-from ephem.i18n import N_, translate
+from ephem.i18n import N_
 from ephem.ui import routes
 
 from ephem.core.clock import iso, utcnow
