@@ -8,6 +8,7 @@
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { formatBytes, formatDuration } from "./file_transfer.js";
 import { progressOf } from "./file_links.js";
+import { useWords } from "./language.js";
 
 const styles = {
   bar: { display: "flex", gap: "0.5rem", alignItems: "center", flexWrap: "wrap", fontSize: "0.85rem" },
@@ -54,25 +55,29 @@ const styles = {
   ask: { width: "4.5rem", font: "inherit", padding: "0.2rem 0.3rem" },
 };
 
+// A transfer's status in words; the t() calls spelled out so extraction finds them.
 const STATUS = {
-  preparing: "preparing",
-  offered: "waiting for you to accept",
-  sending: "sending",
-  receiving: "receiving",
-  done: "done",
-  declined: "declined",
-  cancelled: "cancelled",
-  failed: "failed",
+  preparing: (t) => t("preparing"),
+  offered: (t) => t("waiting for you to accept"),
+  sending: (t) => t("sending"),
+  receiving: (t) => t("receiving"),
+  done: (t) => t("done"),
+  declined: (t) => t("declined"),
+  cancelled: (t) => t("cancelled"),
+  failed: (t) => t("failed"),
 };
+const said = (t, status) => (STATUS[status] ? STATUS[status](t) : status);
+const RELAYED = (t) => ` · ${t("through the relay, end-to-end encrypted (slower)")}`;
 
 const hasFiles = (event) => Boolean(event.dataTransfer) && [...event.dataTransfer.types].includes("Files");
 
 function Progress({ item, receiver, label }) {
+  const { t } = useWords();
   const p = progressOf(item, receiver);
-  const parts = [`${formatBytes(p.done)} of ${formatBytes(p.of)}`];
+  const parts = [t("{done} of {total}", { done: formatBytes(p.done), total: formatBytes(p.of) })];
   if (p.speed > 0) parts.push(`${formatBytes(Math.round(p.speed))}/s`);
   const left = formatDuration(p.eta);
-  if (left && p.done < p.of) parts.push(`${left} left`);
+  if (left && p.done < p.of) parts.push(t("{time} left", { time: left }));
   return h(
     "div",
     { "data-testid": "file-progress", "data-done": String(p.done), "data-of": String(p.of) },
@@ -82,6 +87,7 @@ function Progress({ item, receiver, label }) {
 }
 
 function Picture({ item }) {
+  const { t } = useWords();
   const dialog = useRef(null);
   return h(
     "div",
@@ -91,7 +97,7 @@ function Picture({ item }) {
       {
         type: "button",
         style: styles.thumbButton,
-        "aria-label": `Open ${item.name} full size`,
+        "aria-label": t("Open {name} full size", { name: item.name }),
         onClick: () => dialog.current && dialog.current.showModal(),
       },
       h("img", { "data-testid": "file-thumb", src: item.url, alt: item.name, style: styles.thumb }),
@@ -100,20 +106,21 @@ function Picture({ item }) {
       "dialog",
       { ref: dialog, style: styles.dialog, "data-testid": "file-full", onClick: (e) => e.target === dialog.current && dialog.current.close() },
       h("img", { src: item.url, alt: item.name, style: styles.full }),
-      h("form", { method: "dialog", style: { textAlign: "center", marginTop: "0.4rem" } }, h("button", { style: styles.button, autoFocus: true }, "Close")),
+      h("form", { method: "dialog", style: { textAlign: "center", marginTop: "0.4rem" } }, h("button", { style: styles.button, autoFocus: true }, t("Close"))),
     ),
   );
 }
 
 function Outgoing({ files, item }) {
+  const { t } = useWords();
   const live = item.status === "preparing" || item.status === "sending";
   return h(
     "div",
     { style: styles.card(true), "data-testid": "file-transfer", "data-direction": "out", "data-status": item.status },
     h("bdi", { dir: "auto", style: styles.name }, item.name),
-    h("div", { style: styles.meta }, `${formatBytes(item.size)} · ${STATUS[item.status] || item.status}`),
+    h("div", { style: styles.meta }, `${formatBytes(item.size)} · ${said(t, item.status)}`),
     item.url ? h(Picture, { item }) : null,
-    item.status === "preparing" ? h(Progress, { item, label: `Preparing ${item.name}` }) : null,
+    item.status === "preparing" ? h(Progress, { item, label: t("Preparing {name}", { name: item.name }) }) : null,
     [...item.receivers.entries()].map(([accountId, r]) =>
       h(
         "div",
@@ -122,12 +129,12 @@ function Outgoing({ files, item }) {
           "div",
           { style: styles.meta },
           h("bdi", { dir: "auto" }, r.name),
-          ` · ${STATUS[r.status] || r.status}`,
-          r.relayed && r.status === "sending" ? " · through the relay, end-to-end encrypted (slower)" : "",
+          ` · ${said(t, r.status)}`,
+          r.relayed && r.status === "sending" ? RELAYED(t) : "",
           r.note ? ` · ${r.note}` : "",
           r.error ? ` · ${r.error}` : "",
         ),
-        r.status === "sending" || r.status === "offered" ? h(Progress, { item, receiver: r, label: `${item.name} to ${r.name}` }) : null,
+        r.status === "sending" || r.status === "offered" ? h(Progress, { item, receiver: r, label: t("{file} to {name}", { file: item.name, name: r.name }) }) : null,
       ),
     ),
     item.error ? h("div", { role: "alert", style: styles.error }, item.error) : null,
@@ -135,47 +142,48 @@ function Outgoing({ files, item }) {
       ? h(
           "button",
           { type: "button", style: { ...styles.button, ...styles.small }, "data-testid": "file-cancel", onClick: () => files.cancelOutgoing(item.id) },
-          "Cancel",
+          t("Cancel"),
         )
       : null,
   );
 }
 
 function Incoming({ files, item }) {
+  const { t } = useWords();
   const small = { ...styles.button, ...styles.small };
   let body = null;
   if (item.status === "offered") {
     body = h(
       "div",
       { style: styles.row },
-      h("button", { type: "button", style: small, "data-testid": "file-accept", onClick: () => files.accept(item.key) }, "Accept"),
-      h("button", { type: "button", style: small, "data-testid": "file-decline", onClick: () => files.decline(item.key) }, "Decline"),
+      h("button", { type: "button", style: small, "data-testid": "file-accept", onClick: () => files.accept(item.key) }, t("Accept")),
+      h("button", { type: "button", style: small, "data-testid": "file-decline", onClick: () => files.decline(item.key) }, t("Decline")),
     );
   } else if (item.status === "receiving") {
     body = h(
       "div",
       null,
-      h(Progress, { item, label: `Receiving ${item.name}` }),
-      h("button", { type: "button", style: small, "data-testid": "file-cancel", onClick: () => files.cancelIncoming(item.key) }, "Cancel"),
+      h(Progress, { item, label: t("Receiving {name}", { name: item.name }) }),
+      h("button", { type: "button", style: small, "data-testid": "file-cancel", onClick: () => files.cancelIncoming(item.key) }, t("Cancel")),
     );
   } else if (item.status === "done") {
     body = h(
       "div",
       { style: { display: "flex", flexDirection: "column", gap: "0.3rem" } },
       item.type.startsWith("image/") ? h(Picture, { item }) : null,
-      h("a", { href: item.url, download: item.name, "data-testid": "file-download", style: { ...small, textDecoration: "none", alignSelf: "flex-start" } }, "Download"),
+      h("a", { href: item.url, download: item.name, "data-testid": "file-download", style: { ...small, textDecoration: "none", alignSelf: "flex-start" } }, t("Download")),
     );
   }
   return h(
     "div",
     { style: styles.card(false), "data-testid": "file-transfer", "data-direction": "in", "data-status": item.status, "data-type": item.type || "" },
-    h("div", { style: styles.meta }, h("bdi", { dir: "auto" }, item.sender || ""), " sends"),
+    h("div", { style: styles.meta }, h("bdi", { dir: "auto" }, item.sender || ""), " ", t("sends")),
     h("bdi", { dir: "auto", style: styles.name, "data-testid": "file-name" }, item.name),
     h(
       "div",
       { style: styles.meta, "data-relayed": String(Boolean(item.relayed)) },
-      `${item.size ? formatBytes(item.size) : ""} · ${STATUS[item.status] || item.status}`,
-      item.relayed && item.status === "receiving" ? " · through the relay, end-to-end encrypted (slower)" : "",
+      `${item.size ? formatBytes(item.size) : ""} · ${said(t, item.status)}`,
+      item.relayed && item.status === "receiving" ? RELAYED(t) : "",
     ),
     item.error ? h("div", { role: "alert", style: styles.error }, item.error) : null,
     body,
@@ -184,6 +192,7 @@ function Incoming({ files, item }) {
 
 // `target`: a ref to the element files may be dropped or pasted onto (the conversation).
 export function FilePanel({ mesh, target }) {
+  const { t } = useWords();
   const files = mesh ? mesh.files : null;
   const [, setVersion] = useState(0);
   const [dragging, setDragging] = useState(false);
@@ -230,11 +239,11 @@ export function FilePanel({ mesh, target }) {
   return h(
     "div",
     { style: { display: "flex", flexDirection: "column", gap: "0.4rem" }, "data-testid": "file-panel" },
-    dragging ? h("div", { style: styles.drop }, "Drop to send to everyone here") : null,
+    dragging ? h("div", { style: styles.drop }, t("Drop to send to everyone here")) : null,
     files.items.length
       ? h(
           "div",
-          { style: styles.list, role: "log", "aria-live": "polite", "aria-label": "Files" },
+          { style: styles.list, role: "log", "aria-live": "polite", "aria-label": t("Files") },
           files.items.map((item) =>
             item.mine ? h(Outgoing, { key: item.id, files, item }) : h(Incoming, { key: item.key || item.id, files, item }),
           ),
@@ -260,17 +269,17 @@ export function FilePanel({ mesh, target }) {
           type: "button",
           style: styles.button,
           "data-testid": "file-button",
-          "aria-label": "Send files",
-          title: "Send files to everyone here (or drop or paste them onto the conversation)",
+          "aria-label": t("Send files"),
+          title: t("Send files to everyone here (or drop or paste them onto the conversation)"),
           onClick: () => input.current && input.current.click(),
         },
-        "📎 Send files",
+        `📎 ${t("Send files")}`,
       ),
-      h("span", { style: styles.meta }, "or drop or paste them here"),
+      h("span", { style: styles.meta }, t("or drop or paste them here")),
       h(
         "label",
-        { style: { ...styles.meta, marginLeft: "auto" } },
-        "Ask before files over ",
+        { style: { ...styles.meta, marginInlineStart: "auto" } },
+        `${t("Ask before files over")} `,
         h("input", {
           type: "number",
           min: 1,

@@ -62,6 +62,7 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
     expect(bahram.locator("html")).to_have_attribute("dir", "rtl")
     send = bahram.get_by_test_id("chat-send")
     expect(send).to_have_text("فرستادن")
+    expect(bahram.get_by_test_id("file-button")).to_have_attribute("aria-label", "فرستادن فایل")  # the file panel too
     assert texts(bahram) == ["سلام", "hello"]  # the conversation stays through the switch
     # Times in Persian digits; the enclave's lifetime said by the server's CLDR formats.
     expect(bahram.get_by_test_id("chat-message").first.locator("time")).to_have_text(re.compile("[۰-۹]{1,2}:[۰-۹]{2}"))
@@ -80,6 +81,7 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
     bahram.get_by_test_id("language-menu").select_option("en")
     expect(bahram.locator("html")).to_have_attribute("dir", "ltr")
     expect(send).to_have_text("Send")
+    expect(bahram.get_by_test_id("file-button")).to_have_attribute("aria-label", "Send files")
     assert texts(bahram) == ["سلام", "hello"]
     mine = bahram.locator("[data-testid=chat-message][data-mine=true]").bounding_box()
     theirs = bahram.locator("[data-testid=chat-message][data-mine=false]").bounding_box()
