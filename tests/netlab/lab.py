@@ -88,6 +88,10 @@ class Lab:
         ns = Namespace(f"{PREFIX}{self.tag}-{name}")
         run("ip", "netns", "add", ns.name)
         self.namespaces.append(ns)
+        # IPv4 only: an IPv6 link-local address finishing duplicate-address
+        # detection a second after a link comes up is an address change, and
+        # Chromium aborts whatever it is loading (net::ERR_NETWORK_CHANGED).
+        ns.run("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
         ns.run("ip", "link", "set", "lo", "up")
         return ns
 
