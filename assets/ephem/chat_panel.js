@@ -147,7 +147,12 @@ function fitHeight(box) {
 export function ChatPanel({ session, mesh, keepHistory, children }) {
   const { t, tn } = useWords();
   const [, setVersion] = useState(0);
-  const [draft, setDraft] = useState("");
+  const [draft, keepDraft] = useState(() => session.drafts.get(session.enclaveId) || "");
+  const setDraft = (text) => {
+    keepDraft(text);
+    if (text) session.drafts.set(session.enclaveId, text);
+    else session.drafts.delete(session.enclaveId);
+  };
   const [error, setError] = useState("");
   const list = useRef(null);
   const box = useRef(null);

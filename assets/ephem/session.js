@@ -45,6 +45,9 @@ export class EphemSession {
     this.closed = false;
     this.meshListeners = new Set();
     this.early = []; // texts written before the mesh opened
+    // enclave_id -> the composer's unsent text: the page remounts the room when
+    // its Reflex state comes back (a backend restart), and a draft must outlive that.
+    this.drafts = new Map();
     this.hello = null; // the hello ack of the current connection
     this.room = new Map(); // peer_id -> Peer: the others in the enclave's room, as the server said
     this.inRoom = false; // joined the enclave on the current connection

@@ -159,8 +159,13 @@ def test_a_backend_restart_loses_no_message(static_deploy, browser):
     say(alice, "before the restart")
     expect(bob.get_by_test_id("chat-message")).to_have_count(1, timeout=10_000)
 
+    bob.get_by_test_id("chat-input").fill("a draft kept")
     static_deploy.restart()  # killed, then up again on the same port
     say(alice, "written around the restart")
+    # The page redraws the room once its Reflex state is back: the unsent text stays.
+    expect(bob.get_by_test_id("chat-panel")).to_have_attribute("data-server", "joined", timeout=30_000)
+    expect(bob.get_by_test_id("chat-input")).to_have_value("a draft kept")
+    bob.get_by_test_id("chat-input").fill("")
     for page in (alice, bob):
         expect_texts(page, ["before the restart", "written around the restart"], timeout=30_000)
     expect(alice.get_by_test_id("chat-message").nth(1)).to_have_attribute("data-status", "delivered", timeout=30_000)
