@@ -3,6 +3,7 @@
 import reflex as rx
 
 from ephem.api.app import api
+from ephem.core import heap
 from ephem.core.db import get_engine, require_database
 from ephem.core.settings import get_settings
 from ephem.core.sweeper import sweep_forever
@@ -47,6 +48,7 @@ app.sio.register_namespace(hub)
 @app.register_lifespan_task
 async def worker_start() -> None:
     start_worker(app.sio)
+    heap.settle()
 
 
 app.register_lifespan_task(sweep_forever, actions=get_actions())
