@@ -10,13 +10,29 @@ none of which changes what goes over the wire:
 - wsproto's handshake state (the h11 connection and the upgrade request),
   which wsproto keeps for the connection's whole life although, once the
   connection is accepted, it only ever asks it for events it no longer has.
+
+And Engine.IO's keep-alive skips the ASGI path (`engine.py` finds this
+protocol through the scope's `FRAMES` extension): every connection's ping
+and pong, twice a minute each, were most of an idle worker's CPU, each
+through wsproto's parser, uvicorn's queue (pausing and resuming the read
+each time), the socket's reader task and Engine.IO's decoder. A ping is
+written as one ready-made frame when nothing else waits to be sent; a pong
+that arrives alone, between frames, goes straight to its socket. Anything
+else (a split frame, a message in pieces) takes the usual way.
 """
 
 import asyncio
 
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
+from wsproto.connection import ConnectionState
+from wsproto.frame_protocol import FrameProtocol
 
-from ephem.signaling.engine import SocketQueue
+from ephem.signaling.engine import FRAMES, SocketQueue
+
+# Engine.IO's ping ("2") as a server frame (unmasked, final, text), framed by wsproto once.
+PING_FRAME = bytes(FrameProtocol(client=False, extensions=[]).send_data("2", True))
+# A client's pong ("3"): final text frame, masked, one byte of payload.
+PONG_HEAD, PONG_SIZE, PONG = b"\x81\x81", 7, ord("3")
 
 
 class Flag:
@@ -68,6 +84,41 @@ class LeanWSProtocol(WSProtocol):
         self.queue = SocketQueue()
         self.writable = Flag()
         self.writable.set()
+        self.on_pong = None  # set by the Engine.IO socket served here (engine.py)
+
+    def handle_connect(self, event) -> None:
+        super().handle_connect(event)
+        self.scope["extensions"][FRAMES] = {"protocol": self}
+
+    def data_received(self, data: bytes) -> None:
+        if (
+            self.on_pong is not None
+            and len(data) == PONG_SIZE
+            and data.startswith(PONG_HEAD)
+            and data[6] ^ data[2] == PONG  # the payload byte unmasked by the mask's first byte
+            and self._between_frames()
+        ):
+            self.on_pong()
+            return
+        super().data_received(data)
+
+    def _between_frames(self) -> bool:
+        """Open, and wsproto holds no part of a frame or message and no event unread."""
+        connection = self.conn.connection
+        if connection is None or connection.state is not ConnectionState.OPEN or connection._events:
+            return False
+        proto = connection._proto
+        decoder = proto._frame_decoder
+        return decoder.header is None and not len(decoder.buffer) and proto._message_decoder.opcode is None
+
+    def send_ping(self) -> bool:
+        """Engine.IO's ping written now; False if the connection cannot take it this way."""
+        if not self.handshake_complete or self.close_sent or self.disconnected or not self.writable.is_set():
+            return False
+        if self.transport.is_closing():
+            return False
+        self.transport.write(PING_FRAME)
+        return True
 
     async def send(self, message) -> None:
         await super().send(message)
