@@ -3,6 +3,8 @@ given to the workers by gunicorn.conf.py): the hub works through it, large frame
 and all, and an open connection keeps no handshake state and no asyncio queue."""
 
 import asyncio
+import base64
+import hashlib
 import os
 import time
 
@@ -11,7 +13,7 @@ import pytest
 from engineio import packet
 
 from ephem.signaling.engine import LeanSocket, SocketQueue
-from ephem.signaling.websocket import ACCEPTED, Flag, LeanWSProtocol
+from ephem.signaling.websocket import ACCEPTED, Flag, LeanWSProtocol, read_upgrade
 from tests.signaling.test_engine import INTERVAL, TIMEOUT
 from tests.signaling.test_raw_frames import Raw
 from tests.support.hubserver import serve
@@ -21,7 +23,7 @@ LEAN = "ephem.signaling.websocket:LeanWSProtocol"
 
 @pytest.fixture
 async def lean_server(engine, db_settings):
-    async with serve(engine, db_settings, ws=LEAN) as running:
+    async with serve(engine, db_settings, ws=LEAN, deflate=False) as running:  # as gunicorn.conf.py
         yield running
 
 
@@ -168,3 +170,89 @@ async def test_the_socket_queue_keeps_order_and_wakes_its_reader():
     for _ in range(3):
         queue.task_done()
     await asyncio.wait_for(joined, 1)
+
+
+UPGRADE = (
+    "GET /_event/?EIO=4&transport=websocket HTTP/1.1\r\n"
+    "host: 127.0.0.1\r\nupgrade: websocket\r\nconnection: keep-alive, Upgrade\r\n"
+    "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: {version}\r\n{extra}\r\n"
+)
+
+
+def test_the_handshake_read_here_is_the_one_wsproto_reads():
+    from wsproto import ConnectionType, WSConnection
+
+    data = UPGRADE.format(version=13, extra="sec-websocket-extensions: permessage-deflate\r\nuser-agent: t\r\n").encode()
+    request, key = read_upgrade(data)
+    theirs = WSConnection(ConnectionType.SERVER)
+    theirs.receive_data(data)
+    (expected,) = list(theirs.events())
+    assert key == b"dGhlIHNhbXBsZSBub25jZQ=="
+    assert (request.host, request.target, request.extra_headers) == (expected.host, expected.target, expected.extra_headers)
+    assert request.subprotocols == expected.subprotocols == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        UPGRADE.format(version=12, extra=""),  # wsproto answers 426
+        UPGRADE.format(version=13, extra="sec-websocket-protocol: chat\r\n"),
+        UPGRADE.format(version=13, extra="sec-websocket-key: b3RoZXIgbm9uY2UgaGVyZQ==\r\n"),  # twice
+        UPGRADE.format(version=13, extra="").replace("upgrade: websocket", "upgrade: h2c"),
+        UPGRADE.format(version=13, extra="").replace("keep-alive, Upgrade", "keep-alive"),
+        UPGRADE.format(version=13, extra="").replace("host: 127.0.0.1\r\n", ""),
+        UPGRADE.format(version=13, extra="").replace("GET", "POST"),
+    ],
+)
+def test_anything_but_a_plain_upgrade_is_left_to_wsproto(data):
+    assert read_upgrade(data.encode()) is None
+
+
+async def raw_upgrade(url: str, request: str) -> tuple[bytes, bytes]:
+    """The response head to a hand-written upgrade request, and what follows it."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request.encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        after = await asyncio.wait_for(reader.read(200), 5) if head.startswith(b"HTTP/1.1 101") else b""
+        return head, after
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+def wsproto_reads(monkeypatch):
+    """How many requests wsproto's own handshake parsed."""
+    from wsproto.handshake import H11Handshake
+
+    read = []
+    original = H11Handshake.receive_data
+    monkeypatch.setattr(H11Handshake, "receive_data", lambda self, data: (read.append(data), original(self, data))[1])
+    return read
+
+
+async def test_the_101_written_here_opens_engine_io(lean_server, wsproto_reads):
+    head, after = await raw_upgrade(lean_server.url, UPGRADE.format(version=13, extra=""))
+    assert wsproto_reads == []  # read and answered here
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 101 Switching Protocols"
+    fields = {name.lower(): value for name, _, value in (line.partition(": ") for line in lines[1:] if line)}
+    assert fields["upgrade"].lower() == "websocket" and fields["connection"].lower() == "upgrade"
+    key = b"dGhlIHNhbXBsZSBub25jZQ==" + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's GUID
+    assert fields["sec-websocket-accept"] == base64.b64encode(hashlib.sha1(key).digest()).decode()
+    assert "sec-websocket-extensions" not in fields
+    assert after[:2] == b"\x81" + bytes([after[1]]) and after[2:4] == b'0{'  # Engine.IO's open packet, framed
+
+
+async def test_a_request_left_to_wsproto_still_gets_wsproto_answers(lean_server, wsproto_reads):
+    head, _ = await raw_upgrade(lean_server.url, UPGRADE.format(version=12, extra=""))
+    assert head.startswith(b"HTTP/1.1 426 ") and b"sec-websocket-version: 13" in head.lower()
+    assert len(wsproto_reads) == 1
+    # A subprotocol asked for: wsproto reads the request, the app's accept goes through it.
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(f"{lean_server.url}/_event/?EIO=4&transport=websocket", protocols=("chat",))
+        opened = await ws.receive(timeout=5)
+        assert opened.type == aiohttp.WSMsgType.TEXT and opened.data.startswith("0{")
+        assert len(wsproto_reads) == 2
+        await ws.close()
