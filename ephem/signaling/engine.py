@@ -255,7 +255,8 @@ class LeanEngine(engineio.AsyncServer):
             return await super()._handle_connect(environ, transport, jsonp_index)
         sid = self.generate_id()
         s = LeanSocket(self, sid)
-        s.direct = environ.get("asgi.scope", {}).get("extensions", {}).get(FRAMES, {}).get("protocol")
+        # Taken out of the scope, which lives as long as the connection: one dict less each.
+        s.direct = environ.get("asgi.scope", {}).get("extensions", {}).pop(FRAMES, {}).get("protocol")
         self.sockets[sid] = s
         await s.send(
             packet.Packet(

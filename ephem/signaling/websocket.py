@@ -213,7 +213,7 @@ class LeanWSProtocol(WSProtocol):
             *(name + b": " + value for name, value in self.default_headers),
         ]
         self.handshake_complete = True
-        self._request = None
+        self._request, self._key = None, b""
         self.conn.connection = Connection(ConnectionType.SERVER)
         self.conn.handshake = ACCEPTED
         self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n")
