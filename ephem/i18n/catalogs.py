@@ -197,6 +197,9 @@ def compile_all() -> list[Path]:
         mo_path(lang).write_bytes(_mo_bytes(read(lang)))
         (BROWSER / f"{lang}.json").write_text(browser_json(lang), encoding="utf-8")
         written += [mo_path(lang), BROWSER / f"{lang}.json"]
+    from ephem.i18n import offline  # the no-network page carries its own words
+
+    written.append(offline.write())
     translations.cache_clear()
     ui_words.cache_clear()
     return written
