@@ -86,6 +86,12 @@ export function words(lang = language()) {
   return (translators[lang] ||= { ...translator(catalog), locale: intlLocale(lang, catalog.numbering) });
 }
 
+// A Reflex page's text (ephem/ui/words.py `t`): from the catalogs bundled here,
+// so the first paint is already in the remembered or preferred language rather
+// than in the English the compiled state starts with. The second argument (the
+// state's catalog) only makes a switch redraw the text.
+export const pageWord = (text, _redraw) => (typeof text === "string" ? words().t(text) : text);
+
 // `const { t, tn } = useWords()`: a component redrawn in the new language when it changes.
 export function useWords() {
   return words(useSyncExternalStore(subscribe, language, () => "en"));
