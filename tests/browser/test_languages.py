@@ -60,6 +60,7 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
 
     bahram.get_by_test_id("language-menu").select_option("fa")
     expect(bahram.locator("html")).to_have_attribute("dir", "rtl")
+    expect(bahram.get_by_test_id("peer-state")).to_have_text("مستقیم")  # the link's state, per member
     send = bahram.get_by_test_id("chat-send")
     expect(send).to_have_text("فرستادن")
     expect(bahram.get_by_test_id("file-button")).to_have_attribute("aria-label", "فرستادن فایل")  # the file panel too
@@ -88,3 +89,51 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
     assert mine["x"] > theirs["x"]
     for page in (alice, bahram):
         page.context.close()
+
+
+# Every text the page shows, each time anything in it changes, from its very first paint.
+SNAPSHOTS = """
+window.__texts = [];
+const look = () => document.body && window.__texts.push(document.body.innerText);
+new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true });
+"""
+
+
+def test_the_first_paint_is_already_in_the_preferred_language(live, browser):
+    english = page_in(browser, live.frontend, "en-US")
+    expect(english.get_by_test_id("login-submit")).to_have_text("Start", timeout=20_000)
+    english_lines = {line.strip() for line in english.locator("body").inner_text().splitlines() if line.strip()}
+    english.context.close()
+
+    context = browser.new_context(locale="fa-IR", viewport=PHONE)
+    context.add_init_script(SNAPSHOTS)
+    page = context.new_page()
+    page.goto(live.frontend)
+    expect(page.get_by_test_id("login-submit")).to_have_text("شروع", timeout=20_000)
+    page.wait_for_timeout(1000)  # the state's own catalog arrives meanwhile: nothing may change back
+    persian_lines = {line.strip() for line in page.locator("body").inner_text().splitlines() if line.strip()}
+    # What only the English page says ("ephem" and the menu's "English" are the same in both).
+    only_english = english_lines - persian_lines
+    assert "Start" in only_english and len(only_english) > 5
+    snapshots = page.evaluate("window.__texts")
+    assert snapshots, "the observer saw the page being drawn"
+    seen = {line for text in snapshots for line in only_english if line in text.splitlines()}
+    assert seen == set(), f"English before Persian: {sorted(seen)}"
+    context.close()
+
+
+@pytest.mark.parametrize(("locale", "remembered", "lang", "heading"), [
+    ("fa-IR", None, "fa", "اتصال برقرار نیست"),
+    ("en-US", "ru", "ru", "Нет подключения"),  # the language chosen in the app wins over the browser's
+])
+def test_the_offline_page_speaks_the_remembered_or_preferred_language(live, browser, locale, remembered, lang, heading):
+    context = browser.new_context(locale=locale, viewport=PHONE)
+    if remembered:
+        context.add_init_script(f"localStorage.setItem('ephem_lang', '{remembered}')")
+    page = context.new_page()
+    page.goto(f"{live.frontend}/offline.html")
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(page.locator("h1")).to_have_text(heading)
+    expect(page.get_by_test_id("offline-retry")).not_to_have_text("Try again")
+    assert page.title() != "ephem · no connection"
+    context.close()
