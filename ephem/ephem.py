@@ -32,6 +32,9 @@ app = App(
         # registered by assets/ephem/install.js) opens offline to "No connection".
         # Static files, so the static export has them too.
         rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+        # Named, so no browser asks for /favicon.ico (assets/favicon.ico answers one that does).
+        rx.el.link(rel="icon", href="/favicon.ico", sizes="48x48"),
+        rx.el.link(rel="icon", href="/icons/icon-192.png", type="image/png"),
         rx.el.link(rel="apple-touch-icon", href="/icons/icon-192.png"),
         rx.el.meta(name="theme-color", content="#5b3fc9"),
     ],

@@ -274,6 +274,12 @@ class LiveState(AuthState):
         unused." in the page's language (CLDR relative times, own digits)."""
         lang, now = self.lang, utcnow()
         return {row.id: enclave_times(row, lang, now) for row in self.enclaves}
+
+    @rx.var
+    def enclave_online(self) -> dict[str, str]:
+        """Each home-list enclave's "2 online", in the page's language and digits."""
+        lang = self.lang
+        return {row.id: translate(N_("{n} online", n=row.online), lang) for row in self.enclaves}
     # Optional, comma-separated: matched first with someone sharing one.
     interests_text: str = ""
     interests_error: str = ""

@@ -72,3 +72,13 @@ def expect_texts(page, expected: list[str], timeout: float = 10_000) -> None:
     """The page's messages are exactly `expected`, in order, waiting up to `timeout` ms:
     a page whose Reflex state comes back late re-renders its list from a spinner."""
     expect(page.get_by_test_id("chat-message").locator("div[dir=auto]")).to_have_text(expected, timeout=timeout)
+
+
+def quiet_console(page) -> list[str]:
+    """From now on, what `page` logs as a warning or error and every file it asks
+    for that is not there (a page's own 404, the static export's deep links, excepted)."""
+    noise: list[str] = []
+    page.on("console", lambda m: m.type in ("warning", "error") and noise.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda err: noise.append(f"pageerror: {err}"))
+    page.on("response", lambda r: r.status == 404 and r.request.resource_type != "document" and noise.append(f"404: {r.url}"))
+    return noise
