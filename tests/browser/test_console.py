@@ -5,7 +5,7 @@ not there (a favicon, say)."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import meet, quiet_console, wait_direct
+from tests.support.browser import icons_answer, meet, quiet_console, wait_direct
 
 pytestmark = pytest.mark.browser
 
@@ -28,5 +28,6 @@ def test_navigating_the_dev_server_logs_nothing_wrong(live, browser):
     expect(alice.get_by_test_id("search-button")).to_be_visible(timeout=20_000)
     alice.wait_for_timeout(1000)  # anything late
     assert noise == [[], []]
+    icons_answer(alice, live.frontend)
     for page in (alice, bob):
         page.context.close()

@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ephem.core.migrations import upgrade
-from tests.support.browser import expect_texts, meet, quiet_console, say, sign_up, texts, wait_direct
+from tests.support.browser import expect_texts, icons_answer, meet, quiet_console, say, sign_up, texts, wait_direct
 from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
 from tests.support.pwa import check_installed_and_offline, check_manifest
 from tests.support.static_site import export_site, static_server
@@ -125,8 +125,9 @@ def test_the_static_site_logs_nothing_wrong_and_misses_no_file(static_deploy, br
     expect(page.get_by_test_id("search-button")).to_be_visible(timeout=20_000)
     page.goto(static_deploy.site)
     expect(page.get_by_test_id("search-button")).to_be_visible(timeout=20_000)
-    page.wait_for_timeout(1000)  # anything late, a favicon say
+    page.wait_for_timeout(1000)  # anything late
     assert noise == []
+    icons_answer(page, static_deploy.site)
     page.context.close()
 
 

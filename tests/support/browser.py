@@ -82,3 +82,14 @@ def quiet_console(page) -> list[str]:
     page.on("pageerror", lambda err: noise.append(f"pageerror: {err}"))
     page.on("response", lambda r: r.status == 404 and r.request.resource_type != "document" and noise.append(f"404: {r.url}"))
     return noise
+
+
+def icons_answer(page, site: str) -> None:
+    """The page names its icons and each is there, and so is /favicon.ico, which
+    a browser asks for when a page names none (headless Chromium never asks, so
+    the console alone would not tell)."""
+    hrefs = page.eval_on_selector_all("link[rel~=icon]", "links => links.map((l) => l.href)")
+    assert hrefs, "no <link rel=icon> in the page's head"
+    for url in [*hrefs, f"{site}/favicon.ico"]:
+        response = page.request.get(url)
+        assert response.status == 200 and response.headers["content-type"].startswith("image/"), (url, response.status)
