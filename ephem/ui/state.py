@@ -31,6 +31,9 @@ from ephem.ui.rows import BlockRow, EnclaveRow
 # pickled to disk or Redis, so it never holds one: a handler that needs the
 # token asks the page for it and gets it as its argument.
 TOKEN_KEY = "ephem_session"
+# Errors assets/ephem/session.js writes itself (no server said them): in the
+# catalogs, so `_say` puts them in the page's language like the server's.
+BROWSER_ERRORS = (N_("The server did not answer."), N_("Signed out."))
 _READ_TOKEN = f"localStorage.getItem('{TOKEN_KEY}') || sessionStorage.getItem('{TOKEN_KEY}') || ''"
 _FORGET_TOKEN = f"localStorage.removeItem('{TOKEN_KEY}'); sessionStorage.removeItem('{TOKEN_KEY}')"
 

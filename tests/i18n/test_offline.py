@@ -21,3 +21,4 @@ def test_a_stale_or_hand_written_page_is_caught():
     assert offline.problems(stale) == ["offline.html: its words are stale (python -m ephem.i18n compile)"]
     extra = page.replace('data-t="Try again"', 'data-t="Try once more"')
     assert "offline.html: 'Try once more' is marked but not in ephem/i18n/offline.py TEXTS" in offline.problems(extra)
+
