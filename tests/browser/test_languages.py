@@ -48,7 +48,7 @@ def test_the_menu_switches_and_the_choice_is_remembered(live, browser):
     page.context.close()
 
 
-def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, browser):
+def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, browser, tmp_path):
     alice, bahram = meet(browser, live.frontend, "Alice", "بهرام")
     for page in (alice, bahram):
         page.set_viewport_size(PHONE)
@@ -78,8 +78,21 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
     assert bahram.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert theirs["x"] + theirs["width"] > PHONE["width"] - 40  # theirs start at the right edge
 
+    # A file Alice (English) declines: she sends the code, Bahram's page says it in Persian.
+    big = tmp_path / "large.bin"
+    with big.open("wb") as sparse:  # above the 25 MB that waits for Accept
+        sparse.truncate(26 * 1024 * 1024)
+    bahram.get_by_test_id("file-input").set_input_files(str(big))
+    offered = alice.locator("[data-testid=file-transfer][data-direction=in]").last
+    expect(offered).to_have_attribute("data-status", "offered", timeout=30_000)
+    offered.get_by_test_id("file-decline").click()
+    refusal = bahram.locator("[data-testid=file-receiver] [data-testid=file-error]")
+    expect(refusal).to_have_attribute("data-code", "declined", timeout=10_000)
+    expect(refusal).to_contain_text("گیرنده نپذیرفت.")
+
     # Back to English: the same messages, the sides the other way round.
     bahram.get_by_test_id("language-menu").select_option("en")
+    expect(refusal).to_contain_text("The receiver declined.")  # said again, not kept as it was drawn
     expect(bahram.locator("html")).to_have_attribute("dir", "ltr")
     expect(send).to_have_text("Send")
     expect(bahram.get_by_test_id("file-button")).to_have_attribute("aria-label", "Send files")
