@@ -11,6 +11,7 @@ from ephem.signaling.route import with_event_sockets
 from ephem.signaling.server import build_server, start_worker
 from ephem.ui import pages, routes
 from ephem.ui.enclave_state import EnclaveState, JoinState
+from ephem.ui.first_paint import first_paint_script
 from ephem.ui.state import LiveState
 
 
@@ -27,6 +28,8 @@ app = App(
     sio=build_server(get_settings().redis_url),
     api_transformer=api,
     head_components=[
+        # First: the page's language and direction before anything is drawn.
+        first_paint_script(),
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         # Installable: the manifest and its icons; the service worker (assets/sw.js,
         # registered by assets/ephem/install.js) opens offline to "No connection".

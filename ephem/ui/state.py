@@ -10,7 +10,6 @@ import reflex as rx
 from pydantic import ValidationError
 
 from ephem.i18n import DEFAULT, LANGUAGES, N_, translate
-from ephem.i18n.catalogs import ui_words
 from ephem.i18n.formats import deleted_if_unused, format_relative
 from ephem.ui import routes
 
@@ -68,12 +67,6 @@ class AuthState(rx.State):
     @rx.var
     def signed_in(self) -> bool:
         return bool(self.account_id)
-
-    @rx.var
-    def words(self) -> dict[str, str]:
-        """Every text of the catalogs in the page's language, by its English:
-        what `ephem.ui.words.t` looks the page's texts up in."""
-        return ui_words(self.lang)
 
     @rx.event
     def set_lang(self, lang: str):

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import meet, say, texts, wait_direct
+from tests.support.browser import english_before_persian, meet, say, texts, wait_direct
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -104,35 +104,10 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
         page.context.close()
 
 
-# Every text the page shows, each time anything in it changes, from its very first paint.
-SNAPSHOTS = """
-window.__texts = [];
-const look = () => document.body && window.__texts.push(document.body.innerText);
-new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true });
-"""
-
-
 def test_the_first_paint_is_already_in_the_preferred_language(live, browser):
-    english = page_in(browser, live.frontend, "en-US")
-    expect(english.get_by_test_id("login-submit")).to_have_text("Start", timeout=20_000)
-    english_lines = {line.strip() for line in english.locator("body").inner_text().splitlines() if line.strip()}
-    english.context.close()
-
-    context = browser.new_context(locale="fa-IR", viewport=PHONE)
-    context.add_init_script(SNAPSHOTS)
-    page = context.new_page()
-    page.goto(live.frontend)
-    expect(page.get_by_test_id("login-submit")).to_have_text("شروع", timeout=20_000)
-    page.wait_for_timeout(1000)  # the state's own catalog arrives meanwhile: nothing may change back
-    persian_lines = {line.strip() for line in page.locator("body").inner_text().splitlines() if line.strip()}
-    # What only the English page says ("ephem" and the menu's "English" are the same in both).
-    only_english = english_lines - persian_lines
-    assert "Start" in only_english and len(only_english) > 5
-    snapshots = page.evaluate("window.__texts")
-    assert snapshots, "the observer saw the page being drawn"
-    seen = {line for text in snapshots for line in only_english if line in text.splitlines()}
-    assert seen == set(), f"English before Persian: {sorted(seen)}"
-    context.close()
+    seen, noise = english_before_persian(browser, live.frontend)
+    assert seen == [], f"English before Persian: {seen}"
+    assert noise == []
 
 
 @pytest.mark.parametrize(("locale", "remembered", "lang", "heading"), [

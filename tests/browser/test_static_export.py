@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ephem.core.migrations import upgrade
-from tests.support.browser import expect_texts, icons_answer, meet, quiet_console, say, sign_up, texts, wait_direct
+from tests.support.browser import english_before_persian, expect_texts, icons_answer, meet, quiet_console, say, sign_up, texts, wait_direct
 from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
 from tests.support.pwa import check_installed_and_offline, check_manifest
 from tests.support.static_site import export_site, static_server
@@ -129,6 +129,14 @@ def test_the_static_site_logs_nothing_wrong_and_misses_no_file(static_deploy, br
     assert noise == []
     icons_answer(page, static_deploy.site)
     page.context.close()
+
+
+def test_the_prerendered_english_is_never_shown_to_a_persian_reader(static_deploy, browser):
+    """The export's HTML is English; React hydrates it as it is (no mismatch:
+    nothing in the console) and redraws it in Persian before it is shown."""
+    seen, noise = english_before_persian(browser, static_deploy.site)
+    assert seen == [], f"English before Persian: {seen}"
+    assert noise == []
 
 
 def test_login_search_match_and_chat_on_the_static_site(static_deploy, browser):

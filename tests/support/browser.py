@@ -93,3 +93,39 @@ def icons_answer(page, site: str) -> None:
     for url in [*hrefs, f"{site}/favicon.ico"]:
         response = page.request.get(url)
         assert response.status == 200 and response.headers["content-type"].startswith("image/"), (url, response.status)
+
+
+# Every text the page shows, each time anything in it changes, from its very
+# first paint (innerText leaves out what is hidden: visibility, display).
+_SNAPSHOTS = """
+window.__texts = [];
+const look = () => document.body && window.__texts.push(document.body.innerText);
+new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+"""
+
+
+def english_before_persian(browser, url: str) -> tuple[list[str], list[str]]:
+    """The login page's English lines a Persian reader was shown while the page
+    came up (there should be none), and what its console said meanwhile."""
+    english = browser.new_context(locale="en-US").new_page()
+    english.goto(url)
+    expect(english.get_by_test_id("login-submit")).to_have_text("Start", timeout=20_000)
+    english_lines = {line.strip() for line in english.locator("body").inner_text().splitlines() if line.strip()}
+    english.context.close()
+
+    context = browser.new_context(locale="fa-IR")
+    context.add_init_script(_SNAPSHOTS)
+    page = context.new_page()
+    noise = quiet_console(page)
+    page.goto(url)
+    expect(page.get_by_test_id("login-submit")).to_have_text("شروع", timeout=20_000)
+    expect(page.locator("html")).not_to_have_attribute("data-ephem-wait", "")  # shown
+    page.wait_for_timeout(1000)  # the backend's answers arrive meanwhile: nothing may turn English
+    persian_lines = {line.strip() for line in page.locator("body").inner_text().splitlines() if line.strip()}
+    only_english = english_lines - persian_lines  # "ephem" and the menu's "English" are in both
+    assert "Start" in only_english and len(only_english) > 5, only_english
+    snapshots = page.evaluate("window.__texts")
+    assert any("شروع" in text for text in snapshots), "the observer saw the page being drawn"
+    seen = sorted({line for text in snapshots for line in only_english if line in text.splitlines()})
+    context.close()
+    return seen, noise
