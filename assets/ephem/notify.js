@@ -5,7 +5,7 @@
 // the browser: the rules are unread.js, the choices live in localStorage.
 
 import { createElement as h, useEffect, useRef, useState } from "react";
-import { parseCounts, ReadMark, shouldNotify, titleWith, withCount } from "./unread.js";
+import { noteTitle, parseCounts, ReadMark, shouldNotify, titleWith, withCount } from "./unread.js";
 import { useWords } from "./language.js";
 
 const SOUND_KEY = "ephem.sound";
@@ -113,8 +113,7 @@ export function useAttention({ messages, pinned, accountId, enclaveId }) {
       if (!shouldNotify({ message, hidden, enabled, permission })) return;
       try {
         // The text stays on this device: the notification is drawn by its own OS.
-        const title = message.name ? t("New message from {name}", { name: message.name }) : t("New message");
-        const note = new Notification(title, {
+        const note = new Notification(noteTitle(message, t), {
           body: String(message.text).slice(0, 140),
           tag: `ephem-${enclaveId}`,
         });
