@@ -132,6 +132,7 @@ async def test_the_hub_works_through_the_lean_protocol(lean_server):
     assert len(protocols) == 2
     for protocol in protocols:
         assert protocol.conn.handshake is ACCEPTED
+        assert type(protocol.conn.connection._events).__name__ == "_Events"  # not a 600-byte deque
         assert isinstance(protocol.queue, SocketQueue) and isinstance(protocol.writable, Flag)
     await a.close()
     assert (await b.call("echo", 1))["echo"] == 1
