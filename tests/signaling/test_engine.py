@@ -3,6 +3,7 @@ pings still keep a live client connected, a client that stops answering is still
 closed, and an idle connection holds two tasks, not five, and no timer of its own."""
 
 import asyncio
+import contextlib
 import time
 
 import aiohttp
@@ -48,23 +49,34 @@ async def test_a_client_that_stops_answering_pings_is_closed_and_leaves(quick_pi
     assert quick_pings.hub.server.eio.sockets == {}
 
 
-async def test_a_raw_client_answering_pings_by_hand_stays(quick_pings):
-    created = quick_pings.account("ByHand")
+@contextlib.asynccontextmanager
+async def raw_in(server, name: str):
+    """A hand-driven Engine.IO client of a new account, in `/ephem`."""
+    created = server.account(name)
     async with aiohttp.ClientSession() as session:
-        raw = await Raw.open(session, quick_pings.url)
+        raw = await Raw.open(session, server.url)
         await raw.connect("/ephem", {"token": created.session_token})
-        pings = 0
-        deadline = time.monotonic() + 5 * INTERVAL + TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                message = await raw.ws.receive(timeout=deadline - time.monotonic())
-            except asyncio.TimeoutError:
-                break
-            assert message.type == aiohttp.WSMsgType.TEXT, message
-            if message.data == "2":
-                pings += 1
-                await raw.ws.send_str("3")
-        assert pings >= 3
+        yield raw
+
+
+async def answer_pings(raw: Raw, seconds: float, answer) -> int:
+    """Read for `seconds`, answering each ping with `answer()`; the pings seen."""
+    pings, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            message = await raw.ws.receive(timeout=deadline - time.monotonic())
+        except asyncio.TimeoutError:
+            break
+        assert message.type == aiohttp.WSMsgType.TEXT, message
+        if message.data == "2":
+            pings += 1
+            await answer()
+    return pings
+
+
+async def test_a_raw_client_answering_pings_by_hand_stays(quick_pings):
+    async with raw_in(quick_pings, "ByHand") as raw:
+        assert await answer_pings(raw, 5 * INTERVAL + TIMEOUT, lambda: raw.ws.send_str("3")) >= 3
         assert (await quick_pings.hub.stats())["online"] == 1
         await raw.ws.close()
 

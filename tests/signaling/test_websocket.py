@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import os
-import time
 
 import aiohttp
 import pytest
@@ -14,8 +13,7 @@ from engineio import packet
 
 from ephem.signaling.engine import LeanSocket, SocketQueue
 from ephem.signaling.websocket import ACCEPTED, Flag, LeanWSProtocol, read_upgrade
-from tests.signaling.test_engine import INTERVAL, TIMEOUT
-from tests.signaling.test_raw_frames import Raw
+from tests.signaling.test_engine import INTERVAL, TIMEOUT, answer_pings, raw_in
 from tests.support.hubserver import serve
 
 LEAN = "ephem.signaling.websocket:LeanWSProtocol"
@@ -50,21 +48,6 @@ def keepalive(lean_server, monkeypatch):
     return lean_server, through
 
 
-async def answer_pings(raw: Raw, seconds: float, answer) -> int:
-    """Read for `seconds`, answering each ping with `answer()`; the pings seen."""
-    pings, deadline = 0, time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            message = await raw.ws.receive(timeout=deadline - time.monotonic())
-        except asyncio.TimeoutError:
-            break
-        assert message.type == aiohttp.WSMsgType.TEXT, message
-        if message.data == "2":
-            pings += 1
-            await answer()
-    return pings
-
-
 def masked_pong() -> bytes:
     mask = os.urandom(4)
     return b"\x81\x81" + mask + bytes([ord("3") ^ mask[0]])
@@ -72,10 +55,7 @@ def masked_pong() -> bytes:
 
 async def test_pings_and_pongs_skip_the_asgi_path(keepalive):
     server, through = keepalive
-    created = server.account("Keepalive")
-    async with aiohttp.ClientSession() as session:
-        raw = await Raw.open(session, server.url)
-        await raw.connect("/ephem", {"token": created.session_token})
+    async with raw_in(server, "Keepalive") as raw:
         pings = await answer_pings(raw, 5 * INTERVAL + TIMEOUT, lambda: raw.ws.send_str("3"))
         assert pings >= 3  # the connection lived past the timeout on them
         assert (await server.hub.stats())["online"] == 1
@@ -92,10 +72,7 @@ async def test_pings_and_pongs_skip_the_asgi_path(keepalive):
 
 async def test_a_pong_in_pieces_takes_the_usual_way_and_counts(keepalive):
     server, through = keepalive
-    created = server.account("Pieces")
-    async with aiohttp.ClientSession() as session:
-        raw = await Raw.open(session, server.url)
-        await raw.connect("/ephem", {"token": created.session_token})
+    async with raw_in(server, "Pieces") as raw:
         transport = raw.ws._writer.transport  # aiohttp's: the frame written by hand, in two reads
 
         async def in_pieces():
