@@ -55,9 +55,7 @@ def test_the_menu_switches_and_the_choice_is_remembered(live, browser):
 
 
 def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, browser, tmp_path):
-    alice, bahram = meet(browser, live.frontend, "Alice", "بهرام")
-    for page in (alice, bahram):
-        page.set_viewport_size(PHONE)
+    alice, bahram = meet(browser, live.frontend, "Alice", "بهرام", ({"viewport": PHONE}, {"viewport": PHONE}))
     wait_direct(alice, 1)
     wait_direct(bahram, 1)
     say(bahram, "سلام")
