@@ -45,9 +45,9 @@ app = App(
     # Media queries, focus rings and the enclave's drawer (assets/ephem/app.css).
     stylesheets=["/ephem/app.css"],
 )
-app.add_page(pages.index, route=routes.HOME, title="ephem", on_load=LiveState.load_home)
-app.add_page(pages.enclave, route=routes.ENCLAVE, title="ephem · enclave", on_load=EnclaveState.load_enclave)
-app.add_page(pages.join, route=routes.JOIN, title="ephem · invite", on_load=JoinState.load_join)
+app.add_page(pages.index, route=routes.HOME, title=routes.HOME_TITLE, on_load=LiveState.load_home)
+app.add_page(pages.enclave, route=routes.ENCLAVE, title=routes.ENCLAVE_TITLE, on_load=EnclaveState.load_enclave)
+app.add_page(pages.join, route=routes.JOIN, title=routes.JOIN_TITLE, on_load=JoinState.load_join)
 app.sio.register_namespace(hub)
 
 

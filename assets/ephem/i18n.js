@@ -14,6 +14,8 @@ export function translator(catalog) {
   const lang = catalog.lang;
   const numbers = new Intl.NumberFormat(lang, { numberingSystem: catalog.numbering || "latn", useGrouping: true });
   const plurals = new Intl.PluralRules(lang);
+  // A measured time, to a tenth: "۶٫۵" in Persian.
+  const decimals = new Intl.NumberFormat(lang, { numberingSystem: catalog.numbering || "latn", maximumFractionDigits: 1 });
   const fill = (text, params) =>
     text.replace(PLACEHOLDER, (whole, name) => {
       if (!params || !(name in params)) return whole;
@@ -35,7 +37,9 @@ export function translator(catalog) {
     if (!form) form = n === 1 ? singular : plural;
     return fill(form, { n, ...params });
   };
-  return { lang, name: catalog.name, dir: catalog.dir, t, tn, number: (n) => numbers.format(n) };
+  // A round-trip time in milliseconds, with the language's unit ("6.5 ms", "۶٫۵ میلی‌ثانیه").
+  const ms = (n) => t("{ms} ms", { ms: decimals.format(n) });
+  return { lang, name: catalog.name, dir: catalog.dir, t, tn, ms, number: (n) => numbers.format(n) };
 }
 
 // The English itself: the default `t` of pure modules whose words a panel says

@@ -7,6 +7,7 @@
 
 import { createElement as h, useEffect, useSyncExternalStore } from "react";
 import { pickLanguage, translator } from "./i18n.js";
+import { localTitle } from "./page_title.js";
 import ar from "./locales/ar.json";
 import bn from "./locales/bn.json";
 import en from "./locales/en.json";
@@ -92,6 +93,27 @@ export function words(lang = language()) {
 // it from the backend.
 export const pageWord = (text, lang) => (typeof text === "string" ? words(lang in CATALOGS ? lang : "en").t(text) : text);
 
+// A round-trip time the state holds in milliseconds (ephem/ui/words.py
+// `t_ms`), with the unit in `lang`; "" for none measured (negative).
+export const pageMs = (ms, lang) =>
+  typeof ms === "number" && ms >= 0 ? words(lang in CATALOGS ? lang : "en").ms(ms) : "";
+
+// The tab's title (page_title.js) in the page's language: when Reflex titles
+// a page, when notify.js counts, on a switch. Setting it is seen here again,
+// and then changes nothing.
+let titleEnglish = "";
+function sayTitle() {
+  const said = localTitle(document.title, titleEnglish, words().t, (text) => text in en.messages);
+  titleEnglish = said.english;
+  if (said.title !== document.title) document.title = said.title;
+}
+
+function keepTitle() {
+  sayTitle();
+  new MutationObserver(sayTitle).observe(document.head, { childList: true, subtree: true, characterData: true });
+  subscribe(sayTitle);
+}
+
 // The language a Reflex component draws its texts in (the hook `t` adds to
 // it). "en" while React hydrates a prerendered page (the static export's HTML
 // is English: the same text, no mismatch), the page's language right after,
@@ -158,4 +180,7 @@ export function LanguageMenu({ onChange, compact }) {
   );
 }
 
-if (typeof window !== "undefined") language(); // <html lang dir> before the first render
+if (typeof window !== "undefined") {
+  language(); // <html lang dir> before the first render
+  keepTitle();
+}

@@ -20,6 +20,11 @@ link's ICE path. The socket is dropped at once, so that it reconnects from
 the new address, and back in the room each link is rebuilt on a fresh
 connection (aiortc has no ICE restart). A link that fails by itself is
 rebuilt too, a few times, while its peer is in the room.
+
+Accounts the user blocked (`GET /api/blocks`, read on entering an enclave and
+kept up by `block`/`unblock`, as the browser's page does) are dropped as the
+browser drops them (mesh.js): their frames, on any rung, go unread (no
+messages, acks, typing or files), and they get nothing from us.
 """
 
 import asyncio
@@ -125,6 +130,8 @@ class EphemPeer:
         self.keys = seal.KeyPair.generate()  # for the relay; lives as long as this peer
         self.relay_after = RELAY_AFTER
         self.relay_rejected = 0  # relayed frames that did not open: tampered, replayed, reordered
+        self.blocked: set[str] = set()  # account ids this account blocked
+        self.blocked_dropped = 0  # frames from them, dropped unread
         # Per (enclave, their public key): counters must go on across a reconnect.
         self._channels: dict[tuple[str, bytes], seal.Channel] = {}
         self._keys_seen: dict[str, bytes] = {}  # the last relay key of each account
@@ -139,7 +146,7 @@ class EphemPeer:
         # Files (file_links.py): received ones are saved in `files.downloads`, refused while it is None.
         self.files = FileTransfers(
             lambda: self.account.get("id", ""),
-            lambda: [*self.links.values(), *self.relays.values()],
+            lambda: [link for link in [*self.links.values(), *self.relays.values()] if link.account_id not in self.blocked],
             lambda account_id: self.conversation.member(account_id).name if self.conversation else "",
             lambda kind, item: self._events.put_nowait((kind, item)),
         )
@@ -243,13 +250,45 @@ class EphemPeer:
 
     async def enter(self, enclave_id: str) -> None:
         """Join the enclave's room and connect to everyone already there."""
+        await self.refresh_blocks()
         if self.conversation is None or self.enclave_id != enclave_id:
-            self.conversation = Conversation(self.account["id"], self.name, self._on_change)
+            self.conversation = Conversation(self.account["id"], self.name, self._on_change, lambda account_id: account_id in self.blocked)
         self.enclave_id = enclave_id
         joined = _check(await self._call("join", {"enclave_id": enclave_id}))
         self.in_room = True
         for peer in joined.get("peers", []):
             self._meet(peer, initiator=True)  # the newcomer offers (links kept from before are re-keyed)
+
+    # --- blocking -------------------------------------------------------------------
+
+    async def refresh_blocks(self) -> None:
+        """The accounts this one blocked, as the server keeps them (any device's blocks)."""
+        answer = await self.http.get("/api/blocks")
+        body = answer.json()
+        if answer.status_code != 200:
+            _check(body)
+        self.blocked = {entry["account_id"] for entry in body}
+
+    async def block(self, account_id: str) -> None:
+        """Block a member: kept apart in matchmaking for good, nothing from or to them from now on."""
+        answer = await self.http.post("/api/blocks", json={"account_id": account_id})
+        if answer.status_code != 201:
+            _check(answer.json())
+        self.blocked.add(account_id)
+
+    async def unblock(self, account_id: str) -> None:
+        answer = await self.http.delete(f"/api/blocks/{account_id}")
+        if answer.status_code != 204:
+            _check(answer.json())
+        self.blocked.discard(account_id)
+        if self.conversation is not None:
+            self.conversation.flush(account_id)  # what waited for them goes now
+
+    def _from_blocked(self, link) -> bool:
+        if link.account_id in self.blocked:
+            self.blocked_dropped += 1
+            return True
+        return False
 
     # --- messages -----------------------------------------------------------------
 
@@ -490,7 +529,7 @@ class EphemPeer:
             on_message=self._on_link_message,
             on_closed=self._on_link_closed,
         )
-        link.on_channel = self.files.on_channel
+        link.on_channel = self._on_file_channel
         self.links[link.peer_id] = link
         self.conversation.member(link.account_id, peer.get("name", ""))
         self.conversation.link_added(link)
@@ -501,6 +540,12 @@ class EphemPeer:
             else:
                 link.signal(kind, data)
         return link
+
+    def _on_file_channel(self, link: RtcLink, channel) -> None:
+        if link.account_id in self.blocked:
+            channel.close()  # no file from them either
+        else:
+            self.files.on_channel(link, channel)
 
     async def _signal(self, link: RtcLink, kind: str, data: dict | None) -> None:
         if link.closed:
@@ -538,7 +583,7 @@ class EphemPeer:
             self.conversation.flush(link.account_id)
 
     def _on_link_message(self, link: RtcLink, data: object) -> None:
-        if self.conversation is not None:
+        if self.conversation is not None and not self._from_blocked(link):
             self.conversation.receive(link, data)
             self.files.receive(link, data)
 
@@ -648,6 +693,8 @@ class EphemPeer:
         except seal.SealError as exc:
             self.relay_rejected += 1
             log.info("relayed frame from %s refused: %s", relay.peer_id, exc)
+            return
+        if self._from_blocked(relay):
             return
         self.conversation.receive(relay, frame)
         self.files.receive(relay, frame)

@@ -5,6 +5,9 @@ message ids waiting for an open channel; a message is `sent` once it is on a
 channel and `delivered` once every account that was a recipient when it was
 sent has acked it; received chats are acked every time and shown once; a
 peer that vanishes is "reconnecting" for a grace period before it has "left".
+An account the user blocked (`blocked`) gets nothing from us, as in the
+browser (mesh.js filters the conversation's links); its frames are dropped
+before they get here (client.py).
 """
 
 import time
@@ -55,8 +58,15 @@ class Member:
 
 
 class Conversation:
-    def __init__(self, account_id: str, name: str, on_change: Callable[[str, object], None] = lambda kind, item: None):
+    def __init__(
+        self,
+        account_id: str,
+        name: str,
+        on_change: Callable[[str, object], None] = lambda kind, item: None,
+        blocked: Callable[[str], bool] = lambda account_id: False,
+    ):
         self.account_id = account_id
+        self.blocked = blocked
         self.name = name
         self.on_change = on_change
         self.members: dict[str, Member] = {}
@@ -149,7 +159,7 @@ class Conversation:
     def flush(self, account_id: str) -> None:
         member = self.members.get(account_id)
         links = [link for link in self.links if link.account_id == account_id and link.open]
-        if member is None or not links:
+        if member is None or not links or self.blocked(account_id):
             return
         while member.outbox and all(link.writable for link in links):
             message = self.messages.get(member.outbox[0])
@@ -167,7 +177,8 @@ class Conversation:
 
     def broadcast(self, frame: str) -> None:
         for link in self.links:
-            link.send_frame(frame)
+            if not self.blocked(link.account_id):
+                link.send_frame(frame)
 
     # --- receiving ------------------------------------------------------------------
 

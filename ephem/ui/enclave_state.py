@@ -123,7 +123,7 @@ class EnclaveState(LiveState):
                     conn=conn,
                     path=path,
                     tone=TONES.get(str(state), "amber"),
-                    rtt=f"{rtt:g} ms" if rtt >= 0 and path else "",
+                    rtt_ms=float(rtt) if rtt >= 0 and path else -1,
                     in_call=in_call,
                     links=_count(peer.get("links")),
                     ice_restarts=_count(peer.get("ice_restarts")),

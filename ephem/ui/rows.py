@@ -10,9 +10,10 @@ class MemberRow:
     me: bool
     online: bool = False
     # How the browser's link to this member runs, in words ("direct", "via relay
-    # server (TURN, UDP)", "reconnecting", …), and its round trip.
+    # server (TURN, UDP)", "reconnecting", …), and its round trip in
+    # milliseconds (-1: none; the page says it with the unit in its language).
     conn: str = ""
-    rtt: str = ""
+    rtt_ms: float = -1
     in_call: bool = False
     # The same for tests and styling: "direct", "relay-udp" | "relay-tcp" |
     # "relay-tls" | "relay" (the other side's relay), or "" while not connected.

@@ -21,7 +21,7 @@ from reflex.utils.imports import ImportVar
 # a prerendered page hydrates in the English it was written in and is redrawn
 # right after, and a switch redraws every text without a round trip.
 _PAGE_WORD = rx.vars.VarData(
-    imports={"$/public/ephem_client.js": [ImportVar(tag="pageWord"), ImportVar(tag="useEphemLang")]},
+    imports={"$/public/ephem_client.js": [ImportVar(tag="pageWord"), ImportVar(tag="pageMs"), ImportVar(tag="useEphemLang")]},
     hooks={"const ephemLang = useEphemLang();": None},
 )
 
@@ -38,3 +38,10 @@ def t_var(text: rx.Var) -> rx.Var:
     room log line) in the page's language; itself when the catalogs lack it."""
     return rx.Var(f"pageWord({text}, ephemLang)", _var_type=str,
                   _var_data=rx.vars.VarData.merge(text._get_all_var_data(), _PAGE_WORD)).to(str)
+
+
+def t_ms(ms: rx.Var) -> rx.Var:
+    """A time in milliseconds (a number Var; negative: none) with the unit in
+    the page's language, its digits too ("6.5 ms", "۶٫۵ میلی‌ثانیه"); "" for none."""
+    return rx.Var(f"pageMs({ms}, ephemLang)", _var_type=str,
+                  _var_data=rx.vars.VarData.merge(ms._get_all_var_data(), _PAGE_WORD)).to(str)

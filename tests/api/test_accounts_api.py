@@ -9,18 +9,13 @@ from ephem.models import Account
 from ephem.api.app import api
 from ephem.api.deps import Limits, get_limits
 from ephem.live.ratelimit import RateLimiter
-from ephem.services import get_accounts
+from tests.support.rest import rest_client
 
 
 @pytest.fixture
 async def client(engine, db_settings):
-    api.dependency_overrides[get_accounts] = lambda: Accounts(engine, db_settings)
-    limits = Limits()
-    api.dependency_overrides[get_limits] = lambda: limits
-    transport = httpx.ASGITransport(app=api, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with rest_client(engine, db_settings) as client:
         yield client
-    api.dependency_overrides.clear()
 
 
 def bearer(token: str) -> dict:

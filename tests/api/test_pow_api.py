@@ -1,31 +1,24 @@
 """Sign-up past the address's rate limit with a proof of work; everything else as before."""
 
-import httpx
 import pytest
 from sqlmodel import Session, func, select
 
-from ephem.accounts import Accounts
-from ephem.api.app import api
-from ephem.api.deps import Limits, get_limits
+from ephem.api.deps import Limits
 from ephem.live.proofs import Proofs, SpentInMemory
 from ephem.live.ratelimit import RateLimiter
 from ephem.models import Account
 from ephem.pow import ProofOfWork, solve, solves
-from ephem.services import get_accounts, get_proofs
+from ephem.services import get_proofs
 from tests.api.test_accounts_api import assert_error
+from tests.support.rest import rest_client
 
 
 @pytest.fixture
 async def client(engine, db_settings):
-    api.dependency_overrides[get_accounts] = lambda: Accounts(engine, db_settings)
     tight = Limits(signup=RateLimiter(rate=0.0, burst=2))
-    api.dependency_overrides[get_limits] = lambda: tight
     proofs = Proofs(ProofOfWork(b"s" * 32, base=8, step=2, per=2, cap=14), SpentInMemory())
-    api.dependency_overrides[get_proofs] = lambda: proofs
-    transport = httpx.ASGITransport(app=api, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with rest_client(engine, db_settings, tight, {get_proofs: lambda: proofs}) as client:
         yield client
-    api.dependency_overrides.clear()
 
 
 def count_accounts(engine) -> int:

@@ -53,6 +53,26 @@ def pair(live, browser):
         page.context.close()
 
 
+@pytest.fixture
+def python_peer(live, browser, tmp_path):
+    """A page and a Python peer (in its own thread) in one enclave, their link
+    open; the peer saves into tmp_path/downloads. Yields (worker, page, peer)."""
+    from tests.peer.test_peer_files import linked
+    from tests.support.peer_thread import PeerThread, meet_python_peer
+
+    worker = PeerThread()
+    page = browser.new_context().new_page()
+    try:
+        peer = meet_python_peer(worker, page, live.frontend, live.backend, ("Browser", "Py"))
+        peer.files.downloads = tmp_path / "downloads"
+        worker.run(linked(peer))
+        yield worker, page, peer
+        worker.run(peer.close())
+    finally:
+        page.context.close()
+        worker.stop()
+
+
 def test_a_picture_shows_inline_and_other_files_only_download(pair, tmp_path):
     alice, bob = pair
     picture = tmp_path / "red.png"
@@ -181,109 +201,89 @@ def test_declining_a_large_file(pair, tmp_path):
     expect(transfers(alice, "out").last.get_by_test_id("file-receiver")).to_have_attribute("data-status", "declined", timeout=10_000)
 
 
-def test_browser_and_python_peer_send_files_both_ways(live, browser, tmp_path):
-    from tests.peer.test_peer_files import crafted, linked, next_event
-    from tests.support.peer_thread import PeerThread, meet_python_peer
+def test_browser_and_python_peer_send_files_both_ways(python_peer, tmp_path):
+    from tests.peer.test_peer_files import crafted, next_event
 
-    worker = PeerThread()
-    page = browser.new_context().new_page()
-    try:
-        peer = meet_python_peer(worker, page, live.frontend, live.backend, ("Browser", "Py"))
-        peer.files.downloads = tmp_path / "downloads"
-        worker.run(linked(peer))
+    worker, page, peer = python_peer
 
-        # Browser -> Python: saved under its name, whole.
-        source = tmp_path / "notes.bin"
-        source.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
-        page.get_by_test_id("file-input").set_input_files(str(source))
-        received = worker.run(next_event(peer, "file_received"), timeout=120)
-        assert received.path == peer.files.downloads / "notes.bin"
-        assert received.path.read_bytes() == source.read_bytes()
-        expect(transfers(page, "out").last).to_have_attribute("data-status", "done", timeout=10_000)
+    # Browser -> Python: saved under its name, whole.
+    source = tmp_path / "notes.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+    page.get_by_test_id("file-input").set_input_files(str(source))
+    received = worker.run(next_event(peer, "file_received"), timeout=120)
+    assert received.path == peer.files.downloads / "notes.bin"
+    assert received.path.read_bytes() == source.read_bytes()
+    expect(transfers(page, "out").last).to_have_attribute("data-status", "done", timeout=10_000)
 
-        # Python -> browser: a picture inline, bytes to download.
-        picture = tmp_path / "dot.png"
-        picture.write_bytes(png(5, 4))
+    # Python -> browser: a picture inline, bytes to download.
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(png(5, 4))
 
-        async def send(path):
-            out = await peer.send_file(path)
-            await peer.files.wait(out, timeout=60)
-            return [r.status for r in out.receivers.values()]
+    async def send(path):
+        out = await peer.send_file(path)
+        await peer.files.wait(out, timeout=60)
+        return [r.status for r in out.receivers.values()]
 
-        assert worker.run(send(picture), timeout=90) == ["done"]
-        card = transfers(page, "in").last
-        expect(card).to_have_attribute("data-type", "image/png")
-        assert card.get_by_test_id("file-thumb").evaluate("img => img.naturalWidth") == 5
-        blob = tmp_path / "blob.bin"
-        blob.write_bytes(os.urandom(1024 * 1024))
-        assert worker.run(send(blob), timeout=90) == ["done"]
-        assert downloaded(page, transfers(page, "in").last) == blob.read_bytes()
+    assert worker.run(send(picture), timeout=90) == ["done"]
+    card = transfers(page, "in").last
+    expect(card).to_have_attribute("data-type", "image/png")
+    assert card.get_by_test_id("file-thumb").evaluate("img => img.naturalWidth") == 5
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(os.urandom(1024 * 1024))
+    assert worker.run(send(blob), timeout=90) == ["done"]
+    assert downloaded(page, transfers(page, "in").last) == blob.read_bytes()
 
-        # A hostile name is shown as plain text, sanitised; a lying size is refused.
-        html = tmp_path / "page.html"
-        html.write_bytes(b"<script>document.title='owned'</script>")
+    # A hostile name is shown as plain text, sanitised; a lying size is refused.
+    html = tmp_path / "page.html"
+    html.write_bytes(b"<script>document.title='owned'</script>")
 
-        async def offer(path, **lies):
-            out = crafted(peer, path, **lies)
-            await peer.files.wait(out, timeout=30)
-            return [(r.status, r.error) for r in out.receivers.values()]
+    async def offer(path, **lies):
+        out = crafted(peer, path, **lies)
+        await peer.files.wait(out, timeout=30)
+        return [(r.status, r.error) for r in out.receivers.values()]
 
-        assert worker.run(offer(html, name='../../<img src=x onerror="alert(1)">.html'))[0][0] == "done"
-        card = transfers(page, "in").last
-        expect(card.get_by_test_id("file-name")).to_have_text("_img src=x onerror=_alert(1)__.html")
-        expect(card).to_have_attribute("data-type", "application/octet-stream")
-        expect(card.locator("img")).to_have_count(0)
-        assert page.title() != "owned"
+    assert worker.run(offer(html, name='../../<img src=x onerror="alert(1)">.html'))[0][0] == "done"
+    card = transfers(page, "in").last
+    expect(card.get_by_test_id("file-name")).to_have_text("_img src=x onerror=_alert(1)__.html")
+    expect(card).to_have_attribute("data-type", "application/octet-stream")
+    expect(card.locator("img")).to_have_count(0)
+    assert page.title() != "owned"
 
-        big = tmp_path / "liar.bin"
-        big.write_bytes(os.urandom(300_000))
-        answers = worker.run(offer(big, size=70_000, sha256=hashlib.sha256(big.read_bytes()[:70_000]).hexdigest()))
-        assert answers == [("cancelled", "The file is not the size it was offered as.")]
-        card = transfers(page, "in").last
-        expect(card).to_have_attribute("data-status", "failed")
-        expect(card.get_by_role("alert")).to_contain_text("not the size it was offered as")
-        expect(card.get_by_test_id("file-download")).to_have_count(0)
-        worker.run(peer.close())
-    finally:
-        page.context.close()
-        worker.stop()
+    big = tmp_path / "liar.bin"
+    big.write_bytes(os.urandom(300_000))
+    answers = worker.run(offer(big, size=70_000, sha256=hashlib.sha256(big.read_bytes()[:70_000]).hexdigest()))
+    assert answers == [("cancelled", "The file is not the size it was offered as.")]
+    card = transfers(page, "in").last
+    expect(card).to_have_attribute("data-status", "failed")
+    expect(card.get_by_role("alert")).to_contain_text("not the size it was offered as")
+    expect(card.get_by_test_id("file-download")).to_have_count(0)
 
 
-def test_a_transfer_to_the_python_peer_resumes_after_its_link_drops(live, browser, tmp_path):
-    from tests.peer.test_peer_files import linked, next_event
-    from tests.support.peer_thread import PeerThread, meet_python_peer
+def test_a_transfer_to_the_python_peer_resumes_after_its_link_drops(python_peer, tmp_path):
+    from tests.peer.test_peer_files import next_event
 
-    worker = PeerThread()
-    page = browser.new_context().new_page()
-    try:
-        peer = meet_python_peer(worker, page, live.frontend, live.backend, ("Browser", "Py"))
-        peer.files.downloads = tmp_path / "downloads"
-        worker.run(linked(peer))
-        source = tmp_path / "long.bin"
-        source.write_bytes(os.urandom(12 * 1024 * 1024))
-        page.get_by_test_id("file-input").set_input_files(str(source))
+    worker, page, peer = python_peer
+    source = tmp_path / "long.bin"
+    source.write_bytes(os.urandom(12 * 1024 * 1024))
+    page.get_by_test_id("file-input").set_input_files(str(source))
 
-        async def drop_a_third_in():
-            while not peer.files.incoming or next(iter(peer.files.incoming.values())).rx is None:
-                await asyncio.sleep(0.01)
-            item = next(iter(peer.files.incoming.values()))
-            while item.rx.count < item.rx.total // 3:
-                await asyncio.sleep(0.01)
-            (link,) = peer.links.values()
-            link.rebuild()  # its path is gone: a fresh connection, the file channel with it
-            return item.rx.total
+    async def drop_a_third_in():
+        while not peer.files.incoming or next(iter(peer.files.incoming.values())).rx is None:
+            await asyncio.sleep(0.01)
+        item = next(iter(peer.files.incoming.values()))
+        while item.rx.count < item.rx.total // 3:
+            await asyncio.sleep(0.01)
+        (link,) = peer.links.values()
+        link.rebuild()  # its path is gone: a fresh connection, the file channel with it
+        return item.rx.total
 
-        total = worker.run(drop_a_third_in(), timeout=120)
-        received = worker.run(next_event(peer, "file_received"), timeout=180)
-        assert received.path.read_bytes() == source.read_bytes()
-        row = transfers(page, "out").last.get_by_test_id("file-receiver")
-        expect(row).to_have_attribute("data-status", "done", timeout=10_000)
-        starts = [int(n) for n in row.get_attribute("data-starts").split(",")]
-        assert starts[0] == 0 and len(starts) >= 2 and starts[-1] >= total // 3, starts
-        worker.run(peer.close())
-    finally:
-        page.context.close()
-        worker.stop()
+    total = worker.run(drop_a_third_in(), timeout=120)
+    received = worker.run(next_event(peer, "file_received"), timeout=180)
+    assert received.path.read_bytes() == source.read_bytes()
+    row = transfers(page, "out").last.get_by_test_id("file-receiver")
+    expect(row).to_have_attribute("data-status", "done", timeout=10_000)
+    starts = [int(n) for n in row.get_attribute("data-starts").split(",")]
+    assert starts[0] == 0 and len(starts) >= 2 and starts[-1] >= total // 3, starts
 
 
 def test_in_a_group_every_member_gets_the_file_and_the_sender_sees_each(live, browser, tmp_path):
@@ -313,18 +313,10 @@ def test_in_a_group_every_member_gets_the_file_and_the_sender_sees_each(live, br
 
 
 def test_with_no_webrtc_path_files_go_sealed_through_the_relay(live, browser, tmp_path):
-    from tests.browser.test_relay import RELAYED, blocked_page
-    from tests.support.browser import ENCLAVE_URL
+    from tests.browser.test_relay import relayed_pair
 
-    a = blocked_page(browser, live.frontend, "Gulnar")
-    b = blocked_page(browser, live.frontend, "Bea")
+    a, b = relayed_pair(browser, live.frontend)
     try:
-        a.get_by_test_id("search-button").click()
-        expect(a.get_by_test_id("search-cancel")).to_be_visible()
-        b.get_by_test_id("search-button").click()
-        for page in (a, b):
-            expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
-            expect(page.get_by_test_id("peer-state")).to_have_text(RELAYED, timeout=20_000)
         source = tmp_path / "relayed.bin"
         source.write_bytes(os.urandom(200_000 + 7))  # four chunks, the last one short
         a.get_by_test_id("file-input").set_input_files(str(source))
@@ -392,22 +384,14 @@ def test_a_transfer_goes_on_through_an_ice_restart(pair, tmp_path):
 
 
 def test_the_operator_keeps_files_off_the_relay(browser, tmp_path_factory, tmp_path):
-    from tests.browser.test_relay import RELAYED, blocked_page
-    from tests.support.browser import ENCLAVE_URL
+    from tests.browser.test_relay import relayed_pair
     from tests.support.live_app import running_app, seed_web
 
     tmp = tmp_path_factory.mktemp("no-file-relay")
     seed_web(tmp / "web")  # a `.web` of its own, as in test_pow.py: the shared app's dev server must not see it rebuilt
     with running_app(tmp, {"EPHEM_RELAY_FILES": "false", "REFLEX_WEB_WORKDIR": str(tmp / "web")}) as app:
-        a = blocked_page(browser, app.frontend, "Gulnar")
-        b = blocked_page(browser, app.frontend, "Bea")
+        a, b = relayed_pair(browser, app.frontend)
         try:
-            a.get_by_test_id("search-button").click()
-            expect(a.get_by_test_id("search-cancel")).to_be_visible()
-            b.get_by_test_id("search-button").click()
-            for page in (a, b):
-                expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
-                expect(page.get_by_test_id("peer-state")).to_have_text(RELAYED, timeout=20_000)
             source = tmp_path / "kept.bin"
             source.write_bytes(os.urandom(100_000))
             a.get_by_test_id("file-input").set_input_files(str(source))

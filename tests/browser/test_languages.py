@@ -19,16 +19,22 @@ def page_in(browser, url: str, locale: str):
 
 
 @pytest.mark.parametrize(
-    ("locale", "lang", "direction", "start"),
-    [("fa-IR", "fa", "rtl", "شروع"), ("ar-EG", "ar", "rtl", "ابدأ"), ("bn-BD", "bn", "ltr", "শুরু করুন"), ("ky-KG", "ky", "ltr", "Баштоо")],
+    ("locale", "lang", "direction", "start", "title"),
+    [
+        ("fa-IR", "fa", "rtl", "شروع", "ephem · گفتگوی ناشناس"),
+        ("ar-EG", "ar", "rtl", "ابدأ", "ephem · دردشة مجهولة"),
+        ("bn-BD", "bn", "ltr", "শুরু করুন", "ephem · বেনামী চ্যাট"),
+        ("ky-KG", "ky", "ltr", "Баштоо", "ephem · анонимдүү маек"),
+    ],
 )
-def test_the_first_visit_speaks_the_browsers_language(live, browser, locale, lang, direction, start):
+def test_the_first_visit_speaks_the_browsers_language(live, browser, locale, lang, direction, start, title):
     page = page_in(browser, live.frontend, locale)
     html = page.locator("html")
     expect(html).to_have_attribute("lang", lang, timeout=20_000)
     expect(html).to_have_attribute("dir", direction)
     expect(page.get_by_test_id("login-submit")).to_have_text(start, timeout=20_000)
     expect(page.get_by_test_id("language-menu")).to_have_value(lang)
+    expect(page).to_have_title(title)  # the tab too
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing spills sideways
     page.context.close()
 
@@ -49,9 +55,7 @@ def test_the_menu_switches_and_the_choice_is_remembered(live, browser):
 
 
 def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, browser, tmp_path):
-    alice, bahram = meet(browser, live.frontend, "Alice", "بهرام")
-    for page in (alice, bahram):
-        page.set_viewport_size(PHONE)
+    alice, bahram = meet(browser, live.frontend, "Alice", "بهرام", ({"viewport": PHONE}, {"viewport": PHONE}))
     wait_direct(alice, 1)
     wait_direct(bahram, 1)
     say(bahram, "سلام")
@@ -60,7 +64,10 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
 
     bahram.get_by_test_id("language-menu").select_option("fa")
     expect(bahram.locator("html")).to_have_attribute("dir", "rtl")
+    expect(bahram).to_have_title("ephem · محفل")  # the tab's title
     expect(bahram.get_by_test_id("peer-state")).to_have_text("مستقیم")  # the link's state, per member
+    # Its round trip in Persian digits and unit.
+    expect(bahram.get_by_test_id("peer-rtt").filter(has_text="ثانیه")).to_have_text(re.compile("^[۰-۹٫]+ میلی‌ثانیه$"), timeout=15_000)
     send = bahram.get_by_test_id("chat-send")
     expect(send).to_have_text("فرستادن")
     expect(bahram.get_by_test_id("file-button")).to_have_attribute("aria-label", "فرستادن فایل")  # the file panel too
@@ -94,6 +101,8 @@ def test_a_persian_conversation_reads_right_to_left_and_survives_a_switch(live, 
     bahram.get_by_test_id("language-menu").select_option("en")
     expect(refusal).to_contain_text("The receiver declined.")  # said again, not kept as it was drawn
     expect(bahram.locator("html")).to_have_attribute("dir", "ltr")
+    expect(bahram).to_have_title("ephem · enclave")
+    expect(bahram.get_by_test_id("peer-rtt").filter(has_text="ms")).to_have_text(re.compile(r"^[0-9.]+ ms$"))
     expect(send).to_have_text("Send")
     expect(bahram.get_by_test_id("file-button")).to_have_attribute("aria-label", "Send files")
     assert texts(bahram) == ["سلام", "hello"]

@@ -36,6 +36,23 @@ def blocked_page(browser, url, name):
     return page
 
 
+def relayed_pair(browser, url):
+    """Two new users with no WebRTC path meet through Search, talking through the relay."""
+    pages = [blocked_page(browser, url, "Gulnar"), blocked_page(browser, url, "Bea")]
+    try:
+        pages[0].get_by_test_id("search-button").click()
+        expect(pages[0].get_by_test_id("search-cancel")).to_be_visible()
+        pages[1].get_by_test_id("search-button").click()
+        for page in pages:
+            expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+            expect(page.get_by_test_id("peer-state")).to_have_text(RELAYED, timeout=20_000)
+    except BaseException:
+        for page in pages:
+            page.context.close()
+        raise
+    return pages
+
+
 def safety_code(page, row: int = 0) -> str:
     page.get_by_test_id("safety-show").nth(row).click()
     code = page.get_by_test_id("safety-code").nth(row)

@@ -7,27 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import ENCLAVE_URL, sign_up, wait_direct
+from tests.support.browser import meet, wait_direct
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
-
-
-def meet_in(browser, url: str, people: list[tuple[str, dict]]):
-    """Two new users, each in a context made with its own options, meet through Search."""
-    pages = []
-    for name, options in people:
-        page = browser.new_context(**options).new_page()
-        sign_up(page, url, name)
-        pages.append(page)
-    pages[0].get_by_test_id("search-button").click()
-    expect(pages[0].get_by_test_id("search-cancel")).to_be_visible()
-    pages[1].get_by_test_id("search-button").click()
-    for page in pages:
-        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
-    return pages
 
 
 # Types each line into the composer and presses Enter, from inside the page:
@@ -65,10 +50,8 @@ def in_viewport(page, testid: str) -> bool:
 
 
 def test_a_phone_conversation_fills_the_screen_and_stays_pinned(live, browser):
-    phone, desk = meet_in(
-        browser,
-        live.frontend,
-        [("Pocket", {"viewport": PHONE, "locale": "en-US"}), ("Desk", {"viewport": DESKTOP, "locale": "de-DE"})],
+    phone, desk = meet(
+        browser, live.frontend, "Pocket", "Desk", ({"viewport": PHONE, "locale": "en-US"}, {"viewport": DESKTOP, "locale": "de-DE"})
     )
     wait_direct(phone, 1)
     wait_direct(desk, 1)
@@ -125,7 +108,7 @@ def test_a_phone_conversation_fills_the_screen_and_stays_pinned(live, browser):
 
 
 def test_the_side_panel_is_a_drawer_on_a_phone_and_a_column_on_a_desktop(live, browser):
-    phone, desk = meet_in(browser, live.frontend, [("Drawer", {"viewport": PHONE}), ("Column", {"viewport": DESKTOP})])
+    phone, desk = meet(browser, live.frontend, "Drawer", "Column", ({"viewport": PHONE}, {"viewport": DESKTOP}))
     side, toggle = phone.get_by_test_id("side-panel"), phone.get_by_test_id("side-open")
     expect(side).to_be_hidden()
     expect(toggle).to_have_attribute("aria-expanded", "false")
@@ -162,7 +145,7 @@ def test_the_side_panel_is_a_drawer_on_a_phone_and_a_column_on_a_desktop(live, b
 
 
 def test_links_are_plain_safe_anchors_and_emoji_show_large(live, browser):
-    reader, writer = meet_in(browser, live.frontend, [("Reader", {"viewport": PHONE}), ("Writer", {})])
+    reader, writer = meet(browser, live.frontend, "Reader", "Writer", ({"viewport": PHONE}, {}))
     wait_direct(reader, 1)
     box = writer.get_by_test_id("chat-input")
     box.fill("see https://example.org/a?b=1. and javascript:alert(1) or ftp://x.org")

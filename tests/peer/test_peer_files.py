@@ -16,6 +16,18 @@ def db_url(request):
     return request.getfixturevalue("sqlite_url")
 
 
+@pytest.fixture
+async def pair(server, tmp_path):
+    """Alice and Bob in one enclave, their DataChannel open; Bob saves into tmp_path/downloads."""
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    try:
+        yield alice, bob
+    finally:
+        await alice.close()
+        await bob.close()
+
+
 async def linked(*peers, timeout=20):
     async def opened():
         while not all(any(link.open for link in peer.links.values()) for peer in peers):
@@ -53,88 +65,73 @@ def files_receiver():
     return Receiver("")
 
 
-async def test_files_go_whole_with_safe_names_and_never_overwrite(server, tmp_path):
-    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
-    bob.files.downloads = tmp_path / "downloads"
-    try:
-        source = tmp_path / "report.pdf"
-        source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
-        for copy in (1, 2):
-            out = await alice.send_file(source)
-            await alice.files.wait(out, timeout=60)
-            assert out.status == "done"
-            received = await next_event(bob, "file_received")
-            assert received.path.name == ("report.pdf" if copy == 1 else "report (2).pdf")
-            assert received.path.read_bytes() == source.read_bytes()
-        assert sorted(p.name for p in bob.files.downloads.iterdir()) == ["report (2).pdf", "report.pdf"]
-
-        # A hostile name lands inside the folder, under its last component.
-        script = tmp_path / "pwn.sh"
-        script.write_bytes(b"#!/bin/sh\necho owned\n")
-        crafted(alice, script, name="../../../../tmp/.pwn.sh")
+async def test_files_go_whole_with_safe_names_and_never_overwrite(pair, tmp_path):
+    alice, bob = pair
+    source = tmp_path / "report.pdf"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    for copy in (1, 2):
+        out = await alice.send_file(source)
+        await alice.files.wait(out, timeout=60)
+        assert out.status == "done"
         received = await next_event(bob, "file_received")
-        assert received.path == bob.files.downloads / "pwn.sh"
-        assert received.type == "application/octet-stream"
-        assert not (tmp_path / ".pwn.sh").exists()
-    finally:
-        await alice.close()
-        await bob.close()
+        assert received.path.name == ("report.pdf" if copy == 1 else "report (2).pdf")
+        assert received.path.read_bytes() == source.read_bytes()
+    assert sorted(p.name for p in bob.files.downloads.iterdir()) == ["report (2).pdf", "report.pdf"]
+
+    # A hostile name lands inside the folder, under its last component.
+    script = tmp_path / "pwn.sh"
+    script.write_bytes(b"#!/bin/sh\necho owned\n")
+    crafted(alice, script, name="../../../../tmp/.pwn.sh")
+    received = await next_event(bob, "file_received")
+    assert received.path == bob.files.downloads / "pwn.sh"
+    assert received.type == "application/octet-stream"
+    assert not (tmp_path / ".pwn.sh").exists()
 
 
-async def test_a_lying_size_and_a_file_over_the_cap_are_refused(server, tmp_path):
-    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
-    bob.files.downloads = tmp_path / "downloads"
-    try:
-        source = tmp_path / "big.bin"
-        source.write_bytes(os.urandom(5000))
-        # Says 1000 bytes (with the hash of those), sends 5000.
-        lie = crafted(alice, source, size=1000, sha256=hashlib.sha256(source.read_bytes()[:1000]).hexdigest())
-        failed = await next_event(bob, "file_failed")
-        assert failed.status == "failed" and "size" in failed.error
-        await alice.files.wait(lie, timeout=20)
-        assert [r.status for r in lie.receivers.values()] == ["cancelled"]
-        assert list(bob.files.downloads.iterdir()) == []  # nothing kept, not even the part
+async def test_a_lying_size_and_a_file_over_the_cap_are_refused(pair, tmp_path):
+    alice, bob = pair
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(5000))
+    # Says 1000 bytes (with the hash of those), sends 5000.
+    lie = crafted(alice, source, size=1000, sha256=hashlib.sha256(source.read_bytes()[:1000]).hexdigest())
+    failed = await next_event(bob, "file_failed")
+    assert failed.status == "failed" and "size" in failed.error
+    await alice.files.wait(lie, timeout=20)
+    assert [r.status for r in lie.receivers.values()] == ["cancelled"]
+    assert list(bob.files.downloads.iterdir()) == []  # nothing kept, not even the part
 
-        bob.files.max_bytes = 4096
-        out = await alice.send_file(source)
-        await alice.files.wait(out, timeout=20)
-        (receiver,) = out.receivers.values()
-        assert (receiver.status, receiver.error) == ("cancelled", "Files are limited to 4 KB.")
-    finally:
-        await alice.close()
-        await bob.close()
+    bob.files.max_bytes = 4096
+    out = await alice.send_file(source)
+    await alice.files.wait(out, timeout=20)
+    (receiver,) = out.receivers.values()
+    assert (receiver.status, receiver.error) == ("cancelled", "Files are limited to 4 KB.")
 
 
-async def test_large_files_wait_for_accept_and_either_side_may_stop(server, tmp_path):
-    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
-    bob.files.downloads = tmp_path / "downloads"
+async def test_large_files_wait_for_accept_and_either_side_may_stop(pair, tmp_path):
+    alice, bob = pair
     bob.files.ask_above = 1000
-    try:
-        source = tmp_path / "video.mp4"
-        source.write_bytes(os.urandom(200_000))
-        out = await alice.send_file(source)
-        offered = await next_event(bob, "file_offer")
-        assert (offered.offer.name, offered.offer.size, offered.name) == ("video.mp4", 200_000, "Alice")
-        bob.accept_file(offered)
-        await alice.files.wait(out, timeout=30)
-        assert (await next_event(bob, "file_received")).path.read_bytes() == source.read_bytes()
+    source = tmp_path / "video.mp4"
+    source.write_bytes(os.urandom(200_000))
+    out = await alice.send_file(source)
+    offered = await next_event(bob, "file_offer")
+    assert (offered.offer.name, offered.offer.size, offered.name) == ("video.mp4", 200_000, "Alice")
+    bob.accept_file(offered)
+    await alice.files.wait(out, timeout=30)
+    assert (await next_event(bob, "file_received")).path.read_bytes() == source.read_bytes()
 
-        out = await alice.send_file(source)
-        bob.decline_file(await next_event(bob, "file_offer"))
-        await alice.files.wait(out, timeout=30)
-        assert [r.status for r in out.receivers.values()] == ["declined"]
+    out = await alice.send_file(source)
+    bob.decline_file(await next_event(bob, "file_offer"))
+    await alice.files.wait(out, timeout=30)
+    assert [r.status for r in out.receivers.values()] == ["declined"]
 
-        out = await alice.send_file(source)
-        await next_event(bob, "file_offer")
-        alice.files.cancel(out)
-        stopped = await next_event(bob, "file_failed")
-        assert stopped.status == "cancelled"
+    out = await alice.send_file(source)
+    await next_event(bob, "file_offer")
+    alice.files.cancel(out)
+    stopped = await next_event(bob, "file_failed")
+    assert stopped.status == "cancelled"
 
-        with pytest.raises(ValueError):
-            await alice.send_file(tmp_path / "missing.bin")
-    finally:
-        await alice.close()
-        await bob.close()
+    with pytest.raises(ValueError):
+        await alice.send_file(tmp_path / "missing.bin")
 
 
 async def test_send_file_needs_an_enclave(server, tmp_path):
@@ -148,32 +145,27 @@ async def test_send_file_needs_an_enclave(server, tmp_path):
         await peer.close()
 
 
-async def test_a_transfer_resumes_from_the_last_chunk_after_the_link_drops(server, tmp_path):
-    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
-    bob.files.downloads = tmp_path / "downloads"
+async def test_a_transfer_resumes_from_the_last_chunk_after_the_link_drops(pair, tmp_path):
+    alice, bob = pair
     bob.files.ask_above = 100 * 1024 * 1024
-    try:
-        source = tmp_path / "long.bin"
-        source.write_bytes(os.urandom(12 * 1024 * 1024))
-        out = await alice.send_file(source)
-        (receiver,) = out.receivers.values()
+    source = tmp_path / "long.bin"
+    source.write_bytes(os.urandom(12 * 1024 * 1024))
+    out = await alice.send_file(source)
+    (receiver,) = out.receivers.values()
 
-        async def halfway():
-            while receiver.acked < out.total // 3:
-                await asyncio.sleep(0.01)
+    async def halfway():
+        while receiver.acked < out.total // 3:
+            await asyncio.sleep(0.01)
 
-        await asyncio.wait_for(halfway(), 60)
-        (link,) = bob.links.values()
-        link.rebuild()  # a fresh connection: the old one, and its file channel, are gone
-        await alice.files.wait(out, timeout=120)
-        assert out.status == "done"
-        assert len(receiver.starts) >= 2 and receiver.starts[0] == 0
-        assert receiver.starts[-1] >= out.total // 3  # resumed, not started over
-        received = await next_event(bob, "file_received")
-        assert hashlib.sha256(received.path.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
-    finally:
-        await alice.close()
-        await bob.close()
+    await asyncio.wait_for(halfway(), 60)
+    (link,) = bob.links.values()
+    link.rebuild()  # a fresh connection: the old one, and its file channel, are gone
+    await alice.files.wait(out, timeout=120)
+    assert out.status == "done"
+    assert len(receiver.starts) >= 2 and receiver.starts[0] == 0
+    assert receiver.starts[-1] >= out.total // 3  # resumed, not started over
+    received = await next_event(bob, "file_received")
+    assert hashlib.sha256(received.path.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
 
 
 async def test_with_no_webrtc_path_files_go_sealed_through_the_relay_unless_turned_off(server, tmp_path):
@@ -255,35 +247,26 @@ async def test_the_command_line_sends_saves_and_asks_about_large_files(server, t
         await host.close()
 
 
-async def test_a_sender_with_16_offers_waiting_gets_the_next_refused(server, tmp_path):
-    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
-    bob.files.downloads = tmp_path / "downloads"
+async def test_a_sender_with_16_offers_waiting_gets_the_next_refused(pair, tmp_path):
+    alice, bob = pair
     bob.files.ask_above = 10
-    try:
-        source = tmp_path / "small.bin"
-        source.write_bytes(os.urandom(100))
-        outs = [await alice.send_file(source) for _ in range(17)]
-        await alice.files.wait(outs[-1], timeout=20)
-        (receiver,) = outs[-1].receivers.values()
-        assert (receiver.status, receiver.error) == ("cancelled", "Too many files at once: send again later.")
-        assert len(bob.files.incoming) == 16
-    finally:
-        await alice.close()
-        await bob.close()
+    source = tmp_path / "small.bin"
+    source.write_bytes(os.urandom(100))
+    outs = [await alice.send_file(source) for _ in range(17)]
+    await alice.files.wait(outs[-1], timeout=20)
+    (receiver,) = outs[-1].receivers.values()
+    assert (receiver.status, receiver.error) == ("cancelled", "Too many files at once: send again later.")
+    assert len(bob.files.incoming) == 16
 
 
-async def test_a_downloads_folder_that_cannot_be_written_refuses_cleanly(server, tmp_path):
-    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+async def test_a_downloads_folder_that_cannot_be_written_refuses_cleanly(pair, tmp_path):
+    alice, bob = pair
     bob.files.downloads = tmp_path / "not-a-folder"
     bob.files.downloads.write_bytes(b"a file where the folder should be")
-    try:
-        source = tmp_path / "a.bin"
-        source.write_bytes(b"x" * 100)
-        out = await alice.send_file(source)
-        failed = await next_event(bob, "file_failed")
-        assert failed.status == "failed" and "cannot be saved" in failed.error
-        await alice.files.wait(out, timeout=20)
-        assert [r.status for r in out.receivers.values()] == ["cancelled"]
-    finally:
-        await alice.close()
-        await bob.close()
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"x" * 100)
+    out = await alice.send_file(source)
+    failed = await next_event(bob, "file_failed")
+    assert failed.status == "failed" and "cannot be saved" in failed.error
+    await alice.files.wait(out, timeout=20)
+    assert [r.status for r in out.receivers.values()] == ["cancelled"]

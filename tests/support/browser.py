@@ -25,11 +25,12 @@ def sign_up(page, url: str, name: str, remember: bool = True) -> str:
 ENCLAVE_URL = re.compile(r"/enclave/[0-9a-f-]{36}$")
 
 
-def meet(browser, url: str, first: str, second: str):
-    """Two new users press Search and land in one enclave; returns their pages."""
+def meet(browser, url: str, first: str, second: str, contexts: tuple[dict, dict] = ({}, {})):
+    """Two new users press Search and land in one enclave; returns their pages.
+    `contexts`: each one's browser-context options (viewport, locale...)."""
     pages = []
-    for name in (first, second):
-        page = browser.new_context().new_page()
+    for name, options in zip((first, second), contexts, strict=True):
+        page = browser.new_context(**options).new_page()
         sign_up(page, url, name)
         pages.append(page)
     pages[0].get_by_test_id("search-button").click()

@@ -32,14 +32,14 @@ async def mesh(page: EnclaveState, **peer) -> MemberRow:
 async def test_a_member_row_says_how_the_link_runs():
     state = room()
     row = await mesh(state, state="relayed", relay="udp", rtt_ms=41.5, links=1, ice_restarts=0)
-    assert (row.conn, row.path, row.rtt, row.tone, row.links) == ("via relay server (TURN, UDP)", "relay-udp", "41.5 ms", "blue", 1)
+    assert (row.conn, row.path, row.rtt_ms, row.tone, row.links) == ("via relay server (TURN, UDP)", "relay-udp", 41.5, "blue", 1)
     row = await mesh(state, state="reconnecting", relay="udp", rtt_ms=41.5, links=1, ice_restarts=1)
-    assert (row.conn, row.path, row.rtt, row.tone, row.ice_restarts) == ("reconnecting", "", "", "amber", 1)
+    assert (row.conn, row.path, row.rtt_ms, row.tone, row.ice_restarts) == ("reconnecting", "", -1, "amber", 1)
     row = await mesh(state, state="direct", relay="", rtt_ms=0.4, links=1, ice_restarts=1)
-    assert (row.conn, row.path, row.rtt, row.tone) == ("direct", "direct", "0.4 ms", "green")
+    assert (row.conn, row.path, row.rtt_ms, row.tone) == ("direct", "direct", 0.4, "green")
     # Nonsense from the page is shown as nothing rather than failing the handler.
     row = await mesh(state, state="direct", rtt_ms="fast", links=-3, ice_restarts=True)
-    assert (row.rtt, row.links, row.ice_restarts) == ("", 0, 0)
+    assert (row.rtt_ms, row.links, row.ice_restarts) == (-1, 0, 0)
     assert state.members[0].conn == "" and state.members[0].path == ""
 
 

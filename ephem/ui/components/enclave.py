@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from ephem.ui.words import t, t_var
+from ephem.ui.words import t, t_ms, t_var
 
 from ephem.ui import routes
 
@@ -95,7 +95,7 @@ def member_row(member: rx.Var) -> rx.Component:
             ),
         ),
         # "6 ms" must not break into "6 / ms" when a long name squeezes the row.
-        rx.text(member.rtt, size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
+        rx.text(t_ms(member.rtt_ms), size="1", color_scheme="gray", white_space="nowrap", custom_attrs={"data-testid": "peer-rtt"}),
         rx.cond(~member.me, member_menu(member)),
         align="center",
         spacing="2",
@@ -299,7 +299,7 @@ def selftest_panel() -> rx.Component:
             ),
             rx.text(
                 t("Server round trip: "),
-                rx.cond(EnclaveState.echo_ms >= 0, EnclaveState.echo_ms.to_string() + " ms", t("not measured yet")),
+                rx.cond(EnclaveState.echo_ms >= 0, t_ms(EnclaveState.echo_ms), t("not measured yet")),
                 size="2",
                 custom_attrs={"data-testid": "selftest-echo"},
             ),

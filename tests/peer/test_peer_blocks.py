@@ -1,0 +1,77 @@
+"""The Python peer drops a blocked account as the browser does (mesh.js): its
+frames go unread and it gets nothing from us; the list is the server's
+(`/api/blocks`). Real aiortc peers against the real server."""
+
+import asyncio
+
+import pytest
+
+from ephem.peer import EphemError, EphemPeer
+from tests.peer.test_peer import matched_peers, next_message
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request):
+    return request.getfixturevalue("sqlite_url")
+
+
+async def _until(check, what: str, timeout: float = 20) -> None:
+    async def reached():
+        while not check():
+            await asyncio.sleep(0.02)
+
+    try:
+        await asyncio.wait_for(reached(), timeout)
+    except TimeoutError:
+        raise AssertionError(f"not within {timeout} s: {what}") from None
+
+
+async def test_a_blocked_member_is_neither_heard_nor_sent_to(server):
+    alice, bob = await matched_peers(server, "Alice", "Bob")
+    carol = await EphemPeer.sign_up(server.url, "Carol")
+    await carol.connect()
+    try:
+        await carol.join_invite(await alice.invite())
+        hi = await alice.send("hi both")
+        assert (await next_message(bob)).text == "hi both"
+        assert (await next_message(carol)).text == "hi both"
+        await alice.wait_status(hi, "delivered")
+        bob_id = bob.account["id"]
+
+        with pytest.raises(EphemError) as refused:  # not someone Alice shares an enclave with
+            await alice.block("no-such-account")
+        assert refused.value.code and alice.blocked == set()
+
+        await alice.block(bob_id)
+        assert alice.blocked == {bob_id}
+        # Bob still talks to Carol; what he sends Alice arrives on her link and goes unread (no ack).
+        dropped = alice.blocked_dropped
+        shouted = await bob.send("from Bob")
+        assert (await next_message(carol)).text == "from Bob"
+        await _until(lambda: alice.blocked_dropped > dropped, "Bob's frame dropped by Alice")
+        assert alice._incoming.empty()
+        assert alice.account["id"] in shouted.pending and shouted.status == "sent"
+
+        # Alice writes: Carol gets it, nothing goes to Bob.
+        quiet = await alice.send("Carol only")
+        assert bob_id not in quiet.sent_to
+        assert (await next_message(carol)).text == "Carol only"
+        assert bob_id not in quiet.sent_to
+
+        # The list is the server's: Alice's account on another peer reads it too.
+        elsewhere = EphemPeer(server.url, alice.session_token)
+        try:
+            await elsewhere.refresh_blocks()
+            assert elsewhere.blocked == {bob_id}
+        finally:
+            await elsewhere.http.aclose()
+
+        # Lifted: what waited for Bob goes to him, and he is heard again.
+        await alice.unblock(bob_id)
+        assert alice.blocked == set()
+        assert (await next_message(bob)).text == "Carol only"
+        await bob.send("back")
+        assert (await next_message(alice)).text == "back"
+    finally:
+        for peer in (carol, alice, bob):
+            await peer.close()
