@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_room_layout import DESKTOP, PHONE, meet_in
-from tests.support.browser import wait_direct
+from tests.browser.test_room_layout import DESKTOP, PHONE
+from tests.support.browser import meet, wait_direct
 from tests.support.live_app import ROOT
 
 pytestmark = pytest.mark.browser
@@ -47,7 +47,7 @@ def test_no_serious_violations_on_any_page(live, browser):
         check(page, f"sign-in {size['width']}", problems)
         page.context.close()
 
-    phone, desk = meet_in(browser, live.frontend, [("Phone", {"viewport": PHONE}), ("Desk", {"viewport": DESKTOP})])
+    phone, desk = meet(browser, live.frontend, "Phone", "Desk", ({"viewport": PHONE}, {"viewport": DESKTOP}))
     wait_direct(phone, 1)
     desk.get_by_test_id("chat-input").fill("hello https://example.org 🎉")
     desk.get_by_test_id("chat-input").press("Enter")

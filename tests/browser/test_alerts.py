@@ -4,8 +4,7 @@ a notification only while the tab is hidden, permission asked on a click."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_room_layout import meet_in
-from tests.support.browser import say, wait_direct
+from tests.support.browser import meet, say, wait_direct
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +30,7 @@ def notes(page) -> list[dict]:
 
 def test_notifications_only_when_hidden_and_unread_counts_reach_home(live, browser):
     granted = {"permissions": ["notifications"]}
-    reader, writer = meet_in(browser, live.frontend, [("Reader", granted), ("Writer", granted)])
+    reader, writer = meet(browser, live.frontend, "Reader", "Writer", (granted, granted))
     for page in (reader, writer):
         page.context.add_init_script(WATCH)
         page.reload()
@@ -77,7 +76,7 @@ def test_notifications_only_when_hidden_and_unread_counts_reach_home(live, brows
 
 
 def test_permission_is_asked_on_the_click_not_on_load(live, browser):
-    asker, other = meet_in(browser, live.frontend, [("Asker", {}), ("Other", {})])
+    asker, other = meet(browser, live.frontend, "Asker", "Other")
     asker.context.add_init_script(WATCH)
     asker.reload()
     wait_direct(asker, 1)
