@@ -268,14 +268,19 @@ class EphemPeer:
         body = answer.json()
         if answer.status_code != 200:
             _check(body)
-        self.blocked = {entry["account_id"] for entry in body}
+        listed = {entry["account_id"] for entry in body}
+        for account_id in listed - self.blocked:
+            self.files.drop_account(account_id)  # blocked elsewhere meanwhile: its transfers stop too
+        self.blocked = listed
         self.blocked_names = {entry["account_id"]: entry.get("name", "") for entry in body}
 
     async def block(self, account_id: str) -> None:
-        """Block a member: kept apart in matchmaking for good, nothing from or to them from now on."""
+        """Block a member: kept apart in matchmaking for good, nothing from or to them from now
+        on; files on their way either way stop, cancelled."""
         answer = await self.http.post("/api/blocks", json={"account_id": account_id})
         if answer.status_code != 201:
             _check(answer.json())
+        self.files.drop_account(account_id)  # while its links still carry the last file_cancel
         self.blocked.add(account_id)
         self.blocked_names[account_id] = answer.json().get("name", "")
 
