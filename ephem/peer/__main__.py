@@ -256,6 +256,7 @@ async def chat(args: argparse.Namespace) -> int:
             elif line.strip().startswith("/send"):
                 say(await send_file(peer, line.strip()[len("/send"):].strip()))
             elif line.strip() in ("/accept", "/decline"):
+                waiting[:] = [item for item in waiting if item.status == "offered"]  # not those stopped meanwhile (a block)
                 if not waiting:
                     say("! No file is waiting for an answer.")
                 else:

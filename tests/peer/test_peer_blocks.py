@@ -77,13 +77,15 @@ async def test_a_blocked_member_is_neither_heard_nor_sent_to(server):
             await peer.close()
 
 
-async def test_the_command_line_blocks_lists_and_unblocks(server):
+async def test_the_command_line_blocks_lists_and_unblocks(server, tmp_path):
+    import os
+
     from tests.peer.test_peer import Terminal
 
     host = await EphemPeer.sign_up(server.url, "Host")
     await host.connect()
     searching = asyncio.ensure_future(host.search(timeout=30))
-    terminal = await Terminal.search(server.url, "Terminal")
+    terminal = await Terminal.search(server.url, "Terminal", "--downloads", str(tmp_path / "got"))
     try:
         await searching
         await terminal.line_with("In enclave")
@@ -103,8 +105,19 @@ async def test_the_command_line_blocks_lists_and_unblocks(server):
         await terminal.type("/blocks")
         assert "You have blocked nobody." in await terminal.line_with("* ")
 
+        big = tmp_path / "big.bin"
+        big.write_bytes(os.urandom(26 * 1024 * 1024))
+        offered = await host.send_file(big)
+        await terminal.line_with("/accept or /decline")
+
         await terminal.type("/block HOST")  # names match whatever the case
         assert "Blocked Host: nothing from or to them now" in await terminal.line_with("Blocked")
+        # The offer waiting for an answer was cancelled by the block, on both sides.
+        assert "big.bin from Host: cancelled" in await terminal.line_with("big.bin")
+        await host.files.wait(offered, timeout=30)
+        assert [r.status for r in offered.receivers.values()] == ["cancelled"]
+        await terminal.type("/accept")
+        assert "No file is waiting" in await terminal.line_with("!")
         await terminal.type("/blocks")
         assert f"Blocked: Host ({host_id})" in await terminal.line_with("Blocked:")
         await host.send("unheard")  # dropped unread by the terminal
