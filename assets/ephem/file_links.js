@@ -93,10 +93,46 @@ export class FileTransfers {
     this.changed(true);
   }
 
-  // An envelope to one account, on its first open link (DataChannel or relay).
-  toAccount(accountId, type, payload) {
+  // An envelope to one account, on its first open link (DataChannel or relay);
+  // `links`: the conversation's, which leave blocked accounts out.
+  toAccount(accountId, type, payload, links = this.mesh.conversation.links()) {
     const wire = frame(type, this.mesh.me.account_id, payload);
-    return this.mesh.conversation.links().some((l) => l.peer.account_id === accountId && l.open && l.sendFrame(wire));
+    return links.some((l) => l.peer.account_id === accountId && l.open && l.sendFrame(wire));
+  }
+
+  // The account was just blocked: every transfer with it, either way, stops
+  // now and shows as cancelled. It gets one last `file_cancel` per transfer
+  // (code `cancelled`, as if cancelled by hand) so its side stops too rather
+  // than asking again forever; after that, nothing.
+  dropAccount(accountId) {
+    const every = [...this.mesh.links.values(), ...this.mesh.relay.links()];
+    let dropped = 0;
+    this.outgoing.forEach((out, id) => {
+      const r = out.receivers.get(accountId);
+      if (!r || !["offered", "sending"].includes(r.status)) return;
+      r.status = "cancelled";
+      r.wantFrom = null;
+      this.closeChannel(r);
+      this.toAccount(accountId, "file_cancel", { id, code: "cancelled", message: "The sender cancelled." }, every);
+      this.settle(out);
+      dropped += 1;
+    });
+    this.incoming.forEach((inc) => {
+      if (inc.from !== accountId || !["offered", "receiving"].includes(inc.status)) return;
+      this.stopIncoming(inc.key, "cancelled", "The receiver cancelled.", false);
+      this.toAccount(accountId, "file_cancel", { id: inc.id, code: "cancelled", message: "The receiver cancelled." }, every);
+      dropped += 1;
+    });
+    if (dropped) this.changed(true);
+    return dropped;
+  }
+
+  // Every receiver answered for good: the transfer is over.
+  settle(out) {
+    if ([...out.receivers.values()].every((x) => x.status !== "sending" && x.status !== "offered")) {
+      out.status = [...out.receivers.values()].some((x) => x.status === "done") ? "done" : "cancelled";
+      this.outgoing.delete(out.id);
+    }
   }
 
   peerLink(accountId) {
@@ -276,10 +312,7 @@ export class FileTransfers {
       r.error = fileError(code === "cancelled" ? "receiver_cancelled" : code, message, limit);
       this.closeChannel(r);
     }
-    if ([...out.receivers.values()].every((x) => x.status !== "sending" && x.status !== "offered")) {
-      out.status = [...out.receivers.values()].some((x) => x.status === "done") ? "done" : "cancelled";
-      this.outgoing.delete(id);
-    }
+    this.settle(out);
     this.changed(env.type !== "file_ack");
   }
 

@@ -261,11 +261,13 @@ export class Mesh {
     return Boolean(this.session.blocked && this.session.blocked.has(accountId));
   }
 
-  // The blocked list changed: a call with someone now blocked ends on our side at once.
+  // The blocked list changed: a call with someone now blocked ends on our side
+  // at once, and so do file transfers with them, either way.
   applyBlocks() {
     this.links.forEach((link) => {
       if (this.isBlocked(link.peer.account_id)) this.call.onRemoteState(link, { active: false });
     });
+    if (this.session.blocked) this.session.blocked.forEach((accountId) => this.files.dropAccount(accountId));
     this.changed();
   }
 

@@ -95,7 +95,7 @@ function useHidden() {
 // Called by the chat panel on each render: `pinned` says the list shows its newest message.
 export function useAttention({ messages, pinned, accountId, enclaveId }) {
   const hidden = useHidden();
-  const { t } = useWords();
+  const { t, number, lang } = useWords();
   const mark = useRef(null);
   if (!mark.current) mark.current = new ReadMark();
   const [unread, setUnread] = useState(0);
@@ -127,10 +127,11 @@ export function useAttention({ messages, pinned, accountId, enclaveId }) {
     });
   }, [messages.length, lastId, hidden, pinned, accountId, enclaveId]);
 
-  // The tab's title carries the count; the page's own title comes back at zero.
+  // The tab's title carries the count, in the page's digits (again on a
+  // switch); the page's own title comes back at zero.
   useEffect(() => {
-    document.title = titleWith(document.title, unread);
-  }, [unread]);
+    document.title = titleWith(document.title, unread, number);
+  }, [unread, lang]);
   useEffect(() => () => {
     document.title = titleWith(document.title, 0);
   }, []);

@@ -3,13 +3,15 @@
 // conversation and whether the reader is looking (tab visible, list at the
 // bottom), and shows what it returns.
 
-// "(3) ephem · enclave": the count in front of the page's own title.
-const COUNTED = /^\(\d+\+?\) /;
+// "(3) ephem · enclave": the count in front of the page's own title, in the
+// page's digits ("(۳) " in Persian) when `number` is the translator's
+// (i18n.js). Any script's digits count as a count, so a switch redraws it.
+const COUNTED = /^\(\p{Nd}+\+?\) /u;
 export const stripCount = (title) => String(title || "").replace(COUNTED, "");
-export function titleWith(title, count) {
+export function titleWith(title, count, number = String) {
   const base = stripCount(title);
   if (!(count > 0)) return base;
-  return `(${count > 99 ? "99+" : count}) ${base}`;
+  return `(${count > 99 ? `${number(99)}+` : number(count)}) ${base}`;
 }
 
 // The reader's place in one conversation: the last message they have seen.

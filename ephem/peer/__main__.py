@@ -6,8 +6,10 @@ sent; your own messages get a mark when they are sent (✓) and delivered (✓�
 theirs (in person, by phone); the same code on both sides means nobody, the
 server included, sits in between. `/send PATH` sends a file to everyone here;
 files others send are saved in `--downloads DIR` (refused without it), those
-above 25 MB once you `/accept` them (or `/decline`). Ctrl-C or end of input
-(Ctrl-D) leaves cleanly.
+above 25 MB once you `/accept` them (or `/decline`). `/block NAME` (or an
+account id) stops everything from and to a member and keeps you apart in
+matchmaking; `/blocks` lists your blocks, `/unblock NAME_OR_ID` lifts one.
+Ctrl-C or end of input (Ctrl-D) leaves cleanly.
 """
 
 import argparse
@@ -16,6 +18,8 @@ import contextlib
 import sys
 from datetime import datetime
 from pathlib import Path
+
+import httpx
 
 from ephem.peer.client import EphemError, EphemPeer
 from ephem.peer.files import format_bytes, format_duration
@@ -62,6 +66,68 @@ def verify(peer: EphemPeer, name: str) -> str:
     if code is None:
         return f"! No safety code with {name.strip()} yet: their key has not arrived."
     return f"Safety code with {name.strip()}: {code} (the same on their side means nobody is in between)"
+
+
+def resolve_member(peer: EphemPeer, who: str, also: dict[str, str] | None = None) -> tuple[str | None, str]:
+    """(account_id, "") for the member of this enclave (or of `also`, id -> name) called `who`
+    or with that account id; (None, why not) otherwise. Names are matched case-insensitively."""
+    wanted = who.strip()
+    known = {a: m.name for a, m in (peer.conversation.members.items() if peer.conversation else ())}
+    known.update({a: n for a, n in (also or {}).items() if a not in known or not known[a]})
+    known.pop(peer.account.get("id", ""), None)
+    if wanted in known:
+        return wanted, ""
+    if wanted == peer.account.get("id") or wanted.casefold() == peer.name.casefold():
+        return None, "! That is you."
+    named = sorted(a for a, name in known.items() if name and name.casefold() == wanted.casefold())
+    if len(named) == 1:
+        return named[0], ""
+    if named:
+        return None, f"! {len(named)} members are called {wanted}: say which by account id ({', '.join(named)})."
+    return None, f"! Nobody called {wanted} is here (give a member's name or account id)."
+
+
+async def block(peer: EphemPeer, who: str) -> str:
+    if not who.strip():
+        return "! Say whom: /block NAME_OR_ACCOUNT_ID"
+    account_id, why = resolve_member(peer, who)
+    if account_id is None:
+        return why
+    try:
+        await peer.block(account_id)
+    except (EphemError, httpx.HTTPError) as exc:
+        return f"! {getattr(exc, 'message', None) or exc}"
+    return f"* Blocked {peer.blocked_names.get(account_id) or who.strip()}: nothing from or to them now, never matched again (/unblock to lift)."
+
+
+async def unblock(peer: EphemPeer, who: str) -> str:
+    if not who.strip():
+        return "! Say whom: /unblock NAME_OR_ACCOUNT_ID"
+    try:
+        await peer.refresh_blocks()  # blocks made on another device count too
+    except (EphemError, httpx.HTTPError) as exc:
+        return f"! {getattr(exc, 'message', None) or exc}"
+    account_id, why = resolve_member(peer, who, peer.blocked_names)
+    if account_id is None:
+        return why
+    if account_id not in peer.blocked:
+        return f"! You have not blocked {who.strip()}."
+    name = peer.blocked_names.get(account_id) or who.strip()
+    try:
+        await peer.unblock(account_id)
+    except (EphemError, httpx.HTTPError) as exc:
+        return f"! {getattr(exc, 'message', None) or exc}"
+    return f"* Unblocked {name}."
+
+
+async def list_blocks(peer: EphemPeer) -> str:
+    try:
+        await peer.refresh_blocks()
+    except (EphemError, httpx.HTTPError) as exc:
+        return f"! {getattr(exc, 'message', None) or exc}"
+    if not peer.blocked_names:
+        return "* You have blocked nobody."
+    return "* Blocked: " + ", ".join(f"{name or 'someone'} ({account_id})" for account_id, name in peer.blocked_names.items())
 
 
 async def send_file(peer: EphemPeer, path: str) -> str:
@@ -182,9 +248,15 @@ async def chat(args: argparse.Namespace) -> int:
         async for line in stdin_lines():
             if line.strip().startswith("/verify"):
                 say(verify(peer, line.strip()[len("/verify"):]))
+            elif line.strip() == "/blocks":
+                say(await list_blocks(peer))
+            elif line.strip().split(" ")[0] in ("/block", "/unblock"):
+                command, _, who = line.strip().partition(" ")
+                say(await (block if command == "/block" else unblock)(peer, who))
             elif line.strip().startswith("/send"):
                 say(await send_file(peer, line.strip()[len("/send"):].strip()))
             elif line.strip() in ("/accept", "/decline"):
+                waiting[:] = [item for item in waiting if item.status == "offered"]  # not those stopped meanwhile (a block)
                 if not waiting:
                     say("! No file is waiting for an answer.")
                 else:

@@ -131,6 +131,7 @@ class EphemPeer:
         self.relay_after = RELAY_AFTER
         self.relay_rejected = 0  # relayed frames that did not open: tampered, replayed, reordered
         self.blocked: set[str] = set()  # account ids this account blocked
+        self.blocked_names: dict[str, str] = {}  # their names, as the server listed them
         self.blocked_dropped = 0  # frames from them, dropped unread
         # Per (enclave, their public key): counters must go on across a reconnect.
         self._channels: dict[tuple[str, bytes], seal.Channel] = {}
@@ -267,20 +268,28 @@ class EphemPeer:
         body = answer.json()
         if answer.status_code != 200:
             _check(body)
-        self.blocked = {entry["account_id"] for entry in body}
+        listed = {entry["account_id"] for entry in body}
+        for account_id in listed - self.blocked:
+            self.files.drop_account(account_id)  # blocked elsewhere meanwhile: its transfers stop too
+        self.blocked = listed
+        self.blocked_names = {entry["account_id"]: entry.get("name", "") for entry in body}
 
     async def block(self, account_id: str) -> None:
-        """Block a member: kept apart in matchmaking for good, nothing from or to them from now on."""
+        """Block a member: kept apart in matchmaking for good, nothing from or to them from now
+        on; files on their way either way stop, cancelled."""
         answer = await self.http.post("/api/blocks", json={"account_id": account_id})
         if answer.status_code != 201:
             _check(answer.json())
+        self.files.drop_account(account_id)  # while its links still carry the last file_cancel
         self.blocked.add(account_id)
+        self.blocked_names[account_id] = answer.json().get("name", "")
 
     async def unblock(self, account_id: str) -> None:
         answer = await self.http.delete(f"/api/blocks/{account_id}")
         if answer.status_code != 204:
             _check(answer.json())
         self.blocked.discard(account_id)
+        self.blocked_names.pop(account_id, None)
         if self.conversation is not None:
             self.conversation.flush(account_id)  # what waited for them goes now
 

@@ -187,3 +187,34 @@ test("a refusal travels as a code with the receiver's limit, English kept for ol
   assert.deepEqual(out.receivers.get("b").error, { code: "too_large", message: "Files are limited to 1 KB.", limit: 1024 });
   assert.deepEqual(b.files.items[0].error, { code: "refused_too_large", message: "Refused: Files are limited to 1 KB.", limit: 1024 });
 });
+
+test("blocking an account stops its transfers both ways, cancelled, with one last file_cancel each", async () => {
+  const [a, b] = pair({ deadAfter: 2 }); // A's upload stays under way
+  b.files.askAbove = 1000;
+  a.files.askAbove = 1000;
+  await a.files.sendFile(new File([randomBytes(6 * CHUNK)], "to-b.bin"));
+  await b.files.sendFile(new File([randomBytes(5000)], "to-a.bin")); // waits for A's Accept
+  await until(() => b.files.items.length === 2 && a.files.items.length === 2, "both offered");
+  const fromA = b.files.items.find((i) => !i.mine);
+  b.files.accept(fromA.key);
+  await until(() => fromA.rx && fromA.rx.count === 2, "bytes moving");
+  assert.equal(fromA.status, "receiving");
+
+  // A blocks B: mesh.js filters B out of the conversation's links, then applies blocks.
+  const links = a.conversation.links;
+  a.conversation.links = () => links().filter((l) => l.peer.account_id !== "b");
+  assert.equal(a.files.dropAccount("b"), 2);
+  const [out, offered] = a.files.items;
+  assert.deepEqual([out.status, out.receivers.get("b").status, out.receivers.get("b").channel], ["cancelled", "cancelled", null]);
+  assert.equal(a.files.outgoing.size, 0);
+  assert.deepEqual([offered.status, offered.error], ["cancelled", null]);
+  const cancels = a.frames.filter((f) => f.type === "file_cancel");
+  assert.deepEqual(cancels.map((f) => [f.payload.id, f.payload.code]), [[out.id, "cancelled"], [offered.id, "cancelled"]]);
+
+  // B's side ends too, as cancelled.
+  await until(() => fromA.status === "cancelled", "B's download cancelled");
+  const toA = b.files.items.find((i) => i.mine);
+  await until(() => toA.status === "cancelled", "B's upload cancelled");
+  assert.equal(a.files.dropAccount("b"), 0); // nothing left: no second cancel
+  assert.equal(a.frames.filter((f) => f.type === "file_cancel").length, 2);
+});

@@ -20,6 +20,9 @@ test("a page's English title is said in the page's language, its unread count ke
   // notify.js counts over the translated title: nothing else changes.
   const counted = titleWith("ephem · محفل", 2);
   assert.deepEqual(localTitle(counted, "ephem · enclave", fa.t, known), { english: "ephem · enclave", title: counted });
+  // Its count in Persian digits, as notify.js writes it, is kept and seen past.
+  const persian = titleWith("ephem · enclave", 12, fa.number);
+  assert.deepEqual(localTitle(persian, "", fa.t, known), { english: "ephem · enclave", title: "(۱۲) ephem · محفل" });
 });
 
 test("a switch says the title again, from its English; a new page brings its own", () => {

@@ -17,6 +17,22 @@ test("the title carries the count, and loses it at zero", () => {
   assert.equal(stripCount("(note) ephem"), "(note) ephem");
 });
 
+test("the count is in the page's digits, and any digits are taken off again", () => {
+  const words = (lang) => translator(JSON.parse(readFileSync(new URL(`../../assets/ephem/locales/${lang}.json`, import.meta.url), "utf8")));
+  const [fa, bn, ar, ru] = ["fa", "bn", "ar", "ru"].map(words);
+  assert.equal(titleWith("ephem · محفل", 3, fa.number), "(۳) ephem · محفل");
+  assert.equal(titleWith("ephem", 120, fa.number), "(۹۹+) ephem");
+  assert.equal(titleWith("ephem", 12, bn.number), "(১২) ephem");
+  // Arabic pages write Latin digits, as the app does elsewhere (language.js, CLDR).
+  assert.equal(titleWith("ephem", 12, ar.number), "(12) ephem");
+  assert.equal(titleWith("ephem", 12, ru.number), "(12) ephem");
+  assert.equal(titleWith("ephem", 12, english.number), "(12) ephem");
+  // A switch from Persian to Bengali replaces the count rather than adding one.
+  assert.equal(titleWith("(۱۲) ephem", 4, bn.number), "(৪) ephem");
+  assert.equal(titleWith("(৯৯+) ephem", 0, fa.number), "ephem");
+  assert.equal(stripCount("(۳) ephem"), "ephem");
+});
+
 test("messages by others count as unread until the reader looks", () => {
   const mark = new ReadMark();
   const list = [msg("a"), msg("b")];

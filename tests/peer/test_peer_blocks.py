@@ -75,3 +75,61 @@ async def test_a_blocked_member_is_neither_heard_nor_sent_to(server):
     finally:
         for peer in (carol, alice, bob):
             await peer.close()
+
+
+async def test_the_command_line_blocks_lists_and_unblocks(server, tmp_path):
+    import os
+
+    from tests.peer.test_peer import Terminal
+
+    host = await EphemPeer.sign_up(server.url, "Host")
+    await host.connect()
+    searching = asyncio.ensure_future(host.search(timeout=30))
+    terminal = await Terminal.search(server.url, "Terminal", "--downloads", str(tmp_path / "got"))
+    try:
+        await searching
+        await terminal.line_with("In enclave")
+        await host.send("before")
+        await terminal.line_with("Host: before")
+        host_id = host.account["id"]
+
+        for typed, said in [
+            ("/block", "Say whom: /block NAME_OR_ACCOUNT_ID"),
+            ("/block nobody", "Nobody called nobody is here"),
+            ("/block terminal", "That is you."),
+            ("/unblock Host", "You have not blocked Host."),
+            ("/unblock", "Say whom: /unblock"),
+        ]:
+            await terminal.type(typed)
+            assert said in await terminal.line_with("!")
+        await terminal.type("/blocks")
+        assert "You have blocked nobody." in await terminal.line_with("* ")
+
+        big = tmp_path / "big.bin"
+        big.write_bytes(os.urandom(26 * 1024 * 1024))
+        offered = await host.send_file(big)
+        await terminal.line_with("/accept or /decline")
+
+        await terminal.type("/block HOST")  # names match whatever the case
+        assert "Blocked Host: nothing from or to them now" in await terminal.line_with("Blocked")
+        # The offer waiting for an answer was cancelled by the block, on both sides.
+        assert "big.bin from Host: cancelled" in await terminal.line_with("big.bin")
+        await host.files.wait(offered, timeout=30)
+        assert [r.status for r in offered.receivers.values()] == ["cancelled"]
+        await terminal.type("/accept")
+        assert "No file is waiting" in await terminal.line_with("!")
+        await terminal.type("/blocks")
+        assert f"Blocked: Host ({host_id})" in await terminal.line_with("Blocked:")
+        await host.send("unheard")  # dropped unread by the terminal
+
+        await terminal.type(f"/unblock {host_id}")  # by account id too
+        assert "Unblocked Host." in await terminal.line_with("Unblocked")
+        await host.send("heard again")
+        shown = await terminal.line_with("] Host: ")  # a message line, not "* Host: direct link"
+        assert "heard again" in shown, shown  # and not "unheard"
+        await terminal.type("/blocks")
+        assert "You have blocked nobody." in await terminal.line_with("blocked nobody")
+        assert await terminal.end_input() == 0
+    finally:
+        terminal.stop()
+        await host.close()

@@ -270,3 +270,35 @@ async def test_a_downloads_folder_that_cannot_be_written_refuses_cleanly(pair, t
     assert failed.status == "failed" and "cannot be saved" in failed.error
     await alice.files.wait(out, timeout=20)
     assert [r.status for r in out.receivers.values()] == ["cancelled"]
+
+
+async def test_blocking_stops_transfers_either_way_as_cancelled(pair, tmp_path):
+    alice, bob = pair
+    bob.files.ask_above = 100 * 1024 * 1024
+    alice.files.downloads, alice.files.ask_above = tmp_path / "alice", 1000
+    source = tmp_path / "long.bin"
+    source.write_bytes(os.urandom(24 * 1024 * 1024))
+    out = await alice.send_file(source)
+    (receiver,) = out.receivers.values()
+    small = tmp_path / "small.bin"
+    small.write_bytes(os.urandom(5000))
+    back = await bob.send_file(small)  # waits for Alice's answer
+    waiting = await next_event(alice, "file_offer")
+
+    async def moving():
+        while receiver.acked < 2:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(moving(), 60)
+    await alice.block(bob.account["id"])
+    # At once on Alice's side, both ways.
+    assert (receiver.status, receiver.channel, out.status, out.done.is_set()) == ("cancelled", None, "cancelled", True)
+    assert waiting.status == "cancelled" and not alice.files.outgoing
+    assert receiver.acked < out.total  # it was stopped, not finished
+    # Bob's side is told (code `cancelled`) and stops too; nothing half-written is left.
+    stopped = await next_event(bob, "file_failed")
+    assert (stopped.offer.id, stopped.status) == (out.offer.id, "cancelled")
+    assert stopped.part is not None and not stopped.part.exists()
+    await bob.files.wait(back, timeout=30)
+    assert [r.status for r in back.receivers.values()] == ["cancelled"]
+    assert alice.files.drop_account(bob.account["id"]) == 0  # nothing left with Bob
