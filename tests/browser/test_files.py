@@ -365,6 +365,53 @@ def test_with_no_webrtc_path_files_go_sealed_through_the_relay(live, browser, tm
             page.context.close()
 
 
+def test_a_browser_with_no_webrtc_path_and_a_python_peer_send_files_both_ways_through_the_relay(live, browser, tmp_path):
+    from tests.browser.test_relay import RELAYED, blocked_page
+    from tests.peer.test_peer_files import next_event
+    from tests.support.browser import ENCLAVE_URL
+    from tests.support.peer_thread import PeerThread, matched_python_peer
+
+    worker = PeerThread()
+    page = blocked_page(browser, live.frontend, "Browser")
+    try:
+        page.get_by_test_id("search-button").click()
+        expect(page.get_by_test_id("search-cancel")).to_be_visible()
+        peer = worker.run(matched_python_peer(live.backend, "Py"))
+        peer.files.downloads = tmp_path / "downloads"
+        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+        expect(page.get_by_test_id("peer-state")).to_have_text(RELAYED, timeout=20_000)
+
+        # Browser -> Python: four chunks, the last one short, in sealed parts.
+        source = tmp_path / "up.bin"
+        source.write_bytes(os.urandom(3 * 64 * 1024 + 4321))
+        page.get_by_test_id("file-input").set_input_files(str(source))
+        received = worker.run(next_event(peer, "file_received", timeout=90), timeout=100)
+        assert hashlib.sha256(received.path.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+        row = transfers(page, "out").last.get_by_test_id("file-receiver")
+        expect(row).to_have_attribute("data-status", "done", timeout=10_000)
+
+        # Python -> browser.
+        down = tmp_path / "down.bin"
+        down.write_bytes(os.urandom(2 * 64 * 1024 + 99))
+
+        async def send():
+            out = await peer.send_file(down)
+            await peer.files.wait(out, timeout=90)
+            (other,) = peer.links
+            return [r.status for r in out.receivers.values()], peer.transport(other), peer.relay_rejected
+
+        statuses, transport, rejected = worker.run(send(), timeout=100)
+        assert (statuses, transport, rejected) == (["done"], "relayed", 0)
+        card = transfers(page, "in").last
+        expect(card).to_have_attribute("data-status", "done", timeout=10_000)
+        expect(card.locator("[data-relayed]")).to_have_attribute("data-relayed", "true")
+        assert hashlib.sha256(downloaded(page, card)).digest() == hashlib.sha256(down.read_bytes()).digest()
+        worker.run(peer.close())
+    finally:
+        page.context.close()
+        worker.stop()
+
+
 # The page's mesh, from the chat panel's React props (as bench/browser.py finds the session).
 MESH = """() => {
   const input = document.querySelector("[data-testid=chat-input]");
