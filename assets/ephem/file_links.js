@@ -9,7 +9,7 @@
 // after a drop, so a transfer resumes where it stopped.
 
 import { isPlaceholder } from "./conversation.js";
-import { frame } from "./envelope.js";
+import { frame, uuid } from "./envelope.js";
 import {
   ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, formatBytes, Incoming, MAX_BYTES, Meter, parseLabel, pictureType,
   sanitizeName,
@@ -111,7 +111,7 @@ export class FileTransfers {
 
   async sendFile(file) {
     const out = {
-      id: crypto.randomUUID(),
+      id: uuid(), // crypto.randomUUID exists only in secure contexts; plain-HTTP deployments send files too
       mine: true,
       file,
       name: sanitizeName(file.name),

@@ -174,3 +174,19 @@ test("a sender with 16 offers waiting gets the next one refused as busy", async 
   const refused = a.files.items.find((o) => o.status === "cancelled").receivers.get("b");
   assert.match(refused.error, /Too many files/);
 });
+
+test("a page on plain HTTP (no crypto.randomUUID, not a secure context) sends files too", async () => {
+  // Chromium exposes randomUUID only in secure contexts; the lab's site is http://100.64.0.11.
+  const randomUUID = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(crypto), "randomUUID");
+  delete Object.getPrototypeOf(crypto).randomUUID;
+  try {
+    assert.equal(crypto.randomUUID, undefined);
+    const [a, b] = pair();
+    const data = randomBytes(CHUNK + 1);
+    await a.files.sendFile(new File([data], "plain.bin"));
+    await until(() => b.files.items[0] && b.files.items[0].status === "done", "received");
+    assert.equal(sha(await bytesOf(b.files.items[0].blob)), sha(data));
+  } finally {
+    Object.defineProperty(Object.getPrototypeOf(crypto), "randomUUID", randomUUID);
+  }
+});
