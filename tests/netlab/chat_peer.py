@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -80,7 +81,9 @@ async def file_sent(peer, mib: float, timeout: float) -> dict:
     statuses = [r.status for r in out.receivers.values()]
     if statuses != ["done"]:
         raise RuntimeError(f"the file was not received: {statuses}")
-    return {"sha256": hashlib.sha256(source.read_bytes()).hexdigest(), "bytes": source.stat().st_size}
+    sent = {"sha256": hashlib.sha256(source.read_bytes()).hexdigest(), "bytes": source.stat().st_size}
+    shutil.rmtree(source.parent)
+    return sent
 
 
 async def file_received(peer, timeout: float) -> dict:
@@ -94,13 +97,15 @@ async def file_received(peer, timeout: float) -> dict:
     if item.status != "done":
         raise RuntimeError(f"the file {item.status}: {item.error}")
     data = item.path.read_bytes()
+    shutil.rmtree(peer.files.downloads)
     return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "seconds": round(time.monotonic() - began, 3)}
 
 
 async def main(args) -> None:
     started = time.monotonic()
     peer = await EphemPeer.sign_up(args.server, args.name)
-    peer.files.downloads = Path(tempfile.mkdtemp(prefix="ephem-netlab-downloads-"))
+    if args.file_mb and args.file_role == "receive":
+        peer.files.downloads = Path(tempfile.mkdtemp(prefix="ephem-netlab-downloads-"))
     connecting = time.monotonic()
     await peer.connect()  # includes probing the ICE servers (ephem/peer/turn.py)
     say("connected", seconds=round(time.monotonic() - connecting, 3), ice_servers=[server["urls"] for server in peer.ice_servers])
