@@ -98,6 +98,7 @@ class FileTransfers:
         self.downloads = downloads
         self.max_bytes, self.ask_above = max_bytes, ask_above
         self.relay_allowed: Callable[[], bool] = lambda: True  # the operator's switch, from `hello`
+        self.stall_after = STALL
         self.outgoing: dict[str, Outgoing] = {}
         self.incoming: dict[tuple[str, str], Received] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -267,12 +268,21 @@ class FileTransfers:
 
     async def _unstall(self, item: Received) -> None:
         """A transfer that stopped moving while a link is up (a lost accept, a stalled
-        channel): ask again from what we hold, on a fresh channel."""
-        seen = -1
+        channel): ask again from what we hold, on a fresh channel. Should that not move
+        it either, say so with the state of the connection's SCTP association, which
+        is what stalled the two times this was seen (bench/README.md, issue 18)."""
+        seen, stalls = -1, 0
         while item.status == "receiving":
-            await asyncio.sleep(STALL)
+            await asyncio.sleep(self.stall_after)
             if item.status == "receiving" and item.rx.bytes == seen:
+                stalls += 1
+                if stalls == 2:
+                    link = self._rtc(item.sender)
+                    log.warning("file %s stuck at %d of %d bytes though asked for again; its connection's SCTP: %s",
+                                item.offer.id, item.rx.bytes, item.offer.size, link.sctp_state() if link else "no open link")
                 self._to(item.sender, "file_accept", {"id": item.offer.id, "from": item.rx.count})
+            else:
+                stalls = 0
             seen = item.rx.bytes
 
     def decline(self, item: Received) -> None:

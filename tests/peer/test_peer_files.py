@@ -287,3 +287,42 @@ async def test_a_downloads_folder_that_cannot_be_written_refuses_cleanly(server,
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_a_transfer_still_stuck_after_asking_again_is_logged_with_its_sctp_state(server, tmp_path, caplog):
+    import logging
+
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    bob.files.stall_after = 0.5
+    caplog.set_level(logging.WARNING, logger="ephem.peer")
+    try:
+        source = tmp_path / "stuck.bin"
+        source.write_bytes(os.urandom(4 * 1024 * 1024))
+        out = await alice.send_file(source)
+
+        async def some_in():
+            while not bob.files.incoming or next(iter(bob.files.incoming.values())).rx is None:
+                await asyncio.sleep(0.01)
+            item = next(iter(bob.files.incoming.values()))
+            while item.rx.count < 2:
+                await asyncio.sleep(0.01)
+            return item
+
+        item = await asyncio.wait_for(some_in(), 30)
+        # Failure injection: Bob's association takes nothing more (as in the stall of bench/README.md).
+        (link,) = bob.links.values()
+        link.pc.sctp._handle_data = lambda data: asyncio.sleep(0)
+
+        async def logged():
+            while not any("stuck at" in r.getMessage() for r in caplog.records):
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(logged(), 10)
+        (line,) = [r.getMessage() for r in caplog.records if "stuck at" in r.getMessage()]
+        assert f"file {out.offer.id} stuck at {item.rx.bytes} of {4 * 1024 * 1024} bytes" in line
+        assert "'rwnd': " in line and "'cumulative_tsn': " in line and "'held': " in line
+        alice.files.cancel(out)
+    finally:
+        await alice.close()
+        await bob.close()
