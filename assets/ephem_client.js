@@ -16,4 +16,4 @@ import { registerServiceWorker } from "./ephem/install.js";
 registerServiceWorker();
 
 // The language menu (every page) and the page's language on <html lang dir>.
-export { LanguageMenu as EphemLanguageMenu } from "./ephem/language.js";
+export { LanguageMenu as EphemLanguageMenu, pageWord, useEphemLang } from "./ephem/language.js";

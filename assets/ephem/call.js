@@ -11,7 +11,7 @@
 // Who is in the call, muted or sharing travels as `call` envelopes on the
 // DataChannels, never through the server. The pure rules are in call_state.js.
 
-import { callState, explain, figures, fitEncoding, isCrowded, KINDS, mediaSupport } from "./call_state.js";
+import { callState, figures, trouble, fitEncoding, isCrowded, KINDS, mediaSupport } from "./call_state.js";
 import { SPEAKING_HOLD_MS, SPEAKING_LEVEL } from "./call_state.js";
 import { askMedia } from "./devices.js";
 import { LocalMedia } from "./local_media.js";
@@ -76,7 +76,7 @@ export class Call extends LocalMedia {
       this.timer = setInterval(() => this.poll(), STATS_MS);
       this.update();
     } catch (err) {
-      this.error = explain(err, "microphone or camera");
+      this.error = trouble(err, "microphone or camera");
     } finally {
       this.busy = "";
       this.changed();

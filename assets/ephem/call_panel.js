@@ -2,7 +2,7 @@
 // All it shows comes from the mesh's Call (call.js).
 
 import { createElement as h, useEffect, useRef, useState } from "react";
-import { mediaSupport } from "./call_state.js";
+import { mediaSupport, sayTrouble } from "./call_state.js";
 import { useWords } from "./language.js";
 
 const styles = {
@@ -266,7 +266,7 @@ export function CallPanel({ mesh }) {
     { "aria-label": t("Call"), "data-testid": "call-panel", style: styles.panel },
     oneLine ? h("div", { style: styles.header }, header, controls) : header,
     oneLine ? null : controls,
-    call.error ? h("div", { role: "alert", "data-testid": "call-error", style: styles.error }, call.error) : null,
+    call.error ? h("div", { role: "alert", "data-testid": "call-error", style: styles.error }, sayTrouble(t, call.error)) : null,
     relayedNote(mesh, t),
     call.crowded
       ? h(

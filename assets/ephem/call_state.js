@@ -3,6 +3,8 @@
 // figures are. No DOM or WebRTC objects are created here, so `node --test`
 // imports it as it is; call.js does the rest.
 
+import { english } from "./i18n.js";
+
 export const KINDS = ["audio", "video"];
 export const SPEAKING_LEVEL = 0.02; // audio level (0..1) above which a member shows as speaking
 export const SPEAKING_HOLD_MS = 700; // and for this long after, so the ring does not flicker
@@ -51,16 +53,34 @@ export function fitEncoding(encoding, crowded) {
   return fitted;
 }
 
-// Why the browser gave us no device, in words a user can act on.
-export function explain(err, what) {
+// The devices `explain` names, each a whole phrase for the translators.
+const DEVICES = {
+  "microphone or camera": (t) => t("microphone or camera"),
+  microphone: (t) => t("microphone"),
+  camera: (t) => t("camera"),
+  screen: (t) => t("screen"),
+};
+
+// Why the browser gave us no device, in words a user can act on, said by `t`
+// (the page's translator; English by default). The device is named as a
+// phrase of its own ("camera: ..."), so no language has to inflect it.
+export function explain(err, what, t = english.t) {
   const name = err && err.name;
+  const device = DEVICES[what] ? DEVICES[what](t) : String(what);
   if (name === "NotAllowedError" || name === "SecurityError") {
-    return `Your browser did not allow the ${what}. Allow it for this site in the address bar, then try again.`;
+    return t("Your browser did not allow the {device}. Allow it for this site in the address bar, then try again.", { device });
   }
-  if (name === "NotFoundError" || name === "OverconstrainedError") return `No ${what} was found on this device.`;
-  if (name === "NotReadableError" || name === "AbortError") return `The ${what} is in use by another program, or could not start.`;
-  return `Could not use the ${what}: ${(err && err.message) || err}`;
+  if (name === "NotFoundError" || name === "OverconstrainedError") return t("No {device} was found on this device.", { device });
+  if (name === "NotReadableError" || name === "AbortError") return t("The {device} is in use by another program, or could not start.", { device });
+  if (name === "NotSupportedError" && what === "screen") return t("This browser cannot share its screen.");
+  if (name === "ended") return t("The {device} stopped working.", { device });
+  return t("Could not use the {device}: {detail}", { device, detail: String((err && err.message) || err) });
 }
+
+// A device trouble kept as what happened, said in the page's language when
+// drawn (`sayTrouble(t, call.error)`), so a language switch says it again.
+export const trouble = (err, what) => ({ err: { name: err && err.name, message: err && err.message }, what });
+export const sayTrouble = (t, error) => (!error ? "" : typeof error === "string" ? error : explain(error.err, error.what, t));
 
 // Root mean square of time-domain samples: 0 for silence, about 0.7 for a full-scale sine.
 export function level(samples) {

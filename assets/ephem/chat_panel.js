@@ -225,6 +225,8 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
     if (result.ok) {
       setDraft("");
       setError("");
+    } else if (result.code === "too_long") {
+      setError(t("Messages are limited to {n} characters.", { n: MAX_TEXT }));
     } else if (result.error !== "empty") {
       setError(result.error);
     }
@@ -282,7 +284,7 @@ export function ChatPanel({ session, mesh, keepHistory, children }) {
         ? h(
             "button",
             { type: "button", "data-testid": "chat-jump", style: styles.jump, onClick: jump },
-            below === 1 ? "1 new message ↓" : `${below} new messages ↓`,
+            tn("{n} new message ↓", "{n} new messages ↓", below),
           )
         : null,
     ),

@@ -23,7 +23,8 @@ export const uuid = () =>
 export function checkText(text) {
   const clean = (text || "").trim();
   if (!clean) return { ok: false, error: "empty" };
-  if (textLength(clean) > MAX_TEXT) return { ok: false, error: `Messages are limited to ${MAX_TEXT} characters.` };
+  // `code` for the panel, which says it in the page's language.
+  if (textLength(clean) > MAX_TEXT) return { ok: false, code: "too_long", error: `Messages are limited to ${MAX_TEXT} characters.` };
   return { ok: true, text: clean };
 }
 

@@ -14,6 +14,7 @@ import {
   ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, formatBytes, Incoming, MAX_BYTES, Meter, parseLabel, pictureType,
   sanitizeName,
 } from "./file_transfer.js";
+import { fileError } from "./file_errors.js";
 import { onRelayedChunk, relayPump } from "./file_relay.js";
 import { Sha256 } from "./sha256.js";
 import { storage } from "./storage.js";
@@ -119,12 +120,12 @@ export class FileTransfers {
       status: "preparing",
       hashed: 0,
       receivers: new Map(), // account_id -> {name, status, next, acked, meter, channel, error}
-      error: "",
+      error: null, // fileError(): a code, said in the reader's language by the panel
     };
     this.items.push(out);
     if (file.size > this.maxBytes) {
       out.status = "failed";
-      out.error = `Files are limited to ${formatBytes(this.maxBytes)}.`;
+      out.error = fileError("too_large", `Files are limited to ${formatBytes(this.maxBytes)}.`, this.maxBytes);
       return this.changed(true);
     }
     this.outgoing.set(out.id, out);
@@ -152,13 +153,13 @@ export class FileTransfers {
         acked: 0,
         meter: new Meter(),
         channel: null,
-        error: "",
+        error: null,
         starts: [],
       });
       this.toAccount(accountId, "file_offer", out.offer);
     });
     out.status = out.receivers.size ? "sending" : "failed";
-    if (!out.receivers.size) out.error = "Nobody is connected to send it to.";
+    if (!out.receivers.size) out.error = fileError("nobody", "Nobody is connected to send it to.");
     this.changed(true);
   }
 
@@ -167,7 +168,7 @@ export class FileTransfers {
     const link = this.peerLink(accountId);
     const relay = link ? null : this.relayLink(accountId);
     if (r.wantFrom === null || r.wantFrom === undefined) return;
-    r.note = link || relay ? "" : "waiting for a direct connection";
+    r.note = link || relay ? null : fileError("waiting_direct", "waiting for a direct connection");
     if (!link && !relay) return this.changed(true);
     const from = r.wantFrom;
     r.wantFrom = null;
@@ -269,8 +270,10 @@ export class FileTransfers {
       r.acked = out.total;
       this.closeChannel(r);
     } else if (env.type === "file_cancel") {
-      r.status = env.payload.code === "declined" ? "declined" : "cancelled";
-      r.error = typeof env.payload.message === "string" ? env.payload.message.slice(0, 200) : "";
+      const { code, message, limit } = env.payload;
+      r.status = code === "declined" ? "declined" : "cancelled";
+      // The receiver's code, said here in our language; its English text only for a code we lack.
+      r.error = fileError(code === "cancelled" ? "receiver_cancelled" : code, message, limit);
       this.closeChannel(r);
     }
     if ([...out.receivers.values()].every((x) => x.status !== "sending" && x.status !== "offered")) {
@@ -287,9 +290,11 @@ export class FileTransfers {
     const checked = checkOffer(env.payload, this.maxBytes);
     if (!checked.ok) {
       const id = typeof env.payload.id === "string" ? env.payload.id.slice(0, 64) : "";
-      this.toAccount(accountId, "file_cancel", { id, code: checked.code, message: checked.message });
+      const limit = checked.code === "too_large" ? { limit: this.maxBytes } : {};
+      this.toAccount(accountId, "file_cancel", { id, code: checked.code, message: checked.message, ...limit });
       if (checked.code === "too_large") {
-        this.items.push({ id, mine: false, from: accountId, name: sanitizeName(env.payload.name), size: 0, status: "failed", error: `Refused: ${checked.message}` });
+        const error = fileError("refused_too_large", `Refused: ${checked.message}`, this.maxBytes);
+        this.items.push({ id, mine: false, from: accountId, name: sanitizeName(env.payload.name), size: 0, status: "failed", error });
         this.changed(true);
       }
       return;
@@ -324,7 +329,7 @@ export class FileTransfers {
       channel: null,
       url: "",
       type: "",
-      error: "",
+      error: null,
     };
     this.incoming.set(key, inc);
     this.items.push(inc);
@@ -354,7 +359,7 @@ export class FileTransfers {
     const inc = this.incoming.get(key);
     if (!inc || !["offered", "receiving"].includes(inc.status)) return;
     inc.status = code === "declined" ? "declined" : code === "cancelled" ? "cancelled" : "failed";
-    inc.error = code === "declined" || code === "cancelled" ? "" : message;
+    inc.error = code === "declined" || code === "cancelled" ? null : fileError(code, message);
     inc.parts = [];
     inc.blob = null;
     this.closeChannel(inc);
@@ -456,7 +461,7 @@ export class FileTransfers {
     if (env.type === "file_cancel") {
       const inc = this.incoming.get(`${accountId}|${env.payload.id}`);
       if (inc) {
-        this.stopIncoming(inc.key, env.payload.code === "cancelled" ? "cancelled" : "failed", "The sender stopped.", false);
+        this.stopIncoming(inc.key, env.payload.code === "cancelled" ? "cancelled" : "sender_stopped", "The sender stopped.", false);
         return;
       }
     }

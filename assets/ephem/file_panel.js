@@ -7,6 +7,7 @@
 
 import { createElement as h, useEffect, useRef, useState } from "react";
 import { formatBytes, formatDuration } from "./file_transfer.js";
+import { sayFileError } from "./file_errors.js";
 import { progressOf } from "./file_links.js";
 import { useWords } from "./language.js";
 
@@ -131,13 +132,13 @@ function Outgoing({ files, item }) {
           h("bdi", { dir: "auto" }, r.name),
           ` · ${said(t, r.status)}`,
           r.relayed && r.status === "sending" ? RELAYED(t) : "",
-          r.note ? ` · ${r.note}` : "",
-          r.error ? ` · ${r.error}` : "",
+          r.note ? ` · ${sayFileError(t, r.note)}` : "",
+          r.error ? h("span", { "data-testid": "file-error", "data-code": r.error.code }, ` · ${sayFileError(t, r.error)}`) : "",
         ),
         r.status === "sending" || r.status === "offered" ? h(Progress, { item, receiver: r, label: t("{file} to {name}", { file: item.name, name: r.name }) }) : null,
       ),
     ),
-    item.error ? h("div", { role: "alert", style: styles.error }, item.error) : null,
+    item.error ? h("div", { role: "alert", style: styles.error, "data-testid": "file-error", "data-code": item.error.code }, sayFileError(t, item.error)) : null,
     live
       ? h(
           "button",
@@ -185,7 +186,7 @@ function Incoming({ files, item }) {
       `${item.size ? formatBytes(item.size) : ""} · ${said(t, item.status)}`,
       item.relayed && item.status === "receiving" ? RELAYED(t) : "",
     ),
-    item.error ? h("div", { role: "alert", style: styles.error }, item.error) : null,
+    item.error ? h("div", { role: "alert", style: styles.error, "data-testid": "file-error", "data-code": item.error.code }, sayFileError(t, item.error)) : null,
     body,
   );
 }

@@ -38,6 +38,10 @@ export function translator(catalog) {
   return { lang, name: catalog.name, dir: catalog.dir, t, tn, number: (n) => numbers.format(n) };
 }
 
+// The English itself: the default `t` of pure modules whose words a panel says
+// again with the page's translator (`explain(err, what, t)`).
+export const english = translator({ lang: "en", messages: {}, plural_categories: ["one", "other"], dir: "ltr" });
+
 // The best of `available` for the browser's preferences (navigator.languages):
 // exact tag, then its language part; else `fallback`.
 export function pickLanguage(preferences, available, fallback = "en") {

@@ -86,6 +86,30 @@ export function words(lang = language()) {
   return (translators[lang] ||= { ...translator(catalog), locale: intlLocale(lang, catalog.numbering) });
 }
 
+// A Reflex page's text (ephem/ui/words.py `t`) in `lang` (useEphemLang's), from
+// the catalogs bundled here: the page is drawn in the remembered or preferred
+// language at once, with no wait for the state (compiled in English) to hear
+// it from the backend.
+export const pageWord = (text, lang) => (typeof text === "string" ? words(lang in CATALOGS ? lang : "en").t(text) : text);
+
+// The language a Reflex component draws its texts in (the hook `t` adds to
+// it). "en" while React hydrates a prerendered page (the static export's HTML
+// is English: the same text, no mismatch), the page's language right after,
+// and again on every switch. Once drawn in it, the page is shown (`reveal`).
+export function useEphemLang() {
+  const lang = useSyncExternalStore(subscribe, language, () => "en");
+  useEffect(() => {
+    if (lang === language()) reveal();
+  }, [lang]);
+  return lang;
+}
+
+// The head's script (ephem/ui/first_paint.py) hides a page that is not in
+// English until its texts are in the page's language; this shows it.
+export function reveal() {
+  if (typeof document !== "undefined") document.documentElement.removeAttribute("data-ephem-wait");
+}
+
 // `const { t, tn } = useWords()`: a component redrawn in the new language when it changes.
 export function useWords() {
   return words(useSyncExternalStore(subscribe, language, () => "en"));
@@ -100,6 +124,7 @@ export function LanguageMenu({ onChange, compact }) {
   const { t, lang } = useWords();
   useEffect(() => {
     if (onChange) onChange(lang);
+    if (lang === language()) reveal();
   }, [lang]);
   const hidden = compact ? { position: "absolute", inset: 0, width: "100%", opacity: 0, cursor: "pointer" } : {};
   return h(

@@ -2,7 +2,7 @@
 // what our tile previews and how loud we are. Call (call.js) extends it with
 // the links; `update()` is its, called after every change of ours.
 
-import { explain, mediaSupport, ownState } from "./call_state.js";
+import { mediaSupport, ownState, trouble } from "./call_state.js";
 import { askCamera, askScreen, openMeter } from "./devices.js";
 
 export class LocalMedia {
@@ -64,7 +64,7 @@ export class LocalMedia {
       return;
     }
     if (!mediaSupport().screen) {
-      this.error = "This browser cannot share its screen.";
+      this.error = trouble({ name: "NotSupportedError" }, "screen");
       this.changed();
       return;
     }
@@ -90,7 +90,7 @@ export class LocalMedia {
       track.stop();
     } catch (err) {
       // Closing the browser's screen picker is a choice, not an error.
-      if (!(what === "screen" && err && err.name === "NotAllowedError")) this.error = explain(err, what);
+      if (!(what === "screen" && err && err.name === "NotAllowedError")) this.error = trouble(err, what);
     } finally {
       this.busy = "";
     }
@@ -104,7 +104,7 @@ export class LocalMedia {
     track.addEventListener("ended", () => {
       if (this[slot] !== track) return; // stopped by us, or already replaced
       this[slot] = null;
-      this.error = `The ${slot} stopped working.`;
+      this.error = trouble({ name: "ended" }, slot);
       this.update();
     });
     return track;

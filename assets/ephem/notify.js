@@ -5,7 +5,7 @@
 // the browser: the rules are unread.js, the choices live in localStorage.
 
 import { createElement as h, useEffect, useRef, useState } from "react";
-import { parseCounts, ReadMark, shouldNotify, titleWith, withCount } from "./unread.js";
+import { noteTitle, parseCounts, ReadMark, shouldNotify, titleWith, withCount } from "./unread.js";
 import { useWords } from "./language.js";
 
 const SOUND_KEY = "ephem.sound";
@@ -95,6 +95,7 @@ function useHidden() {
 // Called by the chat panel on each render: `pinned` says the list shows its newest message.
 export function useAttention({ messages, pinned, accountId, enclaveId }) {
   const hidden = useHidden();
+  const { t } = useWords();
   const mark = useRef(null);
   if (!mark.current) mark.current = new ReadMark();
   const [unread, setUnread] = useState(0);
@@ -112,7 +113,7 @@ export function useAttention({ messages, pinned, accountId, enclaveId }) {
       if (!shouldNotify({ message, hidden, enabled, permission })) return;
       try {
         // The text stays on this device: the notification is drawn by its own OS.
-        const note = new Notification(message.name || "New message", {
+        const note = new Notification(noteTitle(message, t), {
           body: String(message.text).slice(0, 140),
           tag: `ephem-${enclaveId}`,
         });

@@ -2,6 +2,8 @@
 // this screen shows) and the body sent to POST /api/reports. Only what the
 // reporter ticks leaves the tab. Bounds as the server's (ephem/safety.py).
 
+import { english } from "./i18n.js";
+
 export const REASON_MAX = 500;
 export const EVIDENCE_MAX = 50;
 export const TEXT_MAX = 4000;
@@ -19,12 +21,13 @@ function cut(text, max) {
 }
 
 // The request body, or {error} when it cannot be sent as it is.
-export function reportBody({ accountId, enclaveId, reason, messages, picked }) {
+// `t`: the page's translator (English by default).
+export function reportBody({ accountId, enclaveId, reason, messages, picked }, t = english.t) {
   const why = String(reason || "").trim();
-  if (!why) return { error: "Say briefly what happened." };
-  if (Array.from(why).length > REASON_MAX) return { error: `At most ${REASON_MAX} characters, please.` };
+  if (!why) return { error: t("Say briefly what happened.") };
+  if (Array.from(why).length > REASON_MAX) return { error: t("At most {n} characters, please.", { n: REASON_MAX }) };
   const chosen = (messages || []).filter((m) => picked && picked.has(m.id));
-  if (chosen.length > EVIDENCE_MAX) return { error: `Attach at most ${EVIDENCE_MAX} messages.` };
+  if (chosen.length > EVIDENCE_MAX) return { error: t("Attach at most {n} messages.", { n: EVIDENCE_MAX }) };
   const body = {
     account_id: accountId,
     reason: why,

@@ -53,7 +53,7 @@ export function ReportPanel({ mesh, request, onDone }) {
     setPicked(next);
   };
   const submit = async () => {
-    const built = reportBody({ accountId: request.account_id, enclaveId: request.enclave_id, reason, messages: shown, picked });
+    const built = reportBody({ accountId: request.account_id, enclaveId: request.enclave_id, reason, messages: shown, picked }, t);
     if (built.error) return setError(built.error);
     setBusy(true);
     let outcome;
@@ -101,7 +101,7 @@ export function ReportPanel({ mesh, request, onDone }) {
       ? h(
           "fieldset",
           { style: { border: "none", padding: 0, margin: 0 } },
-          h("legend", { style: { fontSize: "0.8rem" } }, "Attach messages from your screen (only those you tick are sent):"),
+          h("legend", { style: { fontSize: "0.8rem" } }, t("Attach messages from your screen (only those you tick are sent):")),
           h(
             "div",
             { style: styles.list },

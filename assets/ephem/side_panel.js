@@ -45,6 +45,7 @@ function useStore(store, field) {
 export const useSideSlot = () => useStore(slot, "element");
 
 export function EphemDrawerToggle({ label }) {
+  const { t } = useWords();
   const open = useStore(drawer, "open");
   return h(
     "button",
@@ -57,7 +58,7 @@ export function EphemDrawerToggle({ label }) {
       "data-testid": "side-open",
       onClick: () => drawer.set(!open),
     },
-    label || "Details",
+    label || t("Details"),
   );
 }
 
@@ -90,14 +91,14 @@ export function EphemSide({ children, label }) {
       {
         id: "ephem-side",
         className: "ephem-side",
-        "aria-label": label || "Enclave details",
+        "aria-label": label || t("Enclave details"),
         "data-testid": "side-panel",
         "data-open": String(open),
       },
       h(
         "div",
         { className: "ephem-side-head ephem-drawer-only" },
-        h("strong", null, label || "Enclave details"),
+        h("strong", null, label || t("Enclave details")),
         h(
           "button",
           {

@@ -39,6 +39,10 @@ export class ReadMark {
   }
 }
 
+// A notification's title: the sender's name, as chat apps title them, else
+// "New message" in the page's language (`t`, useWords').
+export const noteTitle = (message, t) => (message && message.name) || t("New message");
+
 // Whether one fresh message raises a desktop notification: only someone
 // else's, only while the tab is hidden, only when asked for and allowed.
 export const shouldNotify = ({ message, hidden, enabled, permission }) =>

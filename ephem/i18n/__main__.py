@@ -2,7 +2,7 @@
 
 import sys
 
-from ephem.i18n import catalogs
+from ephem.i18n import catalogs, offline
 
 USAGE = "usage: python -m ephem.i18n extract | compile | check"
 
@@ -19,6 +19,7 @@ def main(argv: list[str]) -> int:
         return 0
     if argv == ["check"]:
         found = [problem for lang in catalogs.LANGUAGES if lang != "en" for problem in catalogs.problems(lang)]
+        found += offline.problems()
         print("\n".join(found) or "every catalog is complete")
         return 1 if found else 0
     print(USAGE, file=sys.stderr)

@@ -172,13 +172,6 @@ def browser_catalog(lang: str) -> dict:
     }
 
 
-@functools.cache
-def ui_words(lang: str) -> dict[str, str]:
-    """The page's texts (no counts) in `lang`, by their English: the Reflex
-    pages look them up in the browser (`ephem.ui.words.t`)."""
-    return {k: v for k, v in browser_catalog(lang)["messages"].items() if isinstance(v, str)}
-
-
 def browser_json(lang: str) -> str:
     return json.dumps(browser_catalog(lang), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
@@ -197,8 +190,10 @@ def compile_all() -> list[Path]:
         mo_path(lang).write_bytes(_mo_bytes(read(lang)))
         (BROWSER / f"{lang}.json").write_text(browser_json(lang), encoding="utf-8")
         written += [mo_path(lang), BROWSER / f"{lang}.json"]
+    from ephem.i18n import offline  # the no-network page carries its own words
+
+    written.append(offline.write())
     translations.cache_clear()
-    ui_words.cache_clear()
     return written
 
 

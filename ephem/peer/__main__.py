@@ -36,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--interests", metavar="A,B", default="", help="with --search: meet someone sharing one first")
     parser.add_argument("--remember", action="store_true", help="keep the account for 30 days")
     parser.add_argument("--downloads", metavar="DIR", help="save files others send here (without it they are refused)")
+    parser.add_argument("--lang", metavar="TAG", default=None,
+                        help="the language the server answers in, e.g. fa or ru-RU (default: from LC_ALL / LC_MESSAGES / LANG)")
     return parser.parse_args(argv)
 
 
@@ -123,9 +125,9 @@ async def stdin_lines():
 async def chat(args: argparse.Namespace) -> int:
     try:
         if args.recovery_token:
-            peer = await EphemPeer.restore(args.server, args.recovery_token)
+            peer = await EphemPeer.restore(args.server, args.recovery_token, lang=args.lang)
         else:
-            peer = await EphemPeer.sign_up(args.server, args.name, remember=args.remember)
+            peer = await EphemPeer.sign_up(args.server, args.name, remember=args.remember, lang=args.lang)
         await peer.connect()
     except (EphemError, OSError, Exception) as exc:  # noqa: BLE001 - one clear line, not a traceback
         print(f"Could not sign in: {exc}", file=sys.stderr)

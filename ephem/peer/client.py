@@ -25,6 +25,7 @@ rebuilt too, a few times, while its peer is in the room.
 import asyncio
 import functools
 import logging
+import os
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -51,6 +52,26 @@ HELD_MAX = 500  # signals a link keeps while signaling is down
 REBUILD_TRIES = 3  # fresh connections for a failed link before it is left to the grace period
 PROOF_TRIES = 3  # a challenge solved, then refused (spent, expired meanwhile): a fresh one, this often
 INVITE = re.compile(r"(?:/join/)?([A-Za-z0-9_-]{16,200})/?$")
+_LOCALE = re.compile(r"^([A-Za-z]{2,3})(?:[_-]([A-Za-z0-9]{2,8}))?")
+
+
+def language_from_env(env: "os._Environ | dict | None" = None) -> str:
+    """The user's language as a tag ("fa-IR") from the POSIX locale variables
+    (LC_ALL, then LC_MESSAGES, then LANG), or "" for none or "C"/"POSIX"."""
+    env = os.environ if env is None else env
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name) or ""
+        if not value:
+            continue
+        found = _LOCALE.match(value)
+        if value.split(".")[0] in ("C", "POSIX") or not found:
+            return ""
+        return found.group(1).lower() + (f"-{found.group(2)}" if found.group(2) else "")
+    return ""
+
+
+def _lang_headers(lang: str) -> dict:
+    return {"Accept-Language": lang} if lang else {}
 
 
 class EphemError(Exception):
@@ -82,11 +103,16 @@ def _check(answer: dict) -> dict:
 
 
 class EphemPeer:
-    def __init__(self, server: str, session_token: str, *, recovery_token: str = ""):
+    def __init__(self, server: str, session_token: str, *, recovery_token: str = "", lang: str | None = None):
         self.server = server.rstrip("/")
         self.session_token = session_token
         self.recovery_token = recovery_token
-        self.http = httpx.AsyncClient(base_url=self.server, headers={"Authorization": f"Bearer {session_token}"})
+        # The language the server answers in (errors, refusals): a tag, an
+        # Accept-Language value or "" for English; by default the user's locale.
+        self.lang = language_from_env() if lang is None else lang
+        self.said_lang = ""  # the language the server chose, from the hello ack
+        headers = {"Authorization": f"Bearer {session_token}", **_lang_headers(self.lang)}
+        self.http = httpx.AsyncClient(base_url=self.server, headers=headers)
         self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay_max=RECONNECT_MAX)
         self.account: dict = {}
         self.peer_id = ""
@@ -124,8 +150,9 @@ class EphemPeer:
     # --- construction ---------------------------------------------------------------
 
     @classmethod
-    async def sign_up(cls, server: str, name: str, remember: bool = False) -> "EphemPeer":
-        async with httpx.AsyncClient(base_url=server.rstrip("/")) as http:
+    async def sign_up(cls, server: str, name: str, remember: bool = False, lang: str | None = None) -> "EphemPeer":
+        lang = language_from_env() if lang is None else lang
+        async with httpx.AsyncClient(base_url=server.rstrip("/"), headers=_lang_headers(lang)) as http:
 
             async def post(payload: dict) -> dict:
                 return (await http.post("/api/accounts", json=payload)).json()
@@ -133,18 +160,19 @@ class EphemPeer:
             body = await _paying(post, {"name": name, "remember": remember})
         if "session_token" not in body:
             _check(body)
-        peer = cls(server, body["session_token"], recovery_token=body["recovery_token"])
+        peer = cls(server, body["session_token"], recovery_token=body["recovery_token"], lang=lang)
         peer.account = body["account"]
         return peer
 
     @classmethod
-    async def restore(cls, server: str, recovery_token: str) -> "EphemPeer":
-        async with httpx.AsyncClient(base_url=server.rstrip("/")) as http:
+    async def restore(cls, server: str, recovery_token: str, lang: str | None = None) -> "EphemPeer":
+        lang = language_from_env() if lang is None else lang
+        async with httpx.AsyncClient(base_url=server.rstrip("/"), headers=_lang_headers(lang)) as http:
             answer = await http.post("/api/accounts/restore", json={"recovery_token": recovery_token})
         body = answer.json()
         if answer.status_code != 200:
             _check(body)
-        peer = cls(server, body["session_token"], recovery_token=recovery_token)
+        peer = cls(server, body["session_token"], recovery_token=recovery_token, lang=lang)
         peer.account = body["account"]
         return peer
 
@@ -154,7 +182,8 @@ class EphemPeer:
             socketio_path="/_event",
             transports=["websocket"],
             namespaces=["/ephem"],
-            auth={"token": self.session_token},
+            # A function: each reconnect names the language (README "Languages").
+            auth=self._auth,
             wait_timeout=10,
         )
         await self._hello()
@@ -164,8 +193,12 @@ class EphemPeer:
         offered = answer.json().get("ice_servers", []) if answer.status_code == 200 else []
         self.ice_servers = await usable_ice_servers(offered)
 
+    def _auth(self) -> dict:
+        return {"token": self.session_token, "lang": self.lang} if self.lang else {"token": self.session_token}
+
     async def _hello(self) -> None:
         hello = _check(await self._call("hello", {}))
+        self.said_lang = hello.get("lang", "") if isinstance(hello.get("lang"), str) else ""
         self.peer_id = hello["peer_id"]
         self.account = hello["account"]
         self.relay_files = hello.get("relay_files") is not False  # the operator's switch for files on the relay

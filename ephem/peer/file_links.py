@@ -227,7 +227,10 @@ class FileTransfers:
             offer = files.check_offer(payload, self.max_bytes)
         except Refused as refused:
             ident = payload.get("id") if isinstance(payload.get("id"), str) else ""
-            self._to(link.account_id, "file_cancel", {"id": ident[:64], "code": refused.code, "message": refused.message})
+            answer = {"id": ident[:64], "code": refused.code, "message": refused.message}
+            if refused.code == "too_large":
+                answer["limit"] = self.max_bytes  # the sender says the limit in its own language
+            self._to(link.account_id, "file_cancel", answer)
             self.emit("file_refused", (files.sanitize_name(payload.get("name")), refused.message))
             return
         key = (link.account_id, offer.id)

@@ -32,6 +32,10 @@ from engineio.async_drivers import asgi
 
 from ephem.signaling.environ import translate_request
 
+# The ASGI scope extension through which a websocket protocol that can take
+# pings and pongs directly offers itself (`LeanWSProtocol`, websocket.py).
+FRAMES = "ephem.frames"
+
 # Closing tasks started from timer callbacks, kept until they finish.
 _closing: set[asyncio.Task] = set()
 
@@ -142,6 +146,7 @@ class LeanSocket(async_socket.AsyncSocket):
         super().__init__(server, sid)
         self.queue = SocketQueue()
         self.slot: int | None = None  # of its timer in the server's PingWheel
+        self.direct = None  # the websocket protocol, when it offers pings and pongs directly (FRAMES)
 
     def schedule_ping(self):
         # As engine.io: only once the previous ping was answered (or at the start).
@@ -153,8 +158,15 @@ class LeanSocket(async_socket.AsyncSocket):
         if self.closing or self.closed:
             return
         self.last_ping = time.time()
-        self.queue.put_nowait(packet.Packet(packet.PING))
+        # Straight onto the websocket unless packets wait for the writer (order kept).
+        if not (self.direct is not None and self.queue.empty() and self.direct.send_ping()):
+            self.queue.put_nowait(packet.Packet(packet.PING))
         self.server.wheel.call(self.server.ping_timeout, self, self._pong_overdue)
+
+    def pong(self) -> None:
+        """A pong the websocket protocol read directly: as `receive` would take it."""
+        if not self.closed:
+            self.schedule_ping()
 
     def _pong_overdue(self) -> None:
         if self.last_ping is None or self.closing or self.closed:
@@ -177,6 +189,9 @@ class LeanSocket(async_socket.AsyncSocket):
         if self.connected:  # an upgrade from polling: engine.io's own way
             return await super()._websocket_handler(ws)
         self.connected = self.upgraded = True
+        protocol = self.direct
+        if protocol is not None:
+            protocol.on_pong = self.pong
         writer = asyncio.ensure_future(self._write(ws))
         limit = self.server.max_http_buffer_size
         while True:
@@ -195,6 +210,8 @@ class LeanSocket(async_socket.AsyncSocket):
                 break
             except Exception:  # as engine.io: log it and keep the connection
                 self.server.logger.exception("Unknown receive error")
+        if protocol is not None:
+            protocol.on_pong = self.direct = None
         self.queue.put_nowait(None)  # unlock the writer so it can exit
         await writer
         await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
@@ -238,6 +255,8 @@ class LeanEngine(engineio.AsyncServer):
             return await super()._handle_connect(environ, transport, jsonp_index)
         sid = self.generate_id()
         s = LeanSocket(self, sid)
+        # Taken out of the scope, which lives as long as the connection: one dict less each.
+        s.direct = environ.get("asgi.scope", {}).get("extensions", {}).pop(FRAMES, {}).get("protocol")
         self.sockets[sid] = s
         await s.send(
             packet.Packet(

@@ -10,13 +10,40 @@ none of which changes what goes over the wire:
 - wsproto's handshake state (the h11 connection and the upgrade request),
   which wsproto keeps for the connection's whole life although, once the
   connection is accepted, it only ever asks it for events it no longer has.
+
+The handshake is read and answered here, not by wsproto's: uvicorn's HTTP
+protocol has already parsed and checked the upgrade request, and wsproto
+would parse it again with h11 and build the 101 response with it (about
+0.1 ms of a connect's CPU). A request this module does not take in full
+(not GET, a subprotocol, a header missing or repeated) and any answer other
+than a plain accept go to wsproto as before.
+
+And Engine.IO's keep-alive skips the ASGI path (`engine.py` finds this
+protocol through the scope's `FRAMES` extension): every connection's ping
+and pong, twice a minute each, were most of an idle worker's CPU, each
+through wsproto's parser, uvicorn's queue (pausing and resuming the read
+each time), the socket's reader task and Engine.IO's decoder. A ping is
+written as one ready-made frame when nothing else waits to be sent; a pong
+that arrives alone, between frames, goes straight to its socket. Anything
+else (a split frame, a message in pieces) takes the usual way.
 """
 
 import asyncio
 
+from uvicorn.protocols.utils import ClientDisconnected, get_client_addr, get_path_with_query_string
 from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
+from wsproto import ConnectionType
+from wsproto.connection import Connection, ConnectionState
+from wsproto.events import Request
+from wsproto.frame_protocol import FrameProtocol
+from wsproto.utilities import generate_accept_token
 
-from ephem.signaling.engine import SocketQueue
+from ephem.signaling.engine import FRAMES, SocketQueue
+
+# Engine.IO's ping ("2") as a server frame (unmasked, final, text), framed by wsproto once.
+PING_FRAME = bytes(FrameProtocol(client=False, extensions=[]).send_data("2", True))
+# A client's pong ("3"): final text frame, masked, one byte of payload.
+PONG_HEAD, PONG_SIZE, PONG = b"\x81\x81", 7, ord("3")
 
 
 class Flag:
@@ -50,6 +77,46 @@ class Flag:
         return True
 
 
+_ONCE = (b"host", b"connection", b"upgrade", b"sec-websocket-key", b"sec-websocket-version")
+
+
+def read_upgrade(data: bytes) -> tuple[Request, bytes] | None:
+    """The websocket request uvicorn's HTTP protocol hands over (its own
+    re-serialization: one `name: value` line per header) and its key, if it
+    is a plain, valid one; None leaves it to wsproto (with wsproto's errors)."""
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    start = lines[0].split(b" ")
+    if not sep or rest or len(start) != 3 or start[0] != b"GET":
+        return None
+    found: dict[bytes, bytes] = {}
+    headers = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(b": ")
+        name = name.lower()
+        if not sep or name == b"sec-websocket-protocol" or (name in _ONCE and name in found):
+            return None
+        found[name] = value
+        if name not in (b"host", b"sec-websocket-extensions"):  # as wsproto's Request: not among the headers
+            headers.append((name, value))
+    tokens = [token.strip().lower() for token in found.get(b"connection", b"").split(b",")]
+    key = found.get(b"sec-websocket-key")
+    if (
+        b"upgrade" not in tokens
+        or found.get(b"upgrade", b"").lower() != b"websocket"
+        or found.get(b"sec-websocket-version") != b"13"
+        or not key
+        or not found.get(b"host")
+    ):
+        return None
+    try:
+        host, target = found[b"host"].decode("idna"), start[1].decode("ascii")
+    except UnicodeError:
+        return None
+    # Extensions asked for are declined: the server offers none (gunicorn.conf.py).
+    return Request(host=host, target=target, extra_headers=headers, extensions=[], subprotocols=[]), key
+
+
 class _Accepted:
     """What a wsproto connection's handshake is asked once it is open: its events, none left."""
 
@@ -68,8 +135,86 @@ class LeanWSProtocol(WSProtocol):
         self.queue = SocketQueue()
         self.writable = Flag()
         self.writable.set()
+        self.on_pong = None  # set by the Engine.IO socket served here (engine.py)
+        self._requested = False  # the upgrade request came
+        self._request: bytes | None = None  # read here, not yet by wsproto: kept until answered
+        self._key = b""
+
+    def handle_connect(self, event) -> None:
+        super().handle_connect(event)
+        self.scope["extensions"][FRAMES] = {"protocol": self}
+
+    def data_received(self, data: bytes) -> None:
+        if not self._requested:
+            self._requested = True
+            read = None if self.config.ws_per_message_deflate else read_upgrade(data)
+            if read is not None:
+                self._request, self._key = data, read[1]
+                self.handle_connect(read[0])
+                return
+        if (
+            self.on_pong is not None
+            and len(data) == PONG_SIZE
+            and data.startswith(PONG_HEAD)
+            and data[6] ^ data[2] == PONG  # the payload byte unmasked by the mask's first byte
+            and self._between_frames()
+        ):
+            self.on_pong()
+            return
+        super().data_received(data)
+
+    def _between_frames(self) -> bool:
+        """Open, and wsproto holds no part of a frame or message and no event unread."""
+        connection = self.conn.connection
+        if connection is None or connection.state is not ConnectionState.OPEN or connection._events:
+            return False
+        proto = connection._proto
+        decoder = proto._frame_decoder
+        return decoder.header is None and not len(decoder.buffer) and proto._message_decoder.opcode is None
+
+    def send_ping(self) -> bool:
+        """Engine.IO's ping written now; False if the connection cannot take it this way."""
+        if not self.handshake_complete or self.close_sent or self.disconnected or not self.writable.is_set():
+            return False
+        if self.transport.is_closing():
+            return False
+        self.transport.write(PING_FRAME)
+        return True
 
     async def send(self, message) -> None:
+        if self._request is not None and not self.handshake_complete:
+            if message["type"] == "websocket.accept" and not message.get("subprotocol") and not message.get("headers"):
+                await self._accept()
+                return
+            # Anything else: wsproto reads the request after all, and answers.
+            request, self._request = self._request, None
+            self.conn.receive_data(request)
+            for _ in self.conn.events():
+                pass
         await super().send(message)
         if message["type"] == "websocket.accept" and self.conn.connection is not None:
             self.conn.handshake = ACCEPTED
+
+    async def _accept(self) -> None:
+        """uvicorn's accept (its log line, its headers), the 101 written here."""
+        await self.writable.wait()
+        if self.disconnected:
+            raise ClientDisconnected()
+        if self.transport.is_closing():
+            return  # as uvicorn: nothing written; a close that follows still answers the request
+        self.logger.info(
+            '%s - "WebSocket %s" [accepted]', get_client_addr(self.scope), get_path_with_query_string(self.scope)
+        )
+        lines = [
+            b"HTTP/1.1 101 Switching Protocols",
+            b"Upgrade: websocket",
+            b"Connection: Upgrade",
+            b"Sec-WebSocket-Accept: " + generate_accept_token(self._key),
+            *(name + b": " + value for name, value in self.default_headers),
+        ]
+        self.handshake_complete = True
+        self._request, self._key = None, b""
+        self.conn.connection = Connection(ConnectionType.SERVER)
+        self.conn.handshake = ACCEPTED
+        self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n")
+        self.start_keepalive()

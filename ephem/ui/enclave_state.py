@@ -21,6 +21,14 @@ LOG_MAX = 200
 MAX_ICE_CHECKS = 64
 RELAY_PROTOCOLS = {"udp": "UDP", "tcp": "TCP", "tls": "TLS"}
 ICE_RESULTS = {"works", "no answer", "refused credentials", "not usable here"}
+# The words a member row or a self-test line may show, for the catalogs: the
+# state keeps them in English and the page says them (t_var) in its language.
+SAID = (
+    N_("direct"), N_("connecting"), N_("reconnecting"), N_("failed"), N_("left"),
+    N_("via relay server (TURN)"), N_("via relay server (TURN, UDP)"), N_("via relay server (TURN, TCP)"),
+    N_("via relay server (TURN, TLS)"), N_("relayed, end-to-end encrypted"),
+    N_("works"), N_("no answer"), N_("refused credentials"), N_("not usable here"),
+)
 TONES = {"direct": "green", "relayed": "blue", "connecting": "amber", "reconnecting": "amber", "failed": "red"}
 
 

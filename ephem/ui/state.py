@@ -10,7 +10,6 @@ import reflex as rx
 from pydantic import ValidationError
 
 from ephem.i18n import DEFAULT, LANGUAGES, N_, translate
-from ephem.i18n.catalogs import ui_words
 from ephem.i18n.formats import deleted_if_unused, format_relative
 from ephem.ui import routes
 
@@ -31,6 +30,9 @@ from ephem.ui.rows import BlockRow, EnclaveRow
 # pickled to disk or Redis, so it never holds one: a handler that needs the
 # token asks the page for it and gets it as its argument.
 TOKEN_KEY = "ephem_session"
+# Errors assets/ephem/session.js writes itself (no server said them): in the
+# catalogs, so `_say` puts them in the page's language like the server's.
+BROWSER_ERRORS = (N_("The server did not answer."), N_("Signed out."))
 _READ_TOKEN = f"localStorage.getItem('{TOKEN_KEY}') || sessionStorage.getItem('{TOKEN_KEY}') || ''"
 _FORGET_TOKEN = f"localStorage.removeItem('{TOKEN_KEY}'); sessionStorage.removeItem('{TOKEN_KEY}')"
 
@@ -65,12 +67,6 @@ class AuthState(rx.State):
     @rx.var
     def signed_in(self) -> bool:
         return bool(self.account_id)
-
-    @rx.var
-    def words(self) -> dict[str, str]:
-        """Every text of the catalogs in the page's language, by its English:
-        what `ephem.ui.words.t` looks the page's texts up in."""
-        return ui_words(self.lang)
 
     @rx.event
     def set_lang(self, lang: str):
@@ -274,6 +270,12 @@ class LiveState(AuthState):
         unused." in the page's language (CLDR relative times, own digits)."""
         lang, now = self.lang, utcnow()
         return {row.id: enclave_times(row, lang, now) for row in self.enclaves}
+
+    @rx.var
+    def enclave_online(self) -> dict[str, str]:
+        """Each home-list enclave's "2 online", in the page's language and digits."""
+        lang = self.lang
+        return {row.id: translate(N_("{n} online", n=row.online), lang) for row in self.enclaves}
     # Optional, comma-separated: matched first with someone sharing one.
     interests_text: str = ""
     interests_error: str = ""

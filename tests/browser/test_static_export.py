@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ephem.core.migrations import upgrade
-from tests.support.browser import expect_texts, meet, say, texts, wait_direct
+from tests.support.browser import english_before_persian, expect_texts, icons_answer, meet, quiet_console, say, sign_up, texts, wait_direct
 from tests.support.live_app import ROOT, START_TIMEOUT, _wait, free_port, stop_process
 from tests.support.pwa import check_installed_and_offline, check_manifest
 from tests.support.static_site import export_site, static_server
@@ -114,6 +114,29 @@ def test_the_static_site_is_installable_and_opens_offline(static_deploy, browser
         assert (static_deploy.folder / name).is_file(), name
     check_manifest(static_deploy.site)
     check_installed_and_offline(browser, static_deploy.site)
+
+
+def test_the_static_site_logs_nothing_wrong_and_misses_no_file(static_deploy, browser):
+    page = browser.new_context().new_page()
+    noise = quiet_console(page)
+    sign_up(page, static_deploy.site, "Quiet Static")
+    expect(page.get_by_text("connected", exact=True)).to_be_visible(timeout=20_000)
+    page.reload()
+    expect(page.get_by_test_id("search-button")).to_be_visible(timeout=20_000)
+    page.goto(static_deploy.site)
+    expect(page.get_by_test_id("search-button")).to_be_visible(timeout=20_000)
+    page.wait_for_timeout(1000)  # anything late
+    assert noise == []
+    icons_answer(page, static_deploy.site)
+    page.context.close()
+
+
+def test_the_prerendered_english_is_never_shown_to_a_persian_reader(static_deploy, browser):
+    """The export's HTML is English; React hydrates it as it is (no mismatch:
+    nothing in the console) and redraws it in Persian before it is shown."""
+    seen, noise = english_before_persian(browser, static_deploy.site)
+    assert seen == [], f"English before Persian: {seen}"
+    assert noise == []
 
 
 def test_login_search_match_and_chat_on_the_static_site(static_deploy, browser):

@@ -201,3 +201,12 @@ async def test_the_reason_behind_a_refused_payload_is_said_too(server):
         )
     finally:
         await client.disconnect()
+
+
+def test_errors_the_browser_writes_itself_are_said_in_the_pages_language():
+    from ephem.i18n import translate
+    from ephem.ui.state import BROWSER_ERRORS
+
+    for text in BROWSER_ERRORS:  # as session.js writes them, plain strings
+        assert translate(str(text), "fa") != str(text)
+    assert translate("The server did not answer.", "ru") == "Сервер не ответил."

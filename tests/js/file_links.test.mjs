@@ -120,7 +120,8 @@ test("bytes that differ from the offer are refused and nothing is kept", async (
   await until(() => b.files.items.length === 1, "offered");
   const [incoming] = b.files.items;
   await until(() => incoming.status === "failed", "refused");
-  assert.match(incoming.error, /damaged/);
+  assert.equal(incoming.error.code, "corrupt"); // said in the reader's language (file_errors.js)
+  assert.match(incoming.error.message, /damaged/);
   assert.equal(incoming.url, "");
   await until(() => a.files.items[0].status === "cancelled", "sender told");
 });
@@ -172,7 +173,19 @@ test("a sender with 16 offers waiting gets the next one refused as busy", async 
   await until(() => a.files.items.filter((o) => o.status === "cancelled").length === 1, "one refused");
   assert.equal(b.files.items.length, 16);
   const refused = a.files.items.find((o) => o.status === "cancelled").receivers.get("b");
-  assert.match(refused.error, /Too many files/);
+  assert.equal(refused.error.code, "busy");
+});
+
+test("a refusal travels as a code with the receiver's limit, English kept for older peers", async () => {
+  const [a, b] = pair();
+  b.files.maxBytes = 1024;
+  await a.files.sendFile(new File([randomBytes(2048)], "big.bin"));
+  const [out] = a.files.items;
+  await until(() => out.receivers.get("b").status === "cancelled", "refused");
+  const cancel = b.frames.find((f) => f.type === "file_cancel");
+  assert.deepEqual([cancel.payload.code, cancel.payload.limit, cancel.payload.message], ["too_large", 1024, "Files are limited to 1 KB."]);
+  assert.deepEqual(out.receivers.get("b").error, { code: "too_large", message: "Files are limited to 1 KB.", limit: 1024 });
+  assert.deepEqual(b.files.items[0].error, { code: "refused_too_large", message: "Refused: Files are limited to 1 KB.", limit: 1024 });
 });
 
 test("a page on plain HTTP (no crypto.randomUUID, not a secure context) sends files too", async () => {

@@ -1,8 +1,10 @@
 // Unread counts, the tab title and when a notification is raised: unread.js.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { parseCounts, ReadMark, shouldNotify, stripCount, titleWith, withCount } from "../../assets/ephem/unread.js";
+import { english, translator } from "../../assets/ephem/i18n.js";
+import { noteTitle, parseCounts, ReadMark, shouldNotify, stripCount, titleWith, withCount } from "../../assets/ephem/unread.js";
 
 const msg = (id, mine = false) => ({ id, mine, text: id });
 
@@ -49,4 +51,11 @@ test("stored counts read safely and drop zeros", () => {
   for (const bad of ["", "nope", "[]", "null", "7"]) assert.deepEqual(parseCounts(bad), {});
   assert.deepEqual(withCount({ e1: 2 }, "e2", 3), { e1: 2, e2: 3 });
   assert.deepEqual(withCount({ e1: 2 }, "e1", 0), {});
+});
+
+test("a notification is titled with the sender's name, else 'New message' in the page's language", () => {
+  const fa = translator(JSON.parse(readFileSync(new URL("../../assets/ephem/locales/fa.json", import.meta.url), "utf8")));
+  assert.equal(noteTitle({ name: "Writer" }, fa.t), "Writer");
+  assert.equal(noteTitle({ name: "" }, fa.t), "پیام تازه");
+  assert.equal(noteTitle({}, english.t), "New message");
 });

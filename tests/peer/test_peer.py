@@ -259,3 +259,39 @@ async def test_a_failed_link_is_rebuilt_on_a_fresh_connection_and_nothing_is_los
     finally:
         await alice.close()
         await bob.close()
+
+
+def test_the_peers_language_comes_from_the_posix_locale():
+    from ephem.peer.client import language_from_env
+
+    assert language_from_env({"LANG": "fa_IR.UTF-8"}) == "fa-IR"
+    assert language_from_env({"LC_ALL": "ru_RU.UTF-8", "LANG": "en_US.UTF-8"}) == "ru-RU"
+    assert language_from_env({"LC_MESSAGES": "ky", "LANG": "fa_IR"}) == "ky"
+    assert language_from_env({"LANG": "C.UTF-8"}) == ""
+    assert language_from_env({"LANG": "POSIX"}) == ""
+    assert language_from_env({}) == ""
+
+
+async def test_the_server_answers_the_peer_in_its_language(server, monkeypatch):
+    monkeypatch.setenv("LANG", "fa_IR.UTF-8")
+    persian = await EphemPeer.sign_up(server.url, "Dariush")  # the language from the locale
+    arabic = await EphemPeer.sign_up(server.url, "Laila", lang="ar")
+    english = await EphemPeer.sign_up(server.url, "Ed", lang="")
+    try:
+        for peer in (persian, arabic, english):
+            await peer.connect()
+        assert (persian.lang, persian.said_lang, arabic.said_lang, english.said_lang) == ("fa-IR", "fa", "ar", "en")
+        # Errors on /ephem and on REST, each in the peer's language.
+        ack = await arabic._call("join", {"enclave_id": "00000000-0000-0000-0000-000000000000"})
+        assert ack["ok"] is False and any("\u0600" <= ch <= "\u06ff" for ch in ack["error"]["message"]), ack
+        ack = await english._call("join", {"enclave_id": "00000000-0000-0000-0000-000000000000"})
+        assert ack["error"]["message"].isascii(), ack
+        with pytest.raises(EphemError) as caught:
+            await persian.join_invite("http://x/join/" + "A" * 20)
+        assert caught.value.code == "not_found" and any("\u0600" <= ch <= "\u06ff" for ch in caught.value.message)
+        with pytest.raises(EphemError) as caught:
+            await EphemPeer.restore(server.url, "B" * 32, lang="ru")
+        assert caught.value.code == "invalid_token" and any("а" <= ch <= "я" for ch in caught.value.message.lower())
+    finally:
+        for peer in (persian, arabic, english):
+            await peer.close()

@@ -3,11 +3,19 @@ given to the workers by gunicorn.conf.py): the hub works through it, large frame
 and all, and an open connection keeps no handshake state and no asyncio queue."""
 
 import asyncio
+import base64
+import hashlib
+import os
+import time
 
+import aiohttp
 import pytest
+from engineio import packet
 
-from ephem.signaling.engine import SocketQueue
-from ephem.signaling.websocket import ACCEPTED, Flag, LeanWSProtocol
+from ephem.signaling.engine import LeanSocket, SocketQueue
+from ephem.signaling.websocket import ACCEPTED, Flag, LeanWSProtocol, read_upgrade
+from tests.signaling.test_engine import INTERVAL, TIMEOUT
+from tests.signaling.test_raw_frames import Raw
 from tests.support.hubserver import serve
 
 LEAN = "ephem.signaling.websocket:LeanWSProtocol"
@@ -15,8 +23,102 @@ LEAN = "ephem.signaling.websocket:LeanWSProtocol"
 
 @pytest.fixture
 async def lean_server(engine, db_settings):
-    async with serve(engine, db_settings, ws=LEAN) as running:
+    async with serve(engine, db_settings, ws=LEAN, deflate=False) as running:  # as gunicorn.conf.py
         yield running
+
+
+@pytest.fixture
+def keepalive(lean_server, monkeypatch):
+    """Quick pings, and a record of the ping and pong packets that took the ASGI path."""
+    eio = lean_server.hub.server.eio
+    eio.ping_interval, eio.ping_timeout = INTERVAL, TIMEOUT
+    through = []
+    receive, send = LeanSocket.receive, LeanWSProtocol.send
+
+    async def receiving(self, pkt):
+        if pkt.packet_type == packet.PONG:
+            through.append(("in", pkt.packet_type))
+        return await receive(self, pkt)
+
+    async def sending(self, message):
+        if message.get("text") == "2":
+            through.append(("out", packet.PING))
+        return await send(self, message)
+
+    monkeypatch.setattr(LeanSocket, "receive", receiving)
+    monkeypatch.setattr(LeanWSProtocol, "send", sending)
+    return lean_server, through
+
+
+async def answer_pings(raw: Raw, seconds: float, answer) -> int:
+    """Read for `seconds`, answering each ping with `answer()`; the pings seen."""
+    pings, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            message = await raw.ws.receive(timeout=deadline - time.monotonic())
+        except asyncio.TimeoutError:
+            break
+        assert message.type == aiohttp.WSMsgType.TEXT, message
+        if message.data == "2":
+            pings += 1
+            await answer()
+    return pings
+
+
+def masked_pong() -> bytes:
+    mask = os.urandom(4)
+    return b"\x81\x81" + mask + bytes([ord("3") ^ mask[0]])
+
+
+async def test_pings_and_pongs_skip_the_asgi_path(keepalive):
+    server, through = keepalive
+    created = server.account("Keepalive")
+    async with aiohttp.ClientSession() as session:
+        raw = await Raw.open(session, server.url)
+        await raw.connect("/ephem", {"token": created.session_token})
+        pings = await answer_pings(raw, 5 * INTERVAL + TIMEOUT, lambda: raw.ws.send_str("3"))
+        assert pings >= 3  # the connection lived past the timeout on them
+        assert (await server.hub.stats())["online"] == 1
+        (socket,) = server.hub.server.eio.sockets.values()
+        assert socket.direct is not None and not socket.closed
+        assert through == []  # neither the pings nor the pongs went through the queue and the reader
+        await raw.ws.close()
+    for _ in range(50):
+        if not server.hub.server.eio.sockets:
+            break
+        await asyncio.sleep(0.05)
+    assert server.hub.server.eio.sockets == {}
+
+
+async def test_a_pong_in_pieces_takes_the_usual_way_and_counts(keepalive):
+    server, through = keepalive
+    created = server.account("Pieces")
+    async with aiohttp.ClientSession() as session:
+        raw = await Raw.open(session, server.url)
+        await raw.connect("/ephem", {"token": created.session_token})
+        transport = raw.ws._writer.transport  # aiohttp's: the frame written by hand, in two reads
+
+        async def in_pieces():
+            frame = masked_pong()
+            transport.write(frame[:3])
+            await asyncio.sleep(0.05)
+            transport.write(frame[3:])
+
+        pings = await answer_pings(raw, 5 * INTERVAL + TIMEOUT, in_pieces)
+        assert pings >= 3
+        assert (await server.hub.stats())["online"] == 1
+        assert ("in", packet.PONG) in through  # wsproto put the pieces together; the reader took it
+        # Still in step afterwards: a whole pong takes the short way again, an event the usual one.
+        await asyncio.sleep(0.2)  # the last pong's second piece read
+        through.clear()
+        assert await answer_pings(raw, 2 * INTERVAL + 0.5, lambda: raw.ws.send_str("3")) >= 1
+        assert ("in", packet.PONG) not in through
+        await raw.ws.send_str('42/ephem,7["echo",{"after":"pongs"}]')
+        answer = await raw.ws.receive(timeout=5)
+        while answer.data == "2":
+            answer = await raw.ws.receive(timeout=5)
+        assert answer.data == '43/ephem,7[{"ok":true,"echo":{"after":"pongs"}}]'
+        await raw.ws.close()
 
 
 async def test_the_hub_works_through_the_lean_protocol(lean_server):
@@ -68,3 +170,89 @@ async def test_the_socket_queue_keeps_order_and_wakes_its_reader():
     for _ in range(3):
         queue.task_done()
     await asyncio.wait_for(joined, 1)
+
+
+UPGRADE = (
+    "GET /_event/?EIO=4&transport=websocket HTTP/1.1\r\n"
+    "host: 127.0.0.1\r\nupgrade: websocket\r\nconnection: keep-alive, Upgrade\r\n"
+    "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: {version}\r\n{extra}\r\n"
+)
+
+
+def test_the_handshake_read_here_is_the_one_wsproto_reads():
+    from wsproto import ConnectionType, WSConnection
+
+    data = UPGRADE.format(version=13, extra="sec-websocket-extensions: permessage-deflate\r\nuser-agent: t\r\n").encode()
+    request, key = read_upgrade(data)
+    theirs = WSConnection(ConnectionType.SERVER)
+    theirs.receive_data(data)
+    (expected,) = list(theirs.events())
+    assert key == b"dGhlIHNhbXBsZSBub25jZQ=="
+    assert (request.host, request.target, request.extra_headers) == (expected.host, expected.target, expected.extra_headers)
+    assert request.subprotocols == expected.subprotocols == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        UPGRADE.format(version=12, extra=""),  # wsproto answers 426
+        UPGRADE.format(version=13, extra="sec-websocket-protocol: chat\r\n"),
+        UPGRADE.format(version=13, extra="sec-websocket-key: b3RoZXIgbm9uY2UgaGVyZQ==\r\n"),  # twice
+        UPGRADE.format(version=13, extra="").replace("upgrade: websocket", "upgrade: h2c"),
+        UPGRADE.format(version=13, extra="").replace("keep-alive, Upgrade", "keep-alive"),
+        UPGRADE.format(version=13, extra="").replace("host: 127.0.0.1\r\n", ""),
+        UPGRADE.format(version=13, extra="").replace("GET", "POST"),
+    ],
+)
+def test_anything_but_a_plain_upgrade_is_left_to_wsproto(data):
+    assert read_upgrade(data.encode()) is None
+
+
+async def raw_upgrade(url: str, request: str) -> tuple[bytes, bytes]:
+    """The response head to a hand-written upgrade request, and what follows it."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request.encode())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        after = await asyncio.wait_for(reader.read(200), 5) if head.startswith(b"HTTP/1.1 101") else b""
+        return head, after
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+def wsproto_reads(monkeypatch):
+    """How many requests wsproto's own handshake parsed."""
+    from wsproto.handshake import H11Handshake
+
+    read = []
+    original = H11Handshake.receive_data
+    monkeypatch.setattr(H11Handshake, "receive_data", lambda self, data: (read.append(data), original(self, data))[1])
+    return read
+
+
+async def test_the_101_written_here_opens_engine_io(lean_server, wsproto_reads):
+    head, after = await raw_upgrade(lean_server.url, UPGRADE.format(version=13, extra=""))
+    assert wsproto_reads == []  # read and answered here
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 101 Switching Protocols"
+    fields = {name.lower(): value for name, _, value in (line.partition(": ") for line in lines[1:] if line)}
+    assert fields["upgrade"].lower() == "websocket" and fields["connection"].lower() == "upgrade"
+    key = b"dGhlIHNhbXBsZSBub25jZQ==" + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's GUID
+    assert fields["sec-websocket-accept"] == base64.b64encode(hashlib.sha1(key).digest()).decode()
+    assert "sec-websocket-extensions" not in fields
+    assert after[:2] == b"\x81" + bytes([after[1]]) and after[2:4] == b'0{'  # Engine.IO's open packet, framed
+
+
+async def test_a_request_left_to_wsproto_still_gets_wsproto_answers(lean_server, wsproto_reads):
+    head, _ = await raw_upgrade(lean_server.url, UPGRADE.format(version=12, extra=""))
+    assert head.startswith(b"HTTP/1.1 426 ") and b"sec-websocket-version: 13" in head.lower()
+    assert len(wsproto_reads) == 1
+    # A subprotocol asked for: wsproto reads the request, the app's accept goes through it.
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(f"{lean_server.url}/_event/?EIO=4&transport=websocket", protocols=("chat",))
+        opened = await ws.receive(timeout=5)
+        assert opened.type == aiohttp.WSMsgType.TEXT and opened.data.startswith("0{")
+        assert len(wsproto_reads) == 2
+        await ws.close()

@@ -72,3 +72,60 @@ def expect_texts(page, expected: list[str], timeout: float = 10_000) -> None:
     """The page's messages are exactly `expected`, in order, waiting up to `timeout` ms:
     a page whose Reflex state comes back late re-renders its list from a spinner."""
     expect(page.get_by_test_id("chat-message").locator("div[dir=auto]")).to_have_text(expected, timeout=timeout)
+
+
+def quiet_console(page) -> list[str]:
+    """From now on, what `page` logs as a warning or error and every file it asks
+    for that is not there (a page's own 404, the static export's deep links, excepted)."""
+    noise: list[str] = []
+    page.on("console", lambda m: m.type in ("warning", "error") and noise.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda err: noise.append(f"pageerror: {err}"))
+    page.on("response", lambda r: r.status == 404 and r.request.resource_type != "document" and noise.append(f"404: {r.url}"))
+    return noise
+
+
+def icons_answer(page, site: str) -> None:
+    """The page names its icons and each is there, and so is /favicon.ico, which
+    a browser asks for when a page names none (headless Chromium never asks, so
+    the console alone would not tell)."""
+    hrefs = page.eval_on_selector_all("link[rel~=icon]", "links => links.map((l) => l.href)")
+    assert hrefs, "no <link rel=icon> in the page's head"
+    for url in [*hrefs, f"{site}/favicon.ico"]:
+        response = page.request.get(url)
+        assert response.status == 200 and response.headers["content-type"].startswith("image/"), (url, response.status)
+
+
+# Every text the page shows, each time anything in it changes, from its very
+# first paint (innerText leaves out what is hidden: visibility, display).
+_SNAPSHOTS = """
+window.__texts = [];
+const look = () => document.body && window.__texts.push(document.body.innerText);
+new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+"""
+
+
+def english_before_persian(browser, url: str) -> tuple[list[str], list[str]]:
+    """The login page's English lines a Persian reader was shown while the page
+    came up (there should be none), and what its console said meanwhile."""
+    english = browser.new_context(locale="en-US").new_page()
+    english.goto(url)
+    expect(english.get_by_test_id("login-submit")).to_have_text("Start", timeout=20_000)
+    english_lines = {line.strip() for line in english.locator("body").inner_text().splitlines() if line.strip()}
+    english.context.close()
+
+    context = browser.new_context(locale="fa-IR")
+    context.add_init_script(_SNAPSHOTS)
+    page = context.new_page()
+    noise = quiet_console(page)
+    page.goto(url)
+    expect(page.get_by_test_id("login-submit")).to_have_text("شروع", timeout=20_000)
+    expect(page.locator("html")).not_to_have_attribute("data-ephem-wait", "")  # shown
+    page.wait_for_timeout(1000)  # the backend's answers arrive meanwhile: nothing may turn English
+    persian_lines = {line.strip() for line in page.locator("body").inner_text().splitlines() if line.strip()}
+    only_english = english_lines - persian_lines  # "ephem" and the menu's "English" are in both
+    assert "Start" in only_english and len(only_english) > 5, only_english
+    snapshots = page.evaluate("window.__texts")
+    assert any("شروع" in text for text in snapshots), "the observer saw the page being drawn"
+    seen = sorted({line for text in snapshots for line in only_english if line in text.splitlines()})
+    context.close()
+    return seen, noise

@@ -87,9 +87,10 @@ class Client:
 
 
 @contextlib.asynccontextmanager
-async def serve(engine, settings, port: int | None = None, ws: str = "auto"):
+async def serve(engine, settings, port: int | None = None, ws: str = "auto", deflate: bool = True):
     """`port`: the one a stopped server had, to start it again (with nothing
-    in memory, as after a crash); `ws`: uvicorn's websocket protocol."""
+    in memory, as after a crash); `ws`: uvicorn's websocket protocol;
+    `deflate`: whether it offers permessage-deflate (production does not)."""
     accounts, enclaves = Accounts(engine, settings), Enclaves(engine, settings)
     hub = Hub(accounts, enclaves, InMemoryPresence(), InMemoryMatchmaker(), settings)
     sio = build_server()
@@ -106,7 +107,7 @@ async def serve(engine, settings, port: int | None = None, ws: str = "auto"):
     )
     app = socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="/_event")
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws=ws))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws=ws, ws_per_message_deflate=deflate))
     task = asyncio.create_task(server.serve())
     ticker = asyncio.create_task(hub.run_forever(tick=0.2))
     while not server.started:

@@ -87,7 +87,7 @@ def member_row(member: rx.Var) -> rx.Component:
         rx.cond(
             member.conn != "",
             rx.badge(
-                member.conn,
+                t_var(member.conn),
                 color_scheme=member.tone,
                 variant="soft",
                 size="1",
@@ -324,7 +324,7 @@ def ice_check_row(check: rx.Var) -> rx.Component:
         rx.badge(check.kind, variant="outline", size="1"),
         rx.text(check.url, size="1", overflow_wrap="anywhere", min_width="0", font_family="monospace"),
         rx.badge(
-            check.result,
+            t_var(check.result),
             color_scheme=rx.cond(check.ok, "green", "red"),
             variant="soft",
             size="1",

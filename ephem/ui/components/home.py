@@ -157,7 +157,7 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
                     unread_badge(account=LiveState.account_id, enclave_id=enclave.id),
                     rx.cond(
                         enclave.online > 0,
-                        rx.badge(enclave.online.to_string() + " online", color_scheme="green", variant="soft", high_contrast=True),
+                        rx.badge(LiveState.enclave_online[enclave.id], color_scheme="green", variant="soft", high_contrast=True),
                     ),
                     width="100%",
                     align="center",
@@ -166,13 +166,10 @@ def enclave_row(enclave: rx.Var) -> rx.Component:
                 rx.cond(
                     enclave.online > 0,
                     rx.text(
-                        rx.box(
-                            width="0.5rem",
-                            height="0.5rem",
-                            border_radius="50%",
-                            background="var(--green-9)",
-                            display="inline-block",
-                            margin_inline_end="0.35rem",
+                        # A span: a <div> may not sit inside the text's <p>.
+                        rx.el.span(
+                            style={"width": "0.5rem", "height": "0.5rem", "borderRadius": "50%", "background": "var(--green-9)",
+                                   "display": "inline-block", "marginInlineEnd": "0.35rem"},
                             aria_hidden="true",
                         ),
                         t("Online now: "),
