@@ -303,6 +303,7 @@ export class FileTransfers {
     const known = this.incoming.get(key);
     if (known) {
       if (known.status === "receiving") this.toAccount(accountId, "file_accept", { id: known.id, from: known.rx.count });
+      if (known.status === "done") this.toAccount(accountId, "file_done", { id: known.id }); // our first one was lost
       return;
     }
     const open = [...this.incoming.values()].filter((i) => i.from === accountId && ["offered", "receiving"].includes(i.status));
@@ -449,6 +450,9 @@ export class FileTransfers {
     this.outgoing.forEach((out) => {
       const r = out.receivers.get(accountId);
       if (r && r.wantFrom !== null && r.wantFrom !== undefined) this.startSending(out, accountId, r);
+      // Offered again: a receiver that got every byte answers `file_done` (its first one may have
+      // gone down with the old connection), one still receiving asks from what it holds.
+      else if (r && r.status === "sending") this.toAccount(accountId, "file_offer", out.offer);
     });
   }
 

@@ -238,6 +238,8 @@ class FileTransfers:
         if known is not None:
             if known.status == "receiving":
                 self._to(link.account_id, "file_accept", {"id": offer.id, "from": known.rx.count})
+            elif known.status == "done":
+                self._to(link.account_id, "file_done", {"id": offer.id})  # our first one was lost
             return
         pending = [i for i in self.incoming.values() if i.sender == link.account_id and i.status in ("offered", "receiving")]
         if len(pending) >= OPEN_PER_SENDER:
@@ -373,10 +375,14 @@ class FileTransfers:
                 channel = item.channel
                 if channel is None or channel.readyState != "open":
                     self._to(item.sender, "file_accept", {"id": item.offer.id, "from": item.rx.count})
-        for out in self.outgoing.values():
+        for out in list(self.outgoing.values()):
             r = out.receivers.get(link.account_id)
             if r is not None and r.want_from is not None:
                 self._start(out, link.account_id, r)
+            elif r is not None and r.status == "sending":
+                # Offered again: a receiver with every byte answers `file_done` (its first one may
+                # have gone down with the old connection), one still receiving asks from what it holds.
+                self._to(link.account_id, "file_offer", out.offer.payload())
 
     def receive(self, link, raw: object) -> None:
         envelope = parse(raw) if isinstance(raw, str) and "file_" in raw else None

@@ -203,3 +203,19 @@ test("a page on plain HTTP (no crypto.randomUUID, not a secure context) sends fi
     Object.defineProperty(Object.getPrototypeOf(crypto), "randomUUID", randomUUID);
   }
 });
+
+test("a file_done lost with the old connection is said again when the link is back", async () => {
+  const [a, b] = pair();
+  const send = b.links.get("p-a").sendFrame;
+  let lost = 0;
+  b.links.get("p-a").sendFrame = (wire) => (JSON.parse(wire).type === "file_done" && !lost++ ? true : send(wire));
+  await a.files.sendFile(new File([randomBytes(2 * CHUNK)], "end.bin"));
+  await until(() => b.files.items[0] && b.files.items[0].status === "done", "received");
+  await new Promise((r) => setTimeout(r, 50));
+  const receiver = a.files.items[0].receivers.get("b");
+  assert.equal(receiver.status, "sending"); // its file_done went down with the connection
+  a.files.linkOpen(a.links.get("p-b")); // a fresh connection opens
+  await until(() => receiver.status === "done", "done at the sender");
+  assert.equal(a.files.items[0].status, "done");
+  assert.equal(b.files.items.length, 1); // the offer again made no second card
+});

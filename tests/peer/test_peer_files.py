@@ -326,3 +326,31 @@ async def test_a_transfer_still_stuck_after_asking_again_is_logged_with_its_sctp
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_a_file_done_lost_with_the_old_connection_is_said_again_when_the_link_is_back(server, tmp_path):
+    alice, bob = await linked(*await matched_peers(server, "Alice", "Bob"))
+    bob.files.downloads = tmp_path / "downloads"
+    send, lost = bob.files._to, []
+
+    def losing(account_id, kind, payload):  # failure injection: the first file_done goes down with the connection
+        if kind == "file_done" and not lost:
+            lost.append(payload)
+            return True
+        return send(account_id, kind, payload)
+
+    bob.files._to = losing
+    try:
+        source = tmp_path / "end.bin"
+        source.write_bytes(os.urandom(200_000))
+        out = await alice.send_file(source)
+        await next_event(bob, "file_received")
+        await asyncio.sleep(0.2)
+        assert lost and [r.status for r in out.receivers.values()] == ["sending"]
+        (link,) = alice.links.values()
+        alice.files.link_open(link)  # as when a fresh connection opens
+        await alice.files.wait(out, timeout=10)
+        assert out.status == "done" and len(bob.files.incoming) == 1
+    finally:
+        await alice.close()
+        await bob.close()
