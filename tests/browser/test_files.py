@@ -124,10 +124,10 @@ def test_files_dropped_on_the_conversation_or_pasted_are_sent(pair):
 # them join the Blob, whose bytes Chromium keeps outside the renderer's heap.
 # So after a forced collection, the heap plus ArrayBuffer backing stores may
 # grow by those 4 MiB, the messages Chromium has already turned into
-# ArrayBuffers but the busy page not yet handled (bounded by the SCTP receive
-# window, some 5 MiB), and the page's own churn: 5 to 12 MiB measured, the
-# most under the heaviest load. Not by the file: below 20 MiB for a 50 MiB
-# file, where chunks kept in an array instead measured 51 MiB.
+# ArrayBuffers but the busy page not yet handled (more the busier the page),
+# and the page's own churn: 5 to 12 MiB measured, the most under the heaviest
+# load. Not by the file: below 20 MiB for a 50 MiB file, where chunks kept in
+# an array instead measured 51 MiB.
 # JSHeapUsedSize alone does not count ArrayBuffer stores.
 HELD_BOUND = 20 * 1024 * 1024
 
