@@ -26,7 +26,18 @@ Then the same search → first message with two headless Chromiums
 of --browser-runs: from the later of the two Search clicks to the first
 message of the other side shown on either page (each page types its
 message as soon as the other member's row says how the link runs). Fails
-if a row names another path. Writes bench/results/netlab.csv.
+if a row names another path.
+
+Then file throughput between the two Chromiums, per --file-paths: A sends
+--file-mb random MiB (above 25 MB, B accepts it first); MB/s from B's card
+showing `receiving` to `done` (hash checked), on B's page clock, median of
+--file-runs. On TURN/UDP and TURN/TLS both browsers can only use relay
+candidates (symmetric NAT; only TCP 443 out), so every byte crosses coturn.
+Fails if the SHA-256 received differs or a row names another path. The
+same with a Chromium in home A and a Python peer (chat_peer.py) in home B,
+the file each way (--file-python): the Python side times its receiving on
+its own clock, from accepting the file to saving it.
+--files-only skips everything before. Writes bench/results/netlab.csv.
 """
 
 import argparse
@@ -117,6 +128,53 @@ def browser_search_to_first_message(internet, site: str, path: str, timeout: flo
     return min(line["first_message_at"] for line in rounds) - max(line["searched_at"] for line in opened)
 
 
+def browser_file_throughput(internet, site: str, path: str, mib: float, timeout: float = 300) -> dict:
+    with internet.lab.scope() as lab:
+        home_a, home_b = PATHS[path](lab)
+        args = ("--site", site, "--count", "1", "--file-mb", str(mib), "--timeout", str(timeout))
+        runs = [start_peer(internet, home, name, "tests.netlab.browser_peer", *args) for home, name in ((home_a, "A"), (home_b, "B"))]
+        try:
+            rounds = [run.wait_for("round", timeout) for run in runs]
+            sent, received = [run.wait_for("file", timeout) for run in runs]
+        except AssertionError as error:
+            fail(f"browsers, {path}, file: {error}\nthe other side: {runs[1].lines}\n{runs[1].tail()}")
+        finally:
+            finish(runs)
+    for line, wanted in zip(rounds, BROWSER_ROWS[path]):
+        if line["row"]["path"] not in wanted:
+            fail(f"browsers, {path}: a row says {line['row']}")
+    if (sent["sha256"], sent["bytes"]) != (received["sha256"], received["bytes"]):
+        fail(f"browsers, {path}: the file arrived different: {sent} / {received}")
+    return {"seconds": received["seconds"], "mb_per_s": round(received["bytes"] / received["seconds"] / 1e6, 2)}
+
+
+def python_file_throughput(internet, site: str, path: str, mib: float, browser_sends: bool, timeout: float = 300) -> dict:
+    """A Chromium in home A and a Python peer in home B; the file one way, MB/s at its receiver."""
+    with internet.lab.scope() as lab:
+        home_a, home_b = PATHS[path](lab)
+        roles = ("send", "receive") if browser_sends else ("receive", "send")
+        runs = [start_peer(internet, home_a, "A", "tests.netlab.browser_peer", "--site", site, "--count", "1",
+                           "--file-mb", str(mib), "--file-role", roles[0], "--timeout", str(timeout))]
+        time.sleep(0.2)
+        runs.append(start_peer(internet, home_b, "B", "tests.netlab.chat_peer", "--server", internet.server, "--count", "1",
+                               "--file-mb", str(mib), "--file-role", roles[1], "--timeout", str(timeout)))
+        way = "browser -> python" if browser_sends else "python -> browser"
+        try:
+            row, done = runs[0].wait_for("round", timeout)["row"], runs[1].wait_for("done", timeout)
+            sent, received = (run.wait_for("file", timeout) for run in (runs if browser_sends else runs[::-1]))
+        except AssertionError as error:
+            fail(f"{way}, {path}, file: {error}\nthe other side: {runs[1].lines}\n{runs[1].tail()}")
+        finally:
+            finish(runs)
+    route = done["route"] if isinstance(done["route"], dict) else {}  # "relayed": the server's relay, not TURN
+    relayed = "relay" in (route.get("local"), route.get("remote"))
+    if row["path"] not in BROWSER_ROWS[path][0] or not route or relayed != (path != "direct"):
+        fail(f"{way}, {path}: the browser's row says {row}, the Python peer's route {done['route']}")
+    if (sent["sha256"], sent["bytes"]) != (received["sha256"], received["bytes"]):
+        fail(f"{way}, {path}: the file arrived different: {sent} / {received}")
+    return {"seconds": received["seconds"], "mb_per_s": round(received["bytes"] / received["seconds"] / 1e6, 2)}
+
+
 def throughput(internet, path: str, messages: int, size: int) -> dict:
     # Round 1 warms the path up; round 2 starts on both sides at once and is the one measured.
     _, _, last = chat(internet, path, "--count", str(messages), "--size", str(size), rounds=2)
@@ -134,7 +192,7 @@ def main(args) -> None:
     print(f"netlab bench, {describe_machine()}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="ephem-netlab-") as tmp, internet_up(Path(tmp)) as internet:
-        for path in PATHS:
+        for path in [] if args.files_only else PATHS:
             measured = [search_to_first_message(internet, path) for _ in range(args.runs)]
             times, connects = [m[0] for m in measured], [m[1] for m in measured]
             row = {"path": path, "runs": args.runs, "search_to_first_ms_median": round(statistics.median(times) * 1000),
@@ -149,8 +207,8 @@ def main(args) -> None:
                 print(f"{path:9} throughput: {figures['messages_per_s']} messages/s, {figures['mb_per_s']} MB/s of chat "
                       f"frames ({2 * args.messages} messages of {args.size} characters in {figures['seconds']} s)", flush=True)
             rows.append(row)
-        if args.browser_runs:
-            site = serve_site(internet)
+        site = serve_site(internet) if args.browser_runs or args.file_runs or args.file_python else None
+        if args.browser_runs and not args.files_only:
             for path in PATHS:
                 times = [browser_search_to_first_message(internet, site, path) for _ in range(args.browser_runs)]
                 row = {"path": f"browsers {path}", "runs": args.browser_runs,
@@ -159,7 +217,30 @@ def main(args) -> None:
                 print(f"browsers {path:9} search → first message: median {row['search_to_first_ms_median']} ms "
                       f"(min {row['min_ms']}, max {row['max_ms']}, {args.browser_runs} runs)", flush=True)
                 rows.append(row)
-    print(f"wrote {write_csv('netlab', rows)}")
+        for path in args.file_paths if args.file_runs else []:  # browser -> browser
+            figures = [browser_file_throughput(internet, site, path, args.file_mb, args.file_timeout) for _ in range(args.file_runs)]
+            speeds = [f["mb_per_s"] for f in figures]
+            row = {"path": f"browser file {path}", "runs": args.file_runs, "file_mib": args.file_mb,
+                   "file_mb_per_s_median": statistics.median(speeds), "file_mb_per_s_min": min(speeds),
+                   "file_mb_per_s_max": max(speeds)}
+            print(f"browsers {path:9} file of {args.file_mb} MiB: median {row['file_mb_per_s_median']} MB/s "
+                  f"(min {min(speeds)}, max {max(speeds)}, {args.file_runs} runs: "
+                  f"{', '.join(str(f['seconds']) for f in figures)} s)", flush=True)
+            rows.append(row)
+        for path in args.file_paths if args.file_python else []:
+            for browser_sends in (True, False):
+                figures = [python_file_throughput(internet, site, path, args.file_mb, browser_sends, args.file_timeout)
+                           for _ in range(args.file_python)]
+                speeds = [f["mb_per_s"] for f in figures]
+                way = "browser -> python" if browser_sends else "python -> browser"
+                row = {"path": f"{way} file {path}", "runs": args.file_python, "file_mib": args.file_mb,
+                       "file_mb_per_s_median": statistics.median(speeds), "file_mb_per_s_min": min(speeds),
+                       "file_mb_per_s_max": max(speeds)}
+                print(f"{way} {path:9} file of {args.file_mb} MiB: median {row['file_mb_per_s_median']} MB/s "
+                      f"(min {min(speeds)}, max {max(speeds)}, {args.file_python} runs: "
+                      f"{', '.join(str(f['seconds']) for f in figures)} s)", flush=True)
+                rows.append(row)
+    print(f"wrote {write_csv('netlab-files' if args.files_only else 'netlab', rows)}")
 
 
 if __name__ == "__main__":
@@ -169,5 +250,11 @@ if __name__ == "__main__":
     parser.add_argument("--size", type=int, default=1000, help="characters of padding in each of them")
     parser.add_argument("--browser-runs", type=int, default=3, help="search → first message runs per path with browsers (0: none)")
     parser.add_argument("--throughput", nargs="*", default=list(PATHS), choices=list(PATHS), help="paths to measure it on")
+    parser.add_argument("--file-mb", type=float, default=20, help="MiB of the file the browsers send")
+    parser.add_argument("--file-runs", type=int, default=3, help="file transfers per path with browsers (0: none)")
+    parser.add_argument("--file-paths", nargs="*", default=list(PATHS), choices=list(PATHS), help="paths to send files on")
+    parser.add_argument("--file-python", type=int, default=1, help="file transfers per path and way between a browser and a Python peer (0: none)")
+    parser.add_argument("--file-timeout", type=float, default=300, help="seconds a file may take")
+    parser.add_argument("--files-only", action="store_true", help="only the file transfers")
     main(parser.parse_args())
     sys.exit(0)

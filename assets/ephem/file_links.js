@@ -9,7 +9,7 @@
 // after a drop, so a transfer resumes where it stopped.
 
 import { isPlaceholder } from "./conversation.js";
-import { frame } from "./envelope.js";
+import { frame, uuid } from "./envelope.js";
 import {
   ASK_ABOVE, CHUNK, checkOffer, chunkCount, channelLabel, formatBytes, Incoming, MAX_BYTES, Meter, parseLabel, pictureType,
   sanitizeName,
@@ -148,7 +148,7 @@ export class FileTransfers {
 
   async sendFile(file) {
     const out = {
-      id: crypto.randomUUID(),
+      id: uuid(), // crypto.randomUUID exists only in secure contexts; plain-HTTP deployments send files too
       mine: true,
       file,
       name: sanitizeName(file.name),
@@ -336,6 +336,7 @@ export class FileTransfers {
     const known = this.incoming.get(key);
     if (known) {
       if (known.status === "receiving") this.toAccount(accountId, "file_accept", { id: known.id, from: known.rx.count });
+      if (known.status === "done") this.toAccount(accountId, "file_done", { id: known.id }); // our first one was lost
       return;
     }
     const open = [...this.incoming.values()].filter((i) => i.from === accountId && ["offered", "receiving"].includes(i.status));
@@ -482,6 +483,9 @@ export class FileTransfers {
     this.outgoing.forEach((out) => {
       const r = out.receivers.get(accountId);
       if (r && r.wantFrom !== null && r.wantFrom !== undefined) this.startSending(out, accountId, r);
+      // Offered again: a receiver that got every byte answers `file_done` (its first one may have
+      // gone down with the old connection), one still receiving asks from what it holds.
+      else if (r && r.status === "sending") this.toAccount(accountId, "file_offer", out.offer);
     });
   }
 

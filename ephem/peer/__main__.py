@@ -263,6 +263,10 @@ async def chat(args: argparse.Namespace) -> int:
                     item = waiting.pop(0)
                     (peer.accept_file if line.strip() == "/accept" else peer.decline_file)(item)
                     say(f"* {'Receiving' if line.strip() == '/accept' else 'Declined'} {item.offer.name}")
+                    # Its first progress line at once: a fast transfer can be over before the next report.
+                    for key, text in progress_lines(peer):
+                        if key == (item.offer.id, item.sender):
+                            say(text)
             elif line.strip():
                 try:
                     sent.append(await peer.send(line))

@@ -98,6 +98,7 @@ class FileTransfers:
         self.downloads = downloads
         self.max_bytes, self.ask_above = max_bytes, ask_above
         self.relay_allowed: Callable[[], bool] = lambda: True  # the operator's switch, from `hello`
+        self.stall_after = STALL
         self.outgoing: dict[str, Outgoing] = {}
         self.incoming: dict[tuple[str, str], Received] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -258,6 +259,8 @@ class FileTransfers:
         if known is not None:
             if known.status == "receiving":
                 self._to(link.account_id, "file_accept", {"id": offer.id, "from": known.rx.count})
+            elif known.status == "done":
+                self._to(link.account_id, "file_done", {"id": offer.id})  # our first one was lost
             return
         pending = [i for i in self.incoming.values() if i.sender == link.account_id and i.status in ("offered", "receiving")]
         if len(pending) >= OPEN_PER_SENDER:
@@ -291,12 +294,21 @@ class FileTransfers:
 
     async def _unstall(self, item: Received) -> None:
         """A transfer that stopped moving while a link is up (a lost accept, a stalled
-        channel): ask again from what we hold, on a fresh channel."""
-        seen = -1
+        channel): ask again from what we hold, on a fresh channel. Should that not move
+        it either, say so with the state of the connection's SCTP association, which
+        is what stalled the two times this was seen (bench/README.md, issue 18)."""
+        seen, stalls = -1, 0
         while item.status == "receiving":
-            await asyncio.sleep(STALL)
+            await asyncio.sleep(self.stall_after)
             if item.status == "receiving" and item.rx.bytes == seen:
+                stalls += 1
+                if stalls == 2:
+                    link = self._rtc(item.sender)
+                    log.warning("file %s stuck at %d of %d bytes though asked for again; its connection's SCTP: %s",
+                                item.offer.id, item.rx.bytes, item.offer.size, link.sctp_state() if link else "no open link")
                 self._to(item.sender, "file_accept", {"id": item.offer.id, "from": item.rx.count})
+            else:
+                stalls = 0
             seen = item.rx.bytes
 
     def decline(self, item: Received) -> None:
@@ -384,10 +396,14 @@ class FileTransfers:
                 channel = item.channel
                 if channel is None or channel.readyState != "open":
                     self._to(item.sender, "file_accept", {"id": item.offer.id, "from": item.rx.count})
-        for out in self.outgoing.values():
+        for out in list(self.outgoing.values()):
             r = out.receivers.get(link.account_id)
             if r is not None and r.want_from is not None:
                 self._start(out, link.account_id, r)
+            elif r is not None and r.status == "sending":
+                # Offered again: a receiver with every byte answers `file_done` (its first one may
+                # have gone down with the old connection), one still receiving asks from what it holds.
+                self._to(link.account_id, "file_offer", out.offer.payload())
 
     def receive(self, link, raw: object) -> None:
         envelope = parse(raw) if isinstance(raw, str) and "file_" in raw else None

@@ -121,6 +121,23 @@ class RtcLink:
         if channel.readyState == "open":
             self.on_open(self)
 
+    def sctp_state(self) -> dict:
+        """What aiortc's SCTP association holds, for a log line when data stops
+        arriving: its state, the receive window it advertises, the cumulative TSN,
+        TSNs received past a gap, and chunks waiting per stream (aiortc's private
+        fields, read defensively)."""
+        sctp = getattr(self.pc, "sctp", None)
+        if sctp is None:
+            return {}
+        streams = getattr(sctp, "_inbound_streams", {})
+        return {
+            "state": str(getattr(sctp, "_association_state", "")),
+            "rwnd": getattr(sctp, "_advertised_rwnd", None),
+            "cumulative_tsn": getattr(sctp, "_last_received_tsn", None),
+            "past_a_gap": len(getattr(sctp, "_sack_misordered", ())),
+            "held": {sid: len(s.reassembly) for sid, s in streams.items() if getattr(s, "reassembly", None)},
+        }
+
     @property
     def open(self) -> bool:
         return not self.closed and self.channel is not None and self.channel.readyState == "open"

@@ -218,3 +218,35 @@ test("blocking an account stops its transfers both ways, cancelled, with one las
   assert.equal(a.files.dropAccount("b"), 0); // nothing left: no second cancel
   assert.equal(a.frames.filter((f) => f.type === "file_cancel").length, 2);
 });
+
+test("a page on plain HTTP (no crypto.randomUUID, not a secure context) sends files too", async () => {
+  // Chromium exposes randomUUID only in secure contexts; the lab's site is http://100.64.0.11.
+  const randomUUID = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(crypto), "randomUUID");
+  delete Object.getPrototypeOf(crypto).randomUUID;
+  try {
+    assert.equal(crypto.randomUUID, undefined);
+    const [a, b] = pair();
+    const data = randomBytes(CHUNK + 1);
+    await a.files.sendFile(new File([data], "plain.bin"));
+    await until(() => b.files.items[0] && b.files.items[0].status === "done", "received");
+    assert.equal(sha(await bytesOf(b.files.items[0].blob)), sha(data));
+  } finally {
+    Object.defineProperty(Object.getPrototypeOf(crypto), "randomUUID", randomUUID);
+  }
+});
+
+test("a file_done lost with the old connection is said again when the link is back", async () => {
+  const [a, b] = pair();
+  const send = b.links.get("p-a").sendFrame;
+  let lost = 0;
+  b.links.get("p-a").sendFrame = (wire) => (JSON.parse(wire).type === "file_done" && !lost++ ? true : send(wire));
+  await a.files.sendFile(new File([randomBytes(2 * CHUNK)], "end.bin"));
+  await until(() => b.files.items[0] && b.files.items[0].status === "done", "received");
+  await new Promise((r) => setTimeout(r, 50));
+  const receiver = a.files.items[0].receivers.get("b");
+  assert.equal(receiver.status, "sending"); // its file_done went down with the connection
+  a.files.linkOpen(a.links.get("p-b")); // a fresh connection opens
+  await until(() => receiver.status === "done", "done at the sender");
+  assert.equal(a.files.items[0].status, "done");
+  assert.equal(b.files.items.length, 1); // the offer again made no second card
+});

@@ -9,17 +9,26 @@ round are in and its own are delivered (`seconds` from the round's start).
 Rounds after the first start when a line arrives on stdin, so the test can
 change the network in between. With --call it then starts (or joins) the
 call and says `call` once the other member's video and sound arrive: frames
-decoded and audio packets, read twice 3 s apart. It stays open until its
+decoded and audio packets, read twice 3 s apart. With --file-mb, the member
+named A (or --file-role send) then sends a file of that many random MiB and
+the other accepts it:
+both say `file` (its SHA-256; the receiver also `seconds` from its card
+showing `receiving` to `done`, on the page's clock). It stays open until its
 stdin closes.
 
     python -m tests.netlab.browser_peer --site http://100.64.0.11 --name A --count 5 --rounds 2
 """
 
 import argparse
+import hashlib
 import json
+import os
 import re
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
@@ -72,6 +81,46 @@ def call(page, timeout: float) -> dict:
     return {"first": first, "then": read()}
 
 
+# When the newest incoming card first showed each status, on the page's clock.
+WATCH_FILES = """() => {
+  window.__file = {};
+  const scan = () => {
+    const cards = document.querySelectorAll('[data-testid="file-transfer"][data-direction="in"]');
+    const card = cards[cards.length - 1];
+    if (card && !(card.dataset.status in window.__file)) window.__file[card.dataset.status] = performance.now();
+  };
+  new MutationObserver(scan).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"]});
+}"""
+
+
+def send_file(page, mib: float, timeout: float) -> dict:
+    """A file of `mib` random MiB through the file input, until the receiver's row says done."""
+    folder = Path(tempfile.mkdtemp(prefix="ephem-netlab-file-"))
+    source = folder / "lab.bin"
+    source.write_bytes(os.urandom(int(mib * 1024 * 1024)))
+    page.get_by_test_id("file-input").set_input_files(str(source))
+    row = page.locator('[data-testid="file-transfer"][data-direction="out"]').last.get_by_test_id("file-receiver")
+    row.and_(page.locator("[data-status=done]")).wait_for(timeout=timeout * 1000)
+    sent = {"sha256": hashlib.sha256(source.read_bytes()).hexdigest(), "bytes": source.stat().st_size}
+    shutil.rmtree(folder)
+    return sent
+
+
+def receive_file(page, timeout: float) -> dict:
+    """Accept the next incoming file (when asked), time it from `receiving` to `done`, hash what downloads."""
+    card = page.locator('[data-testid="file-transfer"][data-direction="in"]').last
+    card.and_(page.locator("[data-status=offered], [data-status=receiving], [data-status=done]")).wait_for(timeout=timeout * 1000)
+    if card.get_attribute("data-status") == "offered":  # above 25 MB: asked first
+        card.get_by_test_id("file-accept").click()
+    card.and_(page.locator("[data-status=done]")).wait_for(timeout=timeout * 1000)
+    seen = page.evaluate("window.__file")
+    with page.expect_download() as info:
+        card.get_by_test_id("file-download").click()
+    data = Path(info.value.path()).read_bytes()
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+            "seconds": round((seen["done"] - seen["receiving"]) / 1000, 3)}
+
+
 def main(args) -> None:
     with sync_playwright() as p:
         # The lab's coturn has a self-signed certificate; Chromium checks TURN-over-TLS ones too.
@@ -80,6 +129,8 @@ def main(args) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             *CHROMIUM_ARGS, "--ignore-certificate-errors", *([f"--unsafely-treat-insecure-origin-as-secure={args.site}"] if args.call else [])])
         page = browser.new_context().new_page()
+        if args.file_mb:
+            page.add_init_script(f"({WATCH_FILES})()")
         page.on("console", lambda m: m.type in ("warning", "error", "info") and print(f"console {m.type}: {m.text}", file=sys.stderr, flush=True))
         started = time.monotonic()
         sign_up(page, args.site, args.name)
@@ -119,6 +170,11 @@ def main(args) -> None:
             say_line("round", i=round_, seconds=seconds, messages=messages(page), row=row(page), first_message_at=first_message_at)
         if args.call:
             say_line("call", **call(page, args.timeout))
+        if args.file_mb:
+            if (args.file_role or ("send" if args.name == "A" else "receive")) == "send":
+                say_line("file", **send_file(page, args.file_mb, args.timeout))
+            else:
+                say_line("file", **receive_file(page, args.timeout))
         sys.stdin.read()  # the test closes stdin once both sides are done
         browser.close()
 
@@ -131,6 +187,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--selftest", action="store_true")
     parser.add_argument("--call", action="store_true")
+    parser.add_argument("--file-mb", type=float, default=0, help="A sends a file of this many MiB, the other receives it")
+    parser.add_argument("--file-role", choices=["send", "receive"], help="instead of by name")
     parser.add_argument("--timeout", type=float, default=45)
     try:
         main(parser.parse_args())

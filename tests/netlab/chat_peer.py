@@ -8,18 +8,26 @@ prints JSON lines: `searching` (the wall-clock time of its Search), `open`
 side and the other side has acked all of its own. With --rounds, each
 further round starts when a line arrives on stdin (the test changes the
 network in between) and sends --count more. After the last round, `done`
-(what it received, the route again); it then stays connected until its
-stdin closes, so that the last acks are not cut off.
+(what it received, the route again); then, with --file-mb and --file-role,
+it sends a file of that many random MiB or receives one and says `file`
+(its SHA-256 and size; the receiver also `seconds` from accepting it to
+saving it). It then stays connected until its stdin closes, so that the
+last acks are not cut off.
 
     python -m tests.netlab.chat_peer --server http://100.64.0.11:443 --name A --count 20 [--rounds 2]
 """
 
 import argparse
 import asyncio
+import hashlib
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from ephem.peer import EphemPeer
 
@@ -66,9 +74,38 @@ async def until(predicate, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def file_sent(peer, mib: float, timeout: float) -> dict:
+    source = Path(tempfile.mkdtemp(prefix="ephem-netlab-file-")) / "lab.bin"
+    source.write_bytes(os.urandom(int(mib * 1024 * 1024)))
+    out = await peer.files.wait(await peer.send_file(source), timeout)
+    statuses = [r.status for r in out.receivers.values()]
+    if statuses != ["done"]:
+        raise RuntimeError(f"the file was not received: {statuses}")
+    sent = {"sha256": hashlib.sha256(source.read_bytes()).hexdigest(), "bytes": source.stat().st_size}
+    shutil.rmtree(source.parent)
+    return sent
+
+
+async def file_received(peer, timeout: float) -> dict:
+    """The next file, accepted whatever its size, timed from its acceptance to its saving."""
+    await until(lambda: any(i.status == "offered" or i.rx for i in peer.files.incoming.values()), timeout, "no file offered")
+    item = next(iter(peer.files.incoming.values()))
+    if item.status == "offered":
+        peer.accept_file(item)
+    began = time.monotonic()
+    await until(lambda: item.status != "receiving", timeout, f"the file stopped at {item.rx.bytes} bytes")
+    if item.status != "done":
+        raise RuntimeError(f"the file {item.status}: {item.error}")
+    data = item.path.read_bytes()
+    shutil.rmtree(peer.files.downloads)
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "seconds": round(time.monotonic() - began, 3)}
+
+
 async def main(args) -> None:
     started = time.monotonic()
     peer = await EphemPeer.sign_up(args.server, args.name)
+    if args.file_mb and args.file_role == "receive":
+        peer.files.downloads = Path(tempfile.mkdtemp(prefix="ephem-netlab-downloads-"))
     connecting = time.monotonic()
     await peer.connect()  # includes probing the ICE servers (ephem/peer/turn.py)
     say("connected", seconds=round(time.monotonic() - connecting, 3), ice_servers=[server["urls"] for server in peer.ice_servers])
@@ -107,6 +144,10 @@ async def main(args) -> None:
         await asyncio.sleep(0.5)  # anything arriving twice would show up here
         receiving.cancel()
         say("done", seconds=round(time.monotonic() - started, 2), received=received, route=route(open_link(peer)))
+        if args.file_mb and args.file_role == "send":
+            say("file", **await file_sent(peer, args.file_mb, args.timeout))
+        elif args.file_mb:
+            say("file", **await file_received(peer, args.timeout))
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # the test closes stdin
     finally:
         await peer.close()
@@ -120,6 +161,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--path", choices=["direct", "any"], default="direct")
     parser.add_argument("--size", type=int, default=0, help="pad each message with this many characters")
+    parser.add_argument("--file-mb", type=float, default=0, help="send (--file-role send) or receive a file of this many MiB")
+    parser.add_argument("--file-role", choices=["send", "receive"], default="receive")
     parser.add_argument("--timeout", type=float, default=45)
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("ephem.peer").setLevel(logging.INFO)  # the test shows the log when it fails

@@ -302,3 +302,60 @@ async def test_blocking_stops_transfers_either_way_as_cancelled(pair, tmp_path):
     await bob.files.wait(back, timeout=30)
     assert [r.status for r in back.receivers.values()] == ["cancelled"]
     assert alice.files.drop_account(bob.account["id"]) == 0  # nothing left with Bob
+
+
+async def test_a_transfer_still_stuck_after_asking_again_is_logged_with_its_sctp_state(pair, tmp_path, caplog):
+    import logging
+
+    alice, bob = pair
+    bob.files.stall_after = 0.5
+    caplog.set_level(logging.WARNING, logger="ephem.peer")
+    source = tmp_path / "stuck.bin"
+    source.write_bytes(os.urandom(4 * 1024 * 1024))
+    out = await alice.send_file(source)
+
+    async def some_in():
+        while not bob.files.incoming or next(iter(bob.files.incoming.values())).rx is None:
+            await asyncio.sleep(0.01)
+        item = next(iter(bob.files.incoming.values()))
+        while item.rx.count < 2:
+            await asyncio.sleep(0.01)
+        return item
+
+    item = await asyncio.wait_for(some_in(), 30)
+    # Failure injection: Bob's association takes nothing more (as in the stall of bench/README.md).
+    (link,) = bob.links.values()
+    link.pc.sctp._handle_data = lambda data: asyncio.sleep(0)
+
+    async def logged():
+        while not any("stuck at" in r.getMessage() for r in caplog.records):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(logged(), 10)
+    (line,) = [r.getMessage() for r in caplog.records if "stuck at" in r.getMessage()]
+    assert f"file {out.offer.id} stuck at {item.rx.bytes} of {4 * 1024 * 1024} bytes" in line
+    assert "'rwnd': " in line and "'cumulative_tsn': " in line and "'held': " in line
+    alice.files.cancel(out)
+
+
+async def test_a_file_done_lost_with_the_old_connection_is_said_again_when_the_link_is_back(pair, tmp_path):
+    alice, bob = pair
+    send, lost = bob.files._to, []
+
+    def losing(account_id, kind, payload):  # failure injection: the first file_done goes down with the connection
+        if kind == "file_done" and not lost:
+            lost.append(payload)
+            return True
+        return send(account_id, kind, payload)
+
+    bob.files._to = losing
+    source = tmp_path / "end.bin"
+    source.write_bytes(os.urandom(200_000))
+    out = await alice.send_file(source)
+    await next_event(bob, "file_received")
+    await asyncio.sleep(0.2)
+    assert lost and [r.status for r in out.receivers.values()] == ["sending"]
+    (link,) = alice.links.values()
+    alice.files.link_open(link)  # as when a fresh connection opens
+    await alice.files.wait(out, timeout=10)
+    assert out.status == "done" and len(bob.files.incoming) == 1
