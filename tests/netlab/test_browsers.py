@@ -56,9 +56,17 @@ def test_symmetric_nat_on_both_sides_rows_say_turn_over_udp(homes, browsers):
     # the other side sees only that its peer's candidate is a relay. ICE may
     # also pick, on both sides, its own NAT mapping to the other's relay (a TURN
     # permission is for an address, not a port): then both rows say "(TURN)".
+    # On a loaded machine a side's TCP allocation can also win its checks
+    # first: a relay still, and its row says so.
+    words = {
+        "relay-udp": "via relay server (TURN, UDP)",
+        "relay-tcp": "via relay server (TURN, TCP)",
+        "relay": "via relay server (TURN)",
+    }
     for row in rows:
-        assert row["path"] in ("relay-udp", "relay"), rows
-        assert row["words"] == {"relay-udp": "via relay server (TURN, UDP)", "relay": "via relay server (TURN)"}[row["path"]]
+        assert row["path"] in words, rows
+        assert row["words"] == words[row["path"]]
+    assert any(row["path"] != "relay-tcp" for row in rows), rows  # UDP works here: not both on TCP
     assert_chatted(a.wait_for("round", 30), b.wait_for("round", 30), 1, 5)
 
 
