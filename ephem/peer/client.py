@@ -116,8 +116,7 @@ class EphemPeer:
         # Accept-Language value or "" for English; by default the user's locale.
         self.lang = language_from_env() if lang is None else lang
         self.said_lang = ""  # the language the server chose, from the hello ack
-        headers = {"Authorization": f"Bearer {session_token}", **_lang_headers(self.lang)}
-        self.http = httpx.AsyncClient(base_url=self.server, headers=headers)
+        self.http = self._rest_client()
         self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay_max=RECONNECT_MAX)
         self.account: dict = {}
         self.peer_id = ""
@@ -249,9 +248,17 @@ class EphemPeer:
             _check(body)
         return body["url"]
 
-    async def enter(self, enclave_id: str) -> None:
-        """Join the enclave's room and connect to everyone already there."""
-        await self.refresh_blocks()
+    async def enter(self, enclave_id: str, rejoin: bool = False) -> None:
+        """Join the enclave's room and connect to everyone already there.
+
+        The block list is read first, so no blocked member's frame is ever
+        taken; back in the same room after a reconnect, the list already known
+        holds and is read again alongside, so a slow REST call (the first on a
+        new network) never holds the way back up."""
+        if rejoin:
+            self._spawn(self._refresh_blocks_quietly())
+        else:
+            await self.refresh_blocks()
         if self.conversation is None or self.enclave_id != enclave_id:
             self.conversation = Conversation(self.account["id"], self.name, self._on_change, lambda account_id: account_id in self.blocked)
         self.enclave_id = enclave_id
@@ -273,6 +280,12 @@ class EphemPeer:
             self.files.drop_account(account_id)  # blocked elsewhere meanwhile: its transfers stop too
         self.blocked = listed
         self.blocked_names = {entry["account_id"]: entry.get("name", "") for entry in body}
+
+    async def _refresh_blocks_quietly(self) -> None:
+        try:
+            await self.refresh_blocks()
+        except (httpx.HTTPError, EphemError) as exc:
+            log.warning("the block list was not read again (%s): the %d known still hold", exc, len(self.blocked))
 
     async def block(self, account_id: str) -> None:
         """Block a member: kept apart in matchmaking for good, nothing from or to them from now
@@ -434,7 +447,7 @@ class EphemPeer:
             try:
                 await self._hello()
                 if self.enclave_id:
-                    await self.enter(self.enclave_id)
+                    await self.enter(self.enclave_id, rejoin=True)
                     self._rebuild_wanted()
                 return
             except (EphemError, TimeoutError, socketio.exceptions.SocketIOError) as exc:
@@ -451,11 +464,18 @@ class EphemPeer:
             return  # a new address alone: the paths we have still work
         for link in self.links.values():
             link.rebuild_wanted = True
+        # REST's pooled connections from a gone address would hear nothing until their time-out.
+        old, self.http = self.http, self._rest_client()
+        self._spawn(old.aclose())
         if self._socket_address() in gone:
             log.info("the socket's address is gone: reconnecting")
             self._drop_socket()  # reconnects from an address we have; `_rejoin` then rebuilds
         elif self.in_room:
             self._rebuild_wanted()
+
+    def _rest_client(self) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {self.session_token}", **_lang_headers(self.lang)}
+        return httpx.AsyncClient(base_url=self.server, headers=headers)
 
     def _socket_address(self) -> str | None:
         ws = getattr(self.sio.eio, "ws", None)

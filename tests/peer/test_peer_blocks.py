@@ -133,3 +133,29 @@ async def test_the_command_line_blocks_lists_and_unblocks(server, tmp_path):
     finally:
         terminal.stop()
         await host.close()
+
+
+async def test_a_rejoin_goes_on_when_the_block_list_cannot_be_read(server, caplog):
+    """Back on the socket after a drop (a move), the room is rejoined at once:
+    the block list known holds, and a REST call that fails (a pooled connection
+    from a gone address times out) is a warning, not a stalled or dead rejoin."""
+    import httpx
+
+    alice, bob = await matched_peers(server, "Alice", "Bob")
+    try:
+        await alice.block(bob.account["id"])
+        reads = []
+
+        async def failing():  # failure injection: the REST read times out
+            reads.append(1)
+            raise httpx.ReadTimeout("timed out")
+
+        alice.refresh_blocks = failing
+        alice.in_room = False
+        alice._drop_socket()  # as after a move: Socket.IO reconnects, `_rejoin` runs
+        await _until(lambda: alice.in_room and reads, "Alice back in the room")
+        await _until(lambda: any("block list was not read again" in r.getMessage() for r in caplog.records), "the warning")
+        assert alice.blocked == {bob.account["id"]}  # still blocked
+    finally:
+        await alice.close()
+        await bob.close()
