@@ -184,6 +184,18 @@ def throughput(internet, path: str, messages: int, size: int) -> dict:
             "seconds": seconds, "frame_bytes": frame_bytes}
 
 
+
+def file_row(way: str, path: str, mib: int, figures: list[dict]) -> dict:
+    """One CSV row for a file transfer's runs on one path, printed as it is made."""
+    speeds = [f["mb_per_s"] for f in figures]
+    row = {"path": f"{way} file {path}", "runs": len(figures), "file_mib": mib,
+           "file_mb_per_s_median": statistics.median(speeds), "file_mb_per_s_min": min(speeds),
+           "file_mb_per_s_max": max(speeds)}
+    print(f"{way} {path:9} file of {mib} MiB: median {row['file_mb_per_s_median']} MB/s "
+          f"(min {min(speeds)}, max {max(speeds)}, {len(figures)} runs: "
+          f"{', '.join(str(f['seconds']) for f in figures)} s)", flush=True)
+    return row
+
 def main(args) -> None:
     reason = missing_requirements()
     if reason:
@@ -219,27 +231,12 @@ def main(args) -> None:
                 rows.append(row)
         for path in args.file_paths if args.file_runs else []:  # browser -> browser
             figures = [browser_file_throughput(internet, site, path, args.file_mb, args.file_timeout) for _ in range(args.file_runs)]
-            speeds = [f["mb_per_s"] for f in figures]
-            row = {"path": f"browser file {path}", "runs": args.file_runs, "file_mib": args.file_mb,
-                   "file_mb_per_s_median": statistics.median(speeds), "file_mb_per_s_min": min(speeds),
-                   "file_mb_per_s_max": max(speeds)}
-            print(f"browsers {path:9} file of {args.file_mb} MiB: median {row['file_mb_per_s_median']} MB/s "
-                  f"(min {min(speeds)}, max {max(speeds)}, {args.file_runs} runs: "
-                  f"{', '.join(str(f['seconds']) for f in figures)} s)", flush=True)
-            rows.append(row)
+            rows.append(file_row("browsers", path, args.file_mb, figures))
         for path in args.file_paths if args.file_python else []:
             for browser_sends in (True, False):
                 figures = [python_file_throughput(internet, site, path, args.file_mb, browser_sends, args.file_timeout)
                            for _ in range(args.file_python)]
-                speeds = [f["mb_per_s"] for f in figures]
-                way = "browser -> python" if browser_sends else "python -> browser"
-                row = {"path": f"{way} file {path}", "runs": args.file_python, "file_mib": args.file_mb,
-                       "file_mb_per_s_median": statistics.median(speeds), "file_mb_per_s_min": min(speeds),
-                       "file_mb_per_s_max": max(speeds)}
-                print(f"{way} {path:9} file of {args.file_mb} MiB: median {row['file_mb_per_s_median']} MB/s "
-                      f"(min {min(speeds)}, max {max(speeds)}, {args.file_python} runs: "
-                      f"{', '.join(str(f['seconds']) for f in figures)} s)", flush=True)
-                rows.append(row)
+                rows.append(file_row("browser -> python" if browser_sends else "python -> browser", path, args.file_mb, figures))
     print(f"wrote {write_csv('netlab-files' if args.files_only else 'netlab', rows)}")
 
 

@@ -360,19 +360,15 @@ def test_with_no_webrtc_path_files_go_sealed_through_the_relay(live, browser, tm
 
 
 def test_a_browser_with_no_webrtc_path_and_a_python_peer_send_files_both_ways_through_the_relay(live, browser, tmp_path):
-    from tests.browser.test_relay import RELAYED, blocked_page
+    from tests.browser.test_relay import RELAYED, relayed_with_python
     from tests.peer.test_peer_files import next_event
-    from tests.support.browser import ENCLAVE_URL
-    from tests.support.peer_thread import PeerThread, matched_python_peer
+    from tests.support.peer_thread import PeerThread
 
     worker = PeerThread()
-    page = blocked_page(browser, live.frontend, "Browser")
+    page = None
     try:
-        page.get_by_test_id("search-button").click()
-        expect(page.get_by_test_id("search-cancel")).to_be_visible()
-        peer = worker.run(matched_python_peer(live.backend, "Py"))
+        page, peer = relayed_with_python(browser, live, worker)
         peer.files.downloads = tmp_path / "downloads"
-        expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
         expect(page.get_by_test_id("peer-state")).to_have_text(RELAYED, timeout=20_000)
 
         # Browser -> Python: four chunks, the last one short, in sealed parts.
@@ -402,7 +398,8 @@ def test_a_browser_with_no_webrtc_path_and_a_python_peer_send_files_both_ways_th
         assert hashlib.sha256(downloaded(page, card)).digest() == hashlib.sha256(down.read_bytes()).digest()
         worker.run(peer.close())
     finally:
-        page.context.close()
+        if page is not None:
+            page.context.close()
         worker.stop()
 
 

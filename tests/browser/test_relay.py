@@ -103,15 +103,26 @@ def test_two_browsers_with_no_webrtc_path_chat_through_the_relay(live, browser):
         b.context.close()
 
 
-def test_a_browser_with_no_webrtc_path_and_a_python_peer_chat_through_the_relay(live, browser):
-    worker = PeerThread()
+def relayed_with_python(browser, live, worker: PeerThread):
+    """A page with no WebRTC path matched with a Python peer that `worker` runs;
+    returns both, in one enclave (the page closed if it gets no further)."""
     page = blocked_page(browser, live.frontend, "Browser")
     try:
         page.get_by_test_id("search-button").click()
         expect(page.get_by_test_id("search-cancel")).to_be_visible()
-
         peer = worker.run(matched_python_peer(live.backend, "Py"))
         expect(page).to_have_url(ENCLAVE_URL, timeout=20_000)
+    except BaseException:
+        page.context.close()
+        raise
+    return page, peer
+
+
+def test_a_browser_with_no_webrtc_path_and_a_python_peer_chat_through_the_relay(live, browser):
+    worker = PeerThread()
+    page = None
+    try:
+        page, peer = relayed_with_python(browser, live, worker)
         say(page, "hello python, through the relay")
         assert worker.run(next_message(peer)).text == "hello python, through the relay"
         expect(page.get_by_test_id("chat-message")).to_have_attribute("data-status", "delivered", timeout=10_000)
@@ -130,5 +141,6 @@ def test_a_browser_with_no_webrtc_path_and_a_python_peer_chat_through_the_relay(
         assert code and safety_code(page) == code
         worker.run(peer.close())
     finally:
-        page.context.close()
+        if page is not None:
+            page.context.close()
         worker.stop()
