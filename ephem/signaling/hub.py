@@ -31,6 +31,7 @@ from ephem.live.outage import MESSAGE, UNREACHABLE, outage
 from ephem.live.presence import Peer, PeerInfo, Presence
 from ephem.live.proofs import Proofs, SpentInMemory
 from ephem.live.ratelimit import RateLimiter
+from ephem.core.batches import Batched
 from ephem.core.clock import iso
 from ephem.core.settings import Settings
 from ephem.models import Account
@@ -77,8 +78,8 @@ MATCH_BATCH = 200
 # How often an account's events look up whether an operator banned it since
 # it connected (a ban is made from the command line, away from the live side).
 BAN_RECHECK = 30.0
-# Sessions looked up in one read at most, for a burst of connects.
-LOOKUP_BATCH = 200
+# Sessions (for a burst of connects) or searchers' blocks read in one query at most.
+READ_BATCH = 200
 SOMETHING_WRONG = N_("Something went wrong on our side. Please try again.")
 
 
@@ -133,7 +134,9 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         # Connecting writes nothing: `last_seen_at` is written by the upkeep, in batches.
         self.seen = Seen(settings.seen_interval.total_seconds(), accounts.clock)
         self._unwritten: list[str] = []
-        self._lookups: list[tuple[Any, asyncio.Future]] = []  # connects waiting for the next batched session read
+        # Connects and searches wait for the next batched read of their sessions, and of their bans and blocks.
+        self._sessions: Batched[Any, Account | None] = Batched(accounts.look_up_many, READ_BATCH, self._spawn)
+        self._avoided: Batched[str, frozenset[str]] = Batched(self.safety.avoided_many, READ_BATCH, self._spawn)
         self._by_peer: dict[str, Peer] = {}  # the same connections, by peer_id
         self._searching: dict[str, Peer] = {}  # this worker's searchers, by peer_id
         # cancel_search calls per connection: a search on its way (one put back
@@ -204,35 +207,14 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         session cached (and its first event looks up the ban, as a ban made
         meanwhile takes effect at the next connect); the others wait for the
         next batched read (one thread hop and one query for a burst)."""
-        loop = asyncio.get_running_loop()
         cached = self.accounts.connecting(token)
         if cached is not None and not await self.accounts.revoked_elsewhere(token, cached.id):
             return _not_banned(cached), None
-        answer = loop.create_future()
-        asked = loop.time()  # the read starts after this
-        self._lookups.append((token, answer))
-        if len(self._lookups) == 1:
-            self._spawn(self._look_up_batches())
-        account = await answer
+        asked = asyncio.get_running_loop().time()  # the read starts after this
+        account = await self._sessions.read(token)
         if account is None:
             raise InvalidToken(N_("This session has ended. Sign in again or restore with your recovery token."))
         return _not_banned(account), asked
-
-    async def _look_up_batches(self) -> None:
-        while self._lookups:
-            batch = self._lookups[:LOOKUP_BATCH]
-            try:
-                found = await asyncio.to_thread(self.accounts.look_up_many, [token for token, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - each connect answers `unavailable`
-                found = [exc] * len(batch)
-            del self._lookups[: len(batch)]
-            for (_, answer), result in zip(batch, found):
-                if answer.done():
-                    continue
-                if isinstance(result, Exception):
-                    answer.set_exception(result)
-                else:
-                    answer.set_result(result)
 
     def _release(self, account_id: str) -> None:
         if account_id:
@@ -349,7 +331,7 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
             challenge = self.proofs.challenge("search", peer.account_id)
             raise ProofRequired(N_("Searching this often takes a proof of work: solve the challenge and search again."), challenge)
         # Read now (fresh for every search): whom this account must never meet; raises Banned.
-        avoid = await asyncio.to_thread(self.safety.avoided, peer.account_id)
+        avoid = await self._avoided.read(peer.account_id)
         wish = self._wishes[peer.peer_id] = _Wish(frozenset(body.interests))
         await self._enqueue(peer, avoid)
         if wish.interests and peer.peer_id in self._searching:
@@ -370,7 +352,7 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
         cancels = self._cancels[peer.peer_id]
         if avoid is None:  # put back after Redis forgot it: read its blocks again
             try:
-                avoid = await asyncio.to_thread(self.safety.avoided, peer.account_id)
+                avoid = await self._avoided.read(peer.account_id)
             except Banned:
                 return
         wish = self._wishes.get(peer.peer_id) or _Wish(frozenset())

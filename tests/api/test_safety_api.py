@@ -136,6 +136,29 @@ async def test_blocked_accounts_are_never_matched_through_the_hub(server, http):
         await client.close()
 
 
+async def test_a_burst_of_searches_keeps_each_searcher_s_ban_and_blocks(server, http):
+    # Searches arriving together share one read of bans and blocks: each still gets its own.
+    a, b, c, d, m = (server.account(n) for n in ("Ana", "Bo", "Cem", "Dee", "Mal"))
+    server.enclaves.create([a.account.id, b.account.id])
+    assert (await http.post("/api/blocks", json={"account_id": a.account.id}, headers=bearer(b.session_token))).status_code == 201
+    clients = {x.account.name: await server.client(x.session_token) for x in (a, b, c, d, m)}
+    server.hub.safety.ban(m.account.id, "abuse")
+    answers = dict(zip(clients, await asyncio.gather(*(client.call("search", {}) for client in clients.values()))))
+    assert answers.pop("Mal")["error"]["code"] == "banned"
+    assert all(answer["ok"] for answer in answers.values()), answers
+    # Whoever waits can only be Ana and Bo, kept apart.
+    waiting = (await server.hub.stats())["searching"]
+    matched = ["Ana", "Bo", "Cem", "Dee"] if waiting == 0 else ["Cem", "Dee"]
+    assert waiting in (0, 2)
+    names = {x.account.id: x.account.name for x in (a, b, c, d)}
+    met = {name: names[(await clients[name].next("matched"))["peer"]["account_id"]] for name in matched}
+    assert all(met[met[name]] == name for name in matched)  # in pairs
+    assert met.get("Ana") != "Bo"
+    for client in clients.values():
+        assert client.pending("matched") == 0
+        await client.close()
+
+
 async def test_a_banned_account_is_refused_everywhere(server, http):
     a, b = server.account("Mal"), server.account("Ana")
     room = server.enclaves.create([a.account.id, b.account.id])

@@ -38,6 +38,26 @@ def test_block_needs_a_shared_enclave_and_lists_and_lifts(accounts, enclaves, sa
         safety.unblock(a, 12)
 
 
+def test_avoided_many_answers_a_burst_of_searches_each_as_alone(accounts, enclaves, safety):
+    a, b, c, d = people(accounts, "Ana", "Ben", "Cy", "Dee")
+    enclaves.create([a, b, c, d])
+    safety.block(a, b)
+    safety.block(c, a)
+    safety.ban(d, "abuse")
+    burst = [a, b, c, d, a, "no-such-account"]
+    answers = safety.avoided_many(burst)
+    assert answers[:3] == [{b, c}, {a}, {a}] and answers[4] == {b, c}
+    assert isinstance(answers[3], Banned) and answers[3].code == "banned"
+    assert answers[5] == frozenset()  # a deleted account avoids nobody (its search fails elsewhere)
+    # The same as asking one by one.
+    for account_id, answer in zip(burst, answers):
+        if isinstance(answer, Banned):
+            with pytest.raises(Banned):
+                safety.avoided(account_id)
+        else:
+            assert safety.avoided(account_id) == answer
+
+
 def test_blocks_go_with_either_account(accounts, enclaves, safety, clock, db_settings):
     a, b, c = people(accounts, "Ana", "Ben", "Cy")
     enclaves.create([a, b])
