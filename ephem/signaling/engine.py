@@ -231,9 +231,13 @@ class LeanSocket(async_socket.AsyncSocket):
                     packets.append(pkt)
             if not packets:
                 break
+            encoded = [item.encode() for item in packets]
+            direct = self.direct
+            if direct is not None and all(type(data) is str for data in encoded) and direct.send_texts(encoded):
+                continue
             try:
-                for item in packets:
-                    await ws.send(item.encode())
+                for data in encoded:
+                    await ws.send(data)
             except Exception:  # noqa: BLE001 - the client went away
                 break
         await ws.close()

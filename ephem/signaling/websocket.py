@@ -45,6 +45,48 @@ from ephem.signaling.engine import FRAMES, SocketQueue
 PING_FRAME = bytes(FrameProtocol(client=False, extensions=[]).send_data("2", True))
 # A client's pong ("3"): final text frame, masked, one byte of payload.
 PONG_HEAD, PONG_SIZE, PONG = b"\x81\x81", 7, ord("3")
+# Client frames read here at most this long (a 16-bit length); longer ones go to wsproto.
+DIRECT_MAX = 0xFFFF
+
+
+def text_frame(text: str) -> bytes:
+    """A server's text frame, final and unmasked, as wsproto frames it."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size <= 0xFFFF:
+        return b"\x81\x7e" + size.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + size.to_bytes(8, "big") + payload
+
+
+def read_texts(data: bytes, limit: int = DIRECT_MAX) -> list[str] | None:
+    """The client's text messages in `data` if it holds nothing but whole
+    ones: each one final, masked frame of valid UTF-8 of at most `limit`
+    bytes, its length in the shortest form. None leaves `data` to wsproto
+    (a frame in pieces, a fragment, binary, control, an error to answer)."""
+    texts = []
+    at, end = 0, len(data)
+    while at < end:
+        if end - at < 6 or data[at] != 0x81 or data[at + 1] < 0x80:
+            return None
+        size, at = data[at + 1] & 0x7F, at + 2
+        if size == 126:
+            size, at = int.from_bytes(data[at : at + 2], "big"), at + 2
+            if size < 126:
+                return None
+        elif size == 127:
+            return None
+        if size > limit or end - at < 4 + size:
+            return None
+        mask, at = data[at : at + 4], at + 4
+        masked, at = data[at : at + size], at + size
+        key = (mask * (size // 4 + 1))[:size]
+        try:
+            texts.append((int.from_bytes(masked, "big") ^ int.from_bytes(key, "big")).to_bytes(size, "big").decode())
+        except UnicodeDecodeError:
+            return None
+    return texts
 
 
 class Flag:
@@ -168,25 +210,58 @@ class LeanWSProtocol(WSProtocol):
                 self._request, self._key = data, read[1]
                 self.handle_connect(read[0])
                 return
-        if (
-            self.on_pong is not None
-            and len(data) == PONG_SIZE
-            and data.startswith(PONG_HEAD)
-            and data[6] ^ data[2] == PONG  # the payload byte unmasked by the mask's first byte
-            and self._between_frames()
-        ):
-            self.on_pong()
-            return
+        if self.on_pong is not None and not self.close_sent and self._between_frames():
+            if len(data) == PONG_SIZE and data.startswith(PONG_HEAD) and data[6] ^ data[2] == PONG:
+                self.on_pong()  # (the payload byte unmasked by the mask's first byte)
+                return
+            texts = read_texts(data, min(DIRECT_MAX, self.config.ws_max_size))
+            if texts is not None:
+                self._received(texts)
+                return
         super().data_received(data)
 
+    def _received(self, texts: list[str]) -> None:
+        """The messages as uvicorn queues them. Reading pauses, as uvicorn's
+        does, only while the reader is behind (not for every message: that
+        was two system calls each); `receive` resumes it once caught up."""
+        for text in texts:
+            self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        if self.queue.qsize() > 1 and not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+
     def _between_frames(self) -> bool:
-        """Open, and wsproto holds no part of a frame or message and no event unread."""
+        """Open with no extension, and wsproto holds no part of a frame or message and no event unread."""
         connection = self.conn.connection
         if connection is None or connection.state is not ConnectionState.OPEN or connection._events:
             return False
         proto = connection._proto
         decoder = proto._frame_decoder
-        return decoder.header is None and not len(decoder.buffer) and proto._message_decoder.opcode is None
+        return (
+            decoder.header is None
+            and not len(decoder.buffer)
+            and proto._message_decoder.opcode is None
+            and not proto.extensions
+        )
+
+    def send_texts(self, texts: list[str]) -> bool:
+        """Engine.IO's text packets written now, in one write, framed as
+        wsproto would; False if the connection cannot take them this way
+        (then uvicorn's `send` says why, as before)."""
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.response_started
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+        ):
+            return False
+        connection = self.conn.connection
+        if connection is None or connection.state is not ConnectionState.OPEN or connection._proto.extensions:
+            return False
+        self.transport.write(b"".join([text_frame(text) for text in texts]))
+        return True
 
     def send_ping(self) -> bool:
         """Engine.IO's ping written now; False if the connection cannot take it this way."""

@@ -86,9 +86,20 @@ BAD = {
 }
 
 
+@pytest.fixture(params=["auto", "lean"])
+async def any_server(request, engine, db_settings):
+    """uvicorn's default websocket protocol, and production's (which reads whole frames itself)."""
+    from tests.support.hubserver import serve
+
+    ws = "ephem.signaling.websocket:LeanWSProtocol" if request.param == "lean" else "auto"
+    async with serve(engine, db_settings, ws=ws, deflate=request.param != "lean") as running:
+        yield running
+
+
 @pytest.mark.parametrize("namespace", ["/ephem", "/"])
 @pytest.mark.parametrize("case", list(BAD))
-async def test_a_malformed_packet_closes_the_connection_with_one_log_line(server, caplog, namespace, case):
+async def test_a_malformed_packet_closes_the_connection_with_one_log_line(any_server, caplog, namespace, case):
+    server = any_server
     token = server.account("Prober").session_token
     bystander = await server.client(name="Bystander")
     async with aiohttp.ClientSession() as session:

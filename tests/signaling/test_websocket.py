@@ -1,6 +1,7 @@
 """uvicorn's websocket protocol as production serves it (ephem/signaling/websocket.py,
 given to the workers by gunicorn.conf.py): the hub works through it, large frames
-and all, and an open connection keeps no handshake state and no asyncio queue."""
+and all, an open connection keeps no handshake state and no asyncio queue, and
+whole text frames are read and written here, not by wsproto."""
 
 import asyncio
 import base64
@@ -10,9 +11,11 @@ import os
 import aiohttp
 import pytest
 from engineio import packet
+from wsproto.connection import Connection
+from wsproto.frame_protocol import FrameProtocol
 
 from ephem.signaling.engine import LeanSocket, SocketQueue
-from ephem.signaling.websocket import ACCEPTED, Flag, LeanWSProtocol, read_upgrade
+from ephem.signaling.websocket import ACCEPTED, DIRECT_MAX, Flag, LeanWSProtocol, read_texts, read_upgrade, text_frame
 from tests.signaling.test_engine import INTERVAL, TIMEOUT, answer_pings, raw_in
 from tests.support.hubserver import serve
 
@@ -234,3 +237,133 @@ async def test_a_request_left_to_wsproto_still_gets_wsproto_answers(lean_server,
         assert opened.type == aiohttp.WSMsgType.TEXT and opened.data.startswith("0{")
         assert len(wsproto_reads) == 2
         await ws.close()
+
+
+# --- text frames read and written here (one set of vectors: wsproto's own framing) -----------
+
+TEXTS = ["", "2", "x" * 125, "y" * 126, "z" * 0xFFFF, "w" * 0x10000, "سلام، دنیا 🌍", '42/ephem,7["echo",{}]']
+
+
+def client_frame(text: str | bytes, fin: bool = True, opcode=None) -> bytes:
+    """A browser's frame (masked), by wsproto."""
+    proto = FrameProtocol(client=True, extensions=[])
+    if opcode is not None:
+        return bytes(proto._serialize_frame(opcode, text, fin))
+    return bytes(proto.send_data(text, fin))
+
+
+@pytest.mark.parametrize("text", TEXTS, ids=lambda t: f"{len(t.encode())} bytes")
+def test_a_text_frame_written_here_is_wsproto_s(text):
+    assert text_frame(text) == bytes(FrameProtocol(client=False, extensions=[]).send_data(text, True))
+
+
+@pytest.mark.parametrize("text", [t for t in TEXTS if len(t.encode()) <= DIRECT_MAX], ids=lambda t: f"{len(t.encode())} bytes")
+def test_a_text_frame_read_here_is_what_wsproto_reads(text):
+    assert read_texts(client_frame(text)) == [text]
+    two = client_frame(text) + client_frame("and then")
+    assert read_texts(two) == [text, "and then"]
+
+
+def test_frames_not_read_here_are_left_to_wsproto():
+    from wsproto.frame_protocol import Opcode
+
+    whole = client_frame("hello")
+    unmasked = bytes(FrameProtocol(client=False, extensions=[]).send_data("hello", True))
+    long_form = bytes([0x81, 0x80 | 126, 0, 5]) + whole[2:]  # 5 bytes in the 16-bit form: not the shortest
+    for data in (
+        whole[:4],  # a frame in pieces
+        whole[:-1],
+        whole + whole[:3],  # a whole one, then part of the next
+        client_frame("part", fin=False),  # a fragment
+        client_frame(b"\x00\x01"),  # binary
+        client_frame(b"", opcode=Opcode.PING),
+        client_frame(b"\x03\xe8", opcode=Opcode.CLOSE),
+        unmasked,
+        long_form,
+        client_frame("w" * (DIRECT_MAX + 1)),  # longer than read here
+        client_frame("ok") + bad_utf8_frame(),  # a good one, then invalid UTF-8
+    ):
+        assert read_texts(data) is None, data[:12]
+    assert read_texts(client_frame("x" * 200), limit=100) is None
+    assert read_texts(b"") == []
+
+
+def bad_utf8_frame() -> bytes:
+    mask = b"\x01\x02\x03\x04"
+    payload = bytes(b ^ mask[i % 4] for i, b in enumerate(b"\xff\xfe"))
+    return bytes([0x81, 0x80 | 2]) + mask + payload
+
+
+async def test_events_in_one_write_are_read_and_answered_here_in_order(lean_server, monkeypatch):
+    through_wsproto, through_asgi = [], []
+    feed, send = Connection.receive_data, LeanWSProtocol.send
+    monkeypatch.setattr(Connection, "receive_data", lambda self, data: (through_wsproto.append(data), feed(self, data))[1])
+
+    async def sending(self, message):
+        through_asgi.append(message)
+        return await send(self, message)
+
+    monkeypatch.setattr(LeanWSProtocol, "send", sending)
+    async with raw_in(lean_server, "Burst") as raw:
+        through_wsproto.clear()
+        transport = raw.ws._writer.transport
+        transport.write(b"".join(client_frame(f'42/ephem,{n}["echo",{n}]') for n in range(1, 101)))
+        answers = []
+        while len(answers) < 100:  # within the connection's burst of events
+            message = await raw.ws.receive(timeout=5)
+            if message.data != "2":
+                answers.append(message.data)
+        assert answers == [f'43/ephem,{n}[{{"ok":true,"echo":{n}}}]' for n in range(1, 101)]
+        assert through_wsproto == [] and [m for m in through_asgi if m["type"] == "websocket.send"] == []
+        (protocol,) = [p for p in lean_server.uvicorn.server_state.connections if isinstance(p, LeanWSProtocol)]
+        assert not protocol.read_paused  # resumed once the reader caught up
+        # A frame in pieces and a fragmented message still work, through wsproto.
+        frame = client_frame('42/ephem,201["echo","pieces"]')
+        transport.write(frame[:5])
+        await asyncio.sleep(0.05)
+        sender = FrameProtocol(client=True, extensions=[])
+        transport.write(frame[5:] + bytes(sender.send_data('42/ephem,202["echo",', False)))
+        transport.write(bytes(sender.send_data('"fragments"]', True)))
+        assert (await raw.ws.receive(timeout=5)).data == '43/ephem,201[{"ok":true,"echo":"pieces"}]'
+        assert (await raw.ws.receive(timeout=5)).data == '43/ephem,202[{"ok":true,"echo":"fragments"}]'
+        assert through_wsproto
+        # And back on the short way after.
+        through_wsproto.clear()
+        transport.write(client_frame('42/ephem,203["echo",3]'))
+        assert (await raw.ws.receive(timeout=5)).data == '43/ephem,203[{"ok":true,"echo":3}]'
+        assert through_wsproto == []
+
+
+async def test_invalid_utf8_is_left_to_wsproto_which_ends_the_connection(lean_server):
+    async with raw_in(lean_server, "Bad") as raw:
+        raw.ws._writer.transport.write(bad_utf8_frame())
+        assert await raw.closed()
+    for _ in range(50):
+        if not lean_server.hub.server.eio.sockets:
+            break
+        await asyncio.sleep(0.05)
+    assert lean_server.hub.server.eio.sockets == {}
+    assert (await lean_server.hub.stats())["online"] == 0
+
+
+async def test_answers_wait_for_a_full_write_buffer_through_uvicorn(lean_server, monkeypatch):
+    through_asgi = []
+    send = LeanWSProtocol.send
+
+    async def sending(self, message):
+        if message["type"] == "websocket.send":
+            through_asgi.append(message.get("text"))
+        return await send(self, message)
+
+    monkeypatch.setattr(LeanWSProtocol, "send", sending)
+    async with raw_in(lean_server, "Slow") as raw:
+        (protocol,) = [p for p in lean_server.uvicorn.server_state.connections if isinstance(p, LeanWSProtocol)]
+        protocol.pause_writing()  # as the transport does past its high-water mark
+        await raw.ws.send_str('42/ephem,1["echo","held"]')
+        await asyncio.sleep(0.2)
+        assert through_asgi == ['43/ephem,1[{"ok":true,"echo":"held"}]']  # waiting in uvicorn's send
+        protocol.resume_writing()
+        assert (await raw.ws.receive(timeout=5)).data == '43/ephem,1[{"ok":true,"echo":"held"}]'
+        await raw.ws.send_str('42/ephem,2["echo","direct"]')
+        assert (await raw.ws.receive(timeout=5)).data == '43/ephem,2[{"ok":true,"echo":"direct"}]'
+        assert len(through_asgi) == 1
