@@ -147,6 +147,7 @@ class LeanSocket(async_socket.AsyncSocket):
         self.queue = SocketQueue()
         self.slot: int | None = None  # of its timer in the server's PingWheel
         self.direct = None  # the websocket protocol, when it offers pings and pongs directly (FRAMES)
+        self.flushing = False  # the writer is handing packets to the ASGI send (which may wait)
 
     def schedule_ping(self):
         # As engine.io: only once the previous ping was answered (or at the start).
@@ -162,6 +163,18 @@ class LeanSocket(async_socket.AsyncSocket):
         if not (self.direct is not None and self.queue.empty() and self.direct.send_ping()):
             self.queue.put_nowait(packet.Packet(packet.PING))
         self.server.wheel.call(self.server.ping_timeout, self, self._pong_overdue)
+
+    async def send(self, pkt):
+        """As Engine.IO's, but a text packet goes straight onto the websocket
+        when nothing waits to be written before it: no writer wake-up."""
+        if not await self.check_ping_timeout():
+            return
+        direct = self.direct
+        if direct is not None and not self.flushing and self.queue.empty():
+            encoded = pkt.encode()
+            if type(encoded) is str and direct.send_texts([encoded]):
+                return
+        await self.queue.put(pkt)
 
     def pong(self) -> None:
         """A pong the websocket protocol read directly: as `receive` would take it."""
@@ -235,11 +248,14 @@ class LeanSocket(async_socket.AsyncSocket):
             direct = self.direct
             if direct is not None and all(type(data) is str for data in encoded) and direct.send_texts(encoded):
                 continue
+            self.flushing = True
             try:
                 for data in encoded:
                     await ws.send(data)
             except Exception:  # noqa: BLE001 - the client went away
                 break
+            finally:
+                self.flushing = False
         await ws.close()
 
 

@@ -13,6 +13,7 @@ import uuid
 from types import SimpleNamespace
 
 import socketio
+from engineio import packet as eio_packet
 from socketio import packet
 from reflex_base.config import get_config
 from reflex_base.environment import environment
@@ -213,10 +214,42 @@ class Server(socketio.AsyncServer):
             await socket.queue.put(None)
 
 
+class InlineEmit(socketio.AsyncManager):
+    """python-socketio's manager, but an emit sends to its recipients one
+    after the other instead of making a task for each and waiting for them
+    all: for the one-recipient emits that signaling is made of (a signal, a
+    match) the task and the wait were most of the emit's cost. Sending never
+    waits on the network (Engine.IO queues, or writes what the socket takes
+    at once), so no recipient waits behind a slow one; and as with the tasks,
+    one recipient's failure does not keep the packet from the others."""
+
+    async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        room = to or room
+        if callback is not None or namespace not in self.rooms:
+            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
+        data = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, *data]).encode()
+        eio_packets = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])]
+        # Listed first: the room may change while a send is awaited.
+        for sid, eio_sid in list(self.get_participants(namespace, room)):
+            if sid in skip:
+                continue
+            try:
+                for p in eio_packets:
+                    await self.server._send_eio_packet(eio_sid, p)
+            except Exception:  # noqa: BLE001 - e.g. closed meanwhile; the others still get it
+                self.server.logger.debug("emit to %s failed", sid, exc_info=True)
+
+
+class RedisManager(socketio.AsyncRedisManager, InlineEmit):
+    """Across workers through Redis; each worker's own emits as `InlineEmit`."""
+
+
 def build_server(redis_url: str = "") -> socketio.AsyncServer:
     """With a Redis URL, emits reach clients of every worker (see `start_worker`)."""
     config = get_config()
-    client_manager = socketio.AsyncRedisManager(redis_url, channel="ephem-socketio") if redis_url else None
+    client_manager = RedisManager(redis_url, channel="ephem-socketio") if redis_url else InlineEmit()
     origins = config.cors_allowed_origins
     return Server(
         async_mode="asgi",
