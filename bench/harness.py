@@ -194,11 +194,17 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int, path: str = "") -> float:
     """User + system CPU time a process has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
+    with open(path or f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loop_cpu_seconds(pid: int) -> float:
+    """CPU time of the process's main thread alone: the event loop's share
+    (the rest is its threads: database reads and writes, `to_thread`)."""
+    return cpu_seconds(pid, f"/proc/{pid}/task/{pid}/stat")
 
 
 def worker_pids(pid: int) -> list[int]:

@@ -42,6 +42,7 @@ from harness import (
     cpu_seconds,
     describe_machine,
     fail,
+    loop_cpu_seconds,
     make_accounts,
     new_database,
     new_figure,
@@ -169,11 +170,13 @@ def run_once(backends, accounts, count: int, procs: int, timeout: float, profile
         check_alive(backends)
         workers = [pid for b in backends for pid in worker_pids(b.proc.pid)]
         cpu_before = sum(cpu_seconds(p) for p in workers)
+        loop_before = sum(loop_cpu_seconds(p) for p in workers)
         with profiled(workers[0] if profile else None, profile or ""):
             parts = fleet.ask("search", timeout, 1.0, pool, timeout=timeout + 60)
         rows = [row for part, _ in parts for row in part]
         client_cpu = sum(cpu for _, cpu in parts)
         cpu = sum(cpu_seconds(p) for p in workers) - cpu_before
+        loop_cpu = sum(loop_cpu_seconds(p) for p in workers) - loop_before
     check_alive(backends)
     verify(rows, count)
     latencies = [arrived - started for _, started, arrived, *_ in rows]
@@ -196,6 +199,7 @@ def run_once(backends, accounts, count: int, procs: int, timeout: float, profile
         # How long the client processes took to send every search: a floor under the latencies.
         "emit_span_ms": round((last_sent - first) * 1000, 1),
         "server_cpu_s": round(cpu, 2),
+        "server_loop_cpu_s": round(loop_cpu, 2),  # of which the event loops' (main threads')
         "client_cpu_s": round(client_cpu, 2),
         "connect_s": round(max(c["seconds"] for c in connected), 2),
     }
@@ -227,7 +231,7 @@ def run_sockets(args) -> None:
                         f"{result['seconds']:.2f} s = {result['pairs_per_s']:,.0f} matches/s; search->matched "
                         f"p50 {result['latency_p50_ms']:.0f} ms, p95 {result['latency_p95_ms']:.0f} ms, "
                         f"p99 {result['latency_p99_ms']:.0f} ms, max {result['latency_max_ms']:.0f} ms "
-                        f"(searches sent over {result['emit_span_ms']:.0f} ms; server CPU {result['server_cpu_s']:.1f} s); "
+                        f"(searches sent over {result['emit_span_ms']:.0f} ms; server CPU {result['server_cpu_s']:.2f} s, event loop {result['server_loop_cpu_s']:.2f} s); "
                         "every searcher matched exactly once"
                         + (f"; {result['on_common_interest']:.1%} on a common interest" if args.interests else ""),
                         flush=True,

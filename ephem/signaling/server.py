@@ -96,7 +96,10 @@ def _shallow(value: object) -> None:
 def loads(text: str | bytes) -> object:
     """Strict JSON: what we accept we can also relay to any client."""
     value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
-    _shallow(value)
+    # Each level opens a bracket: text with fewer of them cannot be too deep (nearly all of it).
+    opened = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
+    if opened >= MAX_DEPTH:
+        _shallow(value)
     return value
 
 
@@ -118,6 +121,22 @@ def _placeholders_fit(data: object, count: int) -> None:
 
 
 class Packet(packet.Packet):
+    @classmethod
+    def data_is_binary(cls, data) -> bool:
+        """python-socketio's answer (bytes anywhere in the data), without a
+        list, a recursive call and a reduce for every list and dict: it is
+        asked for every packet sent."""
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, (bytes, bytearray)):
+                return True
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                stack.extend(item.values())
+        return False
+
     def decode(self, encoded_packet):
         if not isinstance(encoded_packet, str):
             raise MalformedPacket("a binary frame where a packet was expected")

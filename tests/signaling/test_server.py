@@ -26,3 +26,22 @@ def test_ordinary_json_passes():
         "signal",
         {"data": {"sdpMLineIndex": 0, "level": 0.5, "text": "سلام"}},
     ]
+
+
+def test_nesting_is_bounded_in_bytes_too_and_brackets_in_strings_do_not_refuse():
+    with pytest.raises(ValueError):
+        loads(repr(nested(MAX_DEPTH)).replace("'", '"').encode())
+    brackets = "[{" * MAX_DEPTH
+    assert loads(f'["echo", "{brackets}"]') == ["echo", brackets]  # counted, walked, and shallow
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, "text", 1, [], {}, b"\x00", bytearray(b"x"), ["a", {"b": [1, {"c": b"\x01"}]}], ["a", {"b": [1, {"c": "d"}]}], {"k": [[[]]]}],
+)
+def test_binary_is_found_where_python_socketio_finds_it(data):
+    from socketio import packet
+
+    from ephem.signaling.server import Packet
+
+    assert Packet.data_is_binary(data) == packet.Packet.data_is_binary(data)
