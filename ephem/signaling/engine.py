@@ -176,6 +176,19 @@ class LeanSocket(async_socket.AsyncSocket):
                 return
         await self.queue.put(pkt)
 
+    async def receive(self, pkt):
+        """As Engine.IO's; a message (every event's way in) goes straight to
+        the server's handler, without `_trigger_event`'s look-ups and closure."""
+        handler = self.server.handlers.get("message")
+        if pkt.packet_type != packet.MESSAGE or handler is None or self.server.async_handlers:
+            return await super().receive(pkt)
+        try:
+            await handler(self.sid, pkt.data)
+        except asyncio.CancelledError:  # as Engine.IO: the connection is going
+            pass
+        except Exception:  # noqa: BLE001 - as Engine.IO: logged, the connection kept
+            self.server.logger.exception("message async handler error")
+
     def pong(self) -> None:
         """A pong the websocket protocol read directly: as `receive` would take it."""
         if not self.closed:

@@ -553,9 +553,18 @@ class Hub(Localized, Upkeep, socketio.AsyncNamespace):
                     log.exception("could not create enclaves for %d matches", len(batch))
                     results = [exc] * len(batch)
                 for (first, second), result in zip(batch, results):
-                    self._spawn(self._announce_match(first, second, result))
+                    if first.peer_id in self._by_peer and second.peer_id in self._by_peer:
+                        await self._announce_local(first, second, result)  # nothing to wait for: no task
+                    else:
+                        self._spawn(self._announce_match(first, second, result))
         finally:
             self._writing_matches = False
+
+    async def _announce_local(self, first: Searcher, second: Searcher, result: Any) -> None:
+        try:
+            await self._announce_match(first, second, result)
+        except Exception as exc:  # noqa: BLE001 - the next matches are still announced
+            outage.report(log, exc, "announcing a match failed")
 
     async def _announce_match(self, first: Searcher, second: Searcher, result: Any) -> None:
         if isinstance(result, Exception):

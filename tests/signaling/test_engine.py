@@ -4,6 +4,7 @@ closed, and an idle connection holds two tasks, not five, and no timer of its ow
 
 import asyncio
 import contextlib
+import logging
 import time
 
 import aiohttp
@@ -116,3 +117,27 @@ async def test_the_sockets_share_one_ping_wheel_and_closed_ones_leave_it(quick_p
     assert not any(wheel._slots.values())
     await asyncio.sleep(2 * wheel.tick)
     assert wheel._slots == {} and wheel._task.done()
+
+
+async def test_a_message_handler_that_fails_is_logged_and_the_connection_kept(server, caplog):
+    """Messages go from the socket straight to the server's handler (LeanSocket.receive):
+    a failure there is logged once, as Engine.IO's own dispatch logged it, and the socket serves on."""
+    client = await server.client(name="Survivor")
+    handlers = server.hub.server.eio.handlers
+    handle = handlers["message"]
+
+    async def failing_once(sid, data):
+        if '"boom"' in data:
+            raise RuntimeError("a handler bug")
+        return await handle(sid, data)
+
+    handlers["message"] = failing_once
+    try:
+        with caplog.at_level(logging.ERROR, logger="engineio.server"):
+            await client.sio.emit("echo", "boom", namespace="/ephem")
+            assert (await client.call("echo", "after"))["echo"] == "after"
+        failures = [r for r in caplog.records if r.getMessage() == "message async handler error"]
+        assert len(failures) == 1 and failures[0].exc_info[0] is RuntimeError
+    finally:
+        handlers["message"] = handle
+    await client.close()

@@ -166,6 +166,36 @@ async def test_a_match_whose_enclave_cannot_be_written_is_told_to_both(server, m
     await asyncio.gather(*(c.close() for c in (a, b, a2, b2)))
 
 
+async def test_a_match_that_cannot_be_announced_does_not_stop_the_next(server, monkeypatch):
+    """Matches of this worker's own connections are announced in turn, without a
+    task each: one that fails to go out is logged, and the next still goes."""
+    import threading
+
+    hub = server.hub
+    a, b, c, d = [await server.client(name=n) for n in ("Ana", "Bo", "Cy", "Di")]
+    emit, create_many = hub._emit_to_peer, server.enclaves.create_many
+    release = threading.Event()
+
+    async def emitting(peer_id, event, data):
+        if peer_id == a.peer_id:
+            raise RuntimeError("a socket bug")
+        return await emit(peer_id, event, data)
+
+    def held(groups):  # the first write waits until the second match is made
+        release.wait(10)
+        return create_many(groups)
+
+    monkeypatch.setattr(hub, "_emit_to_peer", emitting)
+    monkeypatch.setattr(server.enclaves, "create_many", held)
+    for client in (a, b, c, d):
+        assert (await client.call("search", {}))["ok"]
+    release.set()
+    assert (await c.next("matched"))["enclave_id"] == (await d.next("matched"))["enclave_id"]
+    assert a.pending("matched") == 0
+    monkeypatch.undo()
+    await asyncio.gather(*(x.close() for x in (a, b, c, d)))
+
+
 async def test_a_search_still_on_its_way_is_not_taken_for_lost(server, monkeypatch):
     """A shared store (Redis) answers late under load: a renewal in between must
     not call the searcher lost and enqueue it again (it was matched twice)."""
