@@ -210,12 +210,17 @@ class LeanWSProtocol(WSProtocol):
                 self._request, self._key = data, read[1]
                 self.handle_connect(read[0])
                 return
-        if self.on_pong is not None and not self.close_sent and self._between_frames():
-            if len(data) == PONG_SIZE and data.startswith(PONG_HEAD) and data[6] ^ data[2] == PONG:
-                self.on_pong()  # (the payload byte unmasked by the mask's first byte)
+        if self.on_pong is not None and not self.close_sent:
+            if (
+                len(data) == PONG_SIZE
+                and data.startswith(PONG_HEAD)
+                and data[6] ^ data[2] == PONG  # the payload byte unmasked by the mask's first byte
+                and self._between_frames()
+            ):
+                self.on_pong()
                 return
             texts = read_texts(data, min(DIRECT_MAX, self.config.ws_max_size))
-            if texts is not None:
+            if texts is not None and self._between_frames():
                 self._received(texts)
                 return
         super().data_received(data)
