@@ -121,7 +121,11 @@ def seed_web(target: Path) -> None:
 
 def stop_process(proc: subprocess.Popen) -> None:
     """Stop a process started with `start_new_session=True`, and its children."""
-    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:  # a test killed the whole group already
+        proc.wait()
+        return
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
