@@ -253,14 +253,7 @@ class LeanWSProtocol(WSProtocol):
         """Engine.IO's text packets written now, in one write, framed as
         wsproto would; False if the connection cannot take them this way
         (then uvicorn's `send` says why, as before)."""
-        if (
-            not self.handshake_complete
-            or self.close_sent
-            or self.response_started
-            or self.disconnected
-            or not self.writable.is_set()
-            or self.transport.is_closing()
-        ):
+        if not self._writable_now() or self.response_started:
             return False
         connection = self.conn.connection
         if connection is None or connection.state is not ConnectionState.OPEN or connection._proto.extensions:
@@ -270,12 +263,20 @@ class LeanWSProtocol(WSProtocol):
 
     def send_ping(self) -> bool:
         """Engine.IO's ping written now; False if the connection cannot take it this way."""
-        if not self.handshake_complete or self.close_sent or self.disconnected or not self.writable.is_set():
-            return False
-        if self.transport.is_closing():
+        if not self._writable_now():
             return False
         self.transport.write(PING_FRAME)
         return True
+
+    def _writable_now(self) -> bool:
+        """Open, not closing, and the transport not pushing back."""
+        return (
+            self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+            and self.writable.is_set()
+            and not self.transport.is_closing()
+        )
 
     async def send(self, message) -> None:
         if self._request is not None and not self.handshake_complete:
