@@ -93,12 +93,17 @@ def _shallow(value: object) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
+# One decoder for every packet: `json.loads` with options builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
+
+
 def loads(text: str | bytes) -> object:
     """Strict JSON: what we accept we can also relay to any client."""
-    value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+    if not isinstance(text, str):  # bytes, read as `json.loads` reads them
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    value = _DECODER.decode(text)
     # Each level opens a bracket: text with fewer of them cannot be too deep (nearly all of it).
-    opened = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
-    if opened >= MAX_DEPTH:
+    if text.count("[") + text.count("{") >= MAX_DEPTH:
         _shallow(value)
     return value
 

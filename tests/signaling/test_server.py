@@ -28,6 +28,22 @@ def test_ordinary_json_passes():
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['["a", 1.5, {"b": null}]', '["سلام"]'.encode(), '["سلام"]'.encode("utf-16"), b' {"a": [true, false]} ', "\ufeff[1]", "[1] x", b"\xff[1]"],
+)
+def test_it_reads_what_json_loads_reads_and_refuses_what_it_refuses(text):
+    import json
+
+    try:
+        expected = json.loads(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            loads(text)
+    else:
+        assert loads(text) == expected
+
+
 def test_nesting_is_bounded_in_bytes_too_and_brackets_in_strings_do_not_refuse():
     with pytest.raises(ValueError):
         loads(repr(nested(MAX_DEPTH)).replace("'", '"').encode())
