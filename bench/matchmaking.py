@@ -84,12 +84,14 @@ class Searchers:
         wants = [sorted(random.sample(tags, random.randint(1, 3))) if pool else [] for _ in self.clients]
         sent: list[float] = []
         acks: list[str | None] = ["no ack"] * len(self.clients)
+        acked: list[float | None] = [None] * len(self.clients)
         answered = asyncio.Event()
         pending = [len(self.clients)]
 
         def on_ack(index: int):
             def record(ack=None):
                 acks[index] = ack_error(ack)
+                acked[index] = time.monotonic()
                 pending[0] -= 1
                 if pending[0] == 0:
                     answered.set()
@@ -114,7 +116,7 @@ class Searchers:
             pass
         await asyncio.sleep(settle)  # a second `matched` would arrive by now
         rows = []
-        for client, started, ack, task, mine in zip(self.clients, sent, acks, waits, wants):
+        for client, started, ack, task, mine, ack_at in zip(self.clients, sent, acks, waits, wants, acked):
             shared = ()
             if task in done:
                 arrived, match = task.result()
@@ -124,7 +126,7 @@ class Searchers:
                 row = (client.account["id"], started, None, None, None)
             extra = client.pending("matched")
             failed = client.pending("search_failed")
-            rows.append(row + (extra, failed, ack, shared, tuple(mine)))
+            rows.append(row + (extra, failed, ack, shared, tuple(mine), ack_at))
         return rows, time.process_time() - cpu
 
     async def close(self) -> None:
@@ -137,7 +139,7 @@ def verify(rows: list[tuple], expected: int) -> None:
         fail(f"{expected} searchers, but {len(rows)} reported")
     problems = []
     by_enclave: dict[str, list[tuple]] = {}
-    for account, _, arrived, enclave, partner, extra, failed, ack, shared, mine in rows:
+    for account, _, arrived, enclave, partner, extra, failed, ack, shared, mine, _ in rows:
         if not set(shared) <= set(mine):
             problems.append(f"{account}: told it shares {shared}, but named {mine}")
         if ack:
@@ -180,6 +182,7 @@ def run_once(backends, accounts, count: int, procs: int, timeout: float, profile
     check_alive(backends)
     verify(rows, count)
     latencies = [arrived - started for _, started, arrived, *_ in rows]
+    ack_latencies = [row[-1] - row[1] for row in rows]
     first = min(started for _, started, *_ in rows)
     last_sent = max(started for _, started, *_ in rows)
     last = max(arrived for _, _, arrived, *_ in rows)
@@ -196,6 +199,8 @@ def run_once(backends, accounts, count: int, procs: int, timeout: float, profile
         "pairs_per_s": round(pairs / (last - first), 1),
         **{f"latency_{k}_ms": v for k, v in summary(latencies).items()},
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        # search -> its ack ("searching"): how long the worker took to take the search in.
+        **{f"ack_{k}_ms": v for k, v in summary(ack_latencies).items() if k in ("p50", "p99")},
         # How long the client processes took to send every search: a floor under the latencies.
         "emit_span_ms": round((last_sent - first) * 1000, 1),
         "server_cpu_s": round(cpu, 2),
@@ -230,7 +235,8 @@ def run_sockets(args) -> None:
                         f"  {topology['label']:>20}: {count:>5} searchers -> {result['pairs']} pairs in "
                         f"{result['seconds']:.2f} s = {result['pairs_per_s']:,.0f} matches/s; search->matched "
                         f"p50 {result['latency_p50_ms']:.0f} ms, p95 {result['latency_p95_ms']:.0f} ms, "
-                        f"p99 {result['latency_p99_ms']:.0f} ms, max {result['latency_max_ms']:.0f} ms "
+                        f"p99 {result['latency_p99_ms']:.0f} ms, max {result['latency_max_ms']:.0f} ms; search->ack "
+                        f"p50 {result['ack_p50_ms']:.0f} ms, p99 {result['ack_p99_ms']:.0f} ms "
                         f"(searches sent over {result['emit_span_ms']:.0f} ms; server CPU {result['server_cpu_s']:.2f} s, event loop {result['server_loop_cpu_s']:.2f} s); "
                         "every searcher matched exactly once"
                         + (f"; {result['on_common_interest']:.1%} on a common interest" if args.interests else ""),
