@@ -23,6 +23,7 @@ class App(rx.App):
         return with_event_sockets(self, super().__call__())
 
 
+heap.share_one_arena()  # before the first thread: gunicorn --preload forks the worker from here
 require_database(get_engine())
 hub = get_hub()
 app = App(
