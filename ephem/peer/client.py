@@ -619,12 +619,14 @@ class EphemPeer:
     def _on_link_closed(self, link: RtcLink) -> None:
         if link.stale and self.links.get(link.peer_id) is link:
             self._spawn(self._drop(link))  # nobody to rebuild it with now: built again once the peer is back
-        elif self.in_room and link.rebuilds < REBUILD_TRIES and self.links.get(link.peer_id) is link and not self._relayed(link):
-            # Its path died, its peer is still in the room: start over. Should both
-            # sides do so at once, their offers collide and the polite side answers.
-            # Meanwhile the relay carries the pair; once it does, a link that fails
-            # again is not rebuilt over and over (each rebuild changes the safety code).
+        elif self.in_room and link.rebuilds < REBUILD_TRIES and self.links.get(link.peer_id) is link:
+            # Its path died (or never opened), its peer is still in the room: start
+            # over, as the browser does, relayed or not: the relay carries the pair
+            # meanwhile, and calls need the connection. Should both sides do so at
+            # once, their offers collide and the polite side answers. Each rebuild
+            # changes the safety code, so only REBUILD_TRIES in a row.
             link.rebuilds += 1
+            log.info("rebuilding the link to %s (%d of %d)", link.peer_id, link.rebuilds, REBUILD_TRIES)
             link.rebuild()
             self._relay(link.peer_id, failed=True)
         elif self.conversation is not None and self.links.get(link.peer_id) is link:
@@ -654,10 +656,6 @@ class EphemPeer:
         await asyncio.sleep(self.relay_after)
         if self.links.get(link.peer_id) is link and not link.open:
             self._relay(link.peer_id)
-
-    def _relayed(self, link: RtcLink) -> bool:
-        relay = self.relays.get(link.peer_id)
-        return relay is not None and relay.active
 
     def _relay(self, peer_id: str, failed: bool = False) -> None:
         """Switch the pair onto the relay (it opens once their key is here)."""

@@ -25,6 +25,7 @@ from aiortc.sdp import candidate_from_sdp
 log = logging.getLogger("ephem.peer")
 
 HIGH_WATER = 1024 * 1024
+CONNECT_TIMEOUT = 30.0  # seconds: a connection whose channel is not open by then counts as failed (peer_link.js)
 
 SendSignal = Callable[[str, dict | None], Awaitable[None]]
 ICE_UFRAG = re.compile(r"^a=ice-ufrag:(\S+)", re.MULTILINE)
@@ -79,10 +80,17 @@ class RtcLink:
         self._signals: asyncio.Queue = asyncio.Queue()
         self._closing: set[asyncio.Task] = set()
         self._worker = asyncio.ensure_future(self._apply_signals())
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._lost_pc: RTCPeerConnection | None = None
         self.pc = self._new_pc()
 
     def _new_pc(self) -> RTCPeerConnection:
         pc = RTCPeerConnection(ice_configuration(self.ice_servers))
+        # aioice has no time limit of its own: a controlled side whose nomination
+        # never came, or a DTLS side whose peer never started, waits forever.
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog = asyncio.get_running_loop().call_later(CONNECT_TIMEOUT, self._never_opened, pc)
 
         @pc.on("datachannel")
         def on_datachannel(channel):
@@ -93,10 +101,23 @@ class RtcLink:
 
         @pc.on("connectionstatechange")
         async def on_state():
-            if pc is self.pc and pc.connectionState in ("failed", "closed") and not self.closed:
-                self.on_closed(self)
+            if pc.connectionState in ("failed", "closed"):
+                self._lost(pc, pc.connectionState)
 
         return pc
+
+    def _never_opened(self, pc: RTCPeerConnection) -> None:
+        if not self.open:
+            self._lost(pc, f"not open after {CONNECT_TIMEOUT:.0f} s ({pc.connectionState}, ICE {pc.iceConnectionState})")
+
+    def _lost(self, pc: RTCPeerConnection, why: str) -> None:
+        """Our current connection failed, closed or never opened: said once per connection
+        (aiortc reports "failed" twice, and its channel closes too), else each report
+        would rebuild it again and the offers would cross their own answers."""
+        if pc is self.pc and not self.closed and self._lost_pc is not pc:
+            self._lost_pc = pc
+            log.info("link to %s: %s", self.peer_id, why)
+            self.on_closed(self)
 
     def _attach(self, channel) -> None:
         self.channel, self.greeted = channel, False
@@ -111,8 +132,8 @@ class RtcLink:
 
         @channel.on("close")
         def on_close():
-            if not self.closed and channel is self.channel:
-                self.on_closed(self)
+            if channel is self.channel:
+                self._lost(self.pc, "channel closed")
 
         @channel.on("bufferedamountlow")
         def on_low():
@@ -202,6 +223,8 @@ class RtcLink:
             self._start_over()
             self._attach(self.pc.createDataChannel("ephem", ordered=True))
             await self._offer()
+        elif kind == "answer" and self.pc.signalingState != "have-local-offer":
+            log.info("an answer from %s to an offer we no longer have: ignored", self.peer_id)
         elif kind in ("offer", "answer") and isinstance(data, dict):
             collision = data.get("type") == "offer" and (self.making_offer or self.pc.signalingState != "stable")
             if collision and not self.polite:
@@ -226,5 +249,6 @@ class RtcLink:
 
     async def close(self) -> None:
         self.closed = True
+        self._watchdog.cancel()
         self._worker.cancel()
         await self.pc.close()

@@ -43,9 +43,10 @@ def chat(chat_peers):
     """`chat(home_a, home_b, count)`: a Python peer in each home, matched by search; both `done` lines."""
 
     def run_pair(home_a, home_b, count: int = 20, timeout: float = 60, path: str = "direct") -> tuple[dict, dict]:
-        a = chat_peers(home_a, "A", "--count", str(count), "--path", path)
+        args = ("--count", str(count), "--path", path, "--timeout", str(timeout))
+        a = chat_peers(home_a, "A", *args)
         time.sleep(0.2)
-        b = chat_peers(home_b, "B", "--count", str(count), "--path", path)
+        b = chat_peers(home_b, "B", *args)
         run_pair.runs = [a, b]  # each peer's lines, for tests that read more than `done`
         done = a.wait_for("done", timeout), b.wait_for("done", timeout)
         for run in (a, b):

@@ -261,6 +261,57 @@ async def test_a_failed_link_is_rebuilt_on_a_fresh_connection_and_nothing_is_los
         await bob.close()
 
 
+async def test_a_relayed_pair_whose_link_fails_is_rebuilt_and_leaves_the_relay(server):
+    """The relay carries a pair while its link is down; the link is still rebuilt
+    (as the browser's is), and once it opens the pair is back on it."""
+    alice, bob = await matched_peers(server, "Relayed", "Other")
+    try:
+        await _until(lambda: alice.transport(bob.peer_id) == "direct", 20, "alice's link open")
+        [a_link] = alice.links.values()
+        before = a_link.pc
+        alice._relay(bob.peer_id, failed=True)  # as after a first failure
+        assert alice.relays[bob.peer_id].active
+        a_link.pc._RTCPeerConnection__connectionState = "failed"  # failure injection, as above
+        a_link.pc.emit("connectionstatechange")
+        await _until(lambda: a_link.pc is not before and a_link.open, 20, "the link rebuilt and open")
+        assert not alice.relays[bob.peer_id].active  # off the relay
+        sent = await alice.send("direct again")
+        assert (await next_message(bob)).text == "direct again"
+        await alice.wait_status(sent, "delivered")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_a_link_that_never_opens_is_rebuilt(server, monkeypatch):
+    """aioice sets no time limit: a negotiation that went astray (here, the first
+    offer lost) would leave the link connecting for ever, the pair on the relay."""
+    from ephem.peer import rtc
+
+    monkeypatch.setattr(rtc, "CONNECT_TIMEOUT", 3.0)
+    apply, lost = rtc.RtcLink._apply, []
+
+    async def losing_the_first_offer(link, kind, data):
+        if kind == "offer" and not lost:
+            lost.append(link.peer_id)
+            return
+        await apply(link, kind, data)
+
+    monkeypatch.setattr(rtc.RtcLink, "_apply", losing_the_first_offer)
+    alice, bob = await matched_peers(server, "Early", "Late")
+    try:
+        [a_link], [b_link] = alice.links.values(), bob.links.values()
+        first = (a_link.pc, b_link.pc)
+        await _until(lambda: a_link.open and b_link.open, 30, "both links open")
+        assert lost and (a_link.pc, b_link.pc) != first  # rebuilt after the timeout
+        sent = await bob.send("at last")
+        assert (await next_message(alice)).text == "at last"
+        await bob.wait_status(sent, "delivered")
+    finally:
+        await alice.close()
+        await bob.close()
+
+
 def test_the_peers_language_comes_from_the_posix_locale():
     from ephem.peer.client import language_from_env
 
