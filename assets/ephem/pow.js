@@ -1,7 +1,12 @@
 // Proof of work (hashcash), the twin of ephem/pow.py: a nonce such that
 // SHA-256(challenge.id + ":" + nonce) starts with `difficulty` zero bits.
 // Solved in a Web Worker so the page stays responsive; the worker is built
-// from these very functions (a Blob), so it survives any bundling.
+// from these very functions (a Blob), so it survives any bundling. The hash is
+// sha256.js's, not WebCrypto's: a page that is not secure (plain HTTP beyond
+// localhost) has no crypto.subtle, and one block hashes faster here than an
+// awaited digest does.
+
+import { Sha256 } from "./sha256.js";
 
 export function leadingZeroBits(bytes) {
   let bits = 0;
@@ -12,18 +17,18 @@ export function leadingZeroBits(bytes) {
   return bits;
 }
 
-export async function solves(id, difficulty, nonce) {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${id}:${nonce}`));
-  return leadingZeroBits(new Uint8Array(digest)) >= difficulty;
+export function solves(id, difficulty, nonce) {
+  return leadingZeroBits(new Sha256().update(new TextEncoder().encode(`${id}:${nonce}`)).digest()) >= difficulty;
 }
 
-// The first decimal nonce that solves `challenge`; `progress(tries)` now and then.
-export async function solve(challenge, progress = () => {}) {
+// The first decimal nonce that solves `challenge`; `progress(tries)` now and
+// then. `Hash`: the worker passes its own copy of the class (its name there
+// is not the bundle's).
+export async function solve(challenge, progress = () => {}, Hash = Sha256) {
   const encoder = new TextEncoder();
   const prefix = `${challenge.id}:`;
   for (let nonce = 0; ; nonce += 1) {
-    const digest = await crypto.subtle.digest("SHA-256", encoder.encode(prefix + nonce));
-    const bytes = new Uint8Array(digest);
+    const bytes = new Hash().update(encoder.encode(prefix + nonce)).digest();
     let bits = 0;
     for (const byte of bytes) {
       if (byte) {
@@ -50,7 +55,15 @@ export function isChallenge(value) {
   );
 }
 
-const WORKER_SOURCE = `const solve = ${solve};\nonmessage = async (e) => postMessage({ nonce: await solve(e.data, (tries) => postMessage({ tries })) });`;
+// A throw in an async onmessage fires no `error` event: it is posted instead.
+const WORKER_SOURCE = `const Hash = (${Sha256});\nconst solve = (${solve});
+onmessage = async (e) => {
+  try {
+    postMessage({ nonce: await solve(e.data, (tries) => postMessage({ tries }), Hash) });
+  } catch (err) {
+    postMessage({ error: String(err) });
+  }
+};`;
 
 // Solves in a worker (or here, where there are none); `progress(tries)` as it goes.
 export function solveInWorker(challenge, progress = () => {}) {
@@ -63,9 +76,10 @@ export function solveInWorker(challenge, progress = () => {}) {
       URL.revokeObjectURL(url);
     };
     worker.onmessage = (e) => {
-      if (e.data.nonce === undefined) return progress(e.data.tries);
+      if (e.data.tries !== undefined) return progress(e.data.tries);
       done();
-      resolve(e.data.nonce);
+      if (e.data.error !== undefined) reject(new Error(e.data.error));
+      else resolve(e.data.nonce);
     };
     worker.onerror = (e) => {
       done();

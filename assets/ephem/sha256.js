@@ -1,19 +1,21 @@
 // Incremental SHA-256 (FIPS 180-4). WebCrypto digests only a whole buffer at
 // once, which would hold a whole file in memory; files are hashed chunk by
 // chunk as they are read or received instead. Python's twin is hashlib.
-
-const K = new Int32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
-  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
-  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
-  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-  0xc67178f2,
-]);
+// The class's source is a whole hasher on its own (no module-level names, even
+// when minified): the proof-of-work worker is built from it (pow.js).
 
 export class Sha256 {
+  static K = new Int32Array([
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+    0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+    0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+    0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2,
+  ]);
+
   constructor() {
     this.h = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
     this.w = new Int32Array(64);
@@ -45,6 +47,7 @@ export class Sha256 {
   }
 
   compress(bytes, at) {
+    const K = this.constructor.K;
     const w = this.w;
     for (let t = 0; t < 16; t++) {
       const j = at + t * 4;
@@ -83,18 +86,24 @@ export class Sha256 {
     h[7] = (h[7] + k) | 0;
   }
 
-  // The digest as 64 lower-case hex digits; the object is spent afterwards.
-  hex() {
+  // The 32-byte digest; the object is spent afterwards.
+  digest() {
     const bits = this.length * 8;
     const pad = new Uint8Array((this.filled < 56 ? 64 : 128) - this.filled);
     pad[0] = 0x80;
     const view = new DataView(pad.buffer);
     view.setUint32(pad.length - 8, Math.floor(bits / 2 ** 32));
     view.setUint32(pad.length - 4, bits >>> 0);
-    const length = this.length;
     this.update(pad);
-    this.length = length;
-    return [...this.h].map((x) => (x >>> 0).toString(16).padStart(8, "0")).join("");
+    const out = new Uint8Array(32);
+    const words = new DataView(out.buffer);
+    this.h.forEach((word, i) => words.setInt32(i * 4, word));
+    return out;
+  }
+
+  // The digest as 64 lower-case hex digits; the object is spent afterwards.
+  hex() {
+    return Array.from(this.digest(), (byte) => byte.toString(16).padStart(2, "0")).join("");
   }
 }
 

@@ -4,13 +4,11 @@ The `live` app runs with EPHEM_CALL_VIDEO_CROWD=2, so a three-member call is
 "crowded" and must send lower-resolution video.
 """
 
-import socket
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import join_by_invite, meet, say, texts, wait_direct
+from tests.support.browser import insecure_url, join_by_invite, meet, say, texts, wait_direct
 
 pytestmark = pytest.mark.browser
 
@@ -220,28 +218,9 @@ def test_a_third_member_joins_the_call_and_a_crowded_call_sends_less_video(live,
         page.context.close()
 
 
-def lan_address() -> str | None:
-    """This machine's address on its network, if it has one (connecting a UDP
-    socket sends nothing)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.connect(("192.0.2.1", 9))
-        except OSError:
-            return None
-        address = sock.getsockname()[0]
-    return None if address.startswith("127.") else address
-
-
 def test_a_page_that_is_not_secure_says_why_it_cannot_call_and_still_chats(live, browser):
-    # Browsers give media devices only to HTTPS and localhost pages; the dev
-    # server also answers on the machine's own address, which is neither.
-    address = lan_address()
-    if address is None:
-        pytest.skip("this machine has no non-loopback address to serve an insecure page from")
-    url = live.frontend.replace("localhost", address)
-    if httpx.get(url, timeout=10).status_code != 200:
-        pytest.skip(f"the dev server does not answer on {url}")
-    alice, bob = meet(browser, url, "Plain", "Http")
+    # Browsers give media devices only to HTTPS and localhost pages.
+    alice, bob = meet(browser, insecure_url(live.frontend), "Plain", "Http")
     for page in (alice, bob):
         assert page.evaluate("window.isSecureContext") is False
         expect(page.get_by_test_id("call-insecure")).to_contain_text("HTTPS", timeout=10_000)

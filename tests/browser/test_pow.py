@@ -1,10 +1,12 @@
 """A flooded address still signs up in the browser: the page solves the proof of work in a worker."""
 
+from urllib.parse import urlsplit
+
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import TOKEN
+from tests.support.browser import TOKEN, insecure_url
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +53,20 @@ def test_a_flooded_address_signs_up_after_the_worker_solves(flooded, browser):
     expect(page.get_by_test_id("recovery-token")).to_have_text(TOKEN, timeout=30_000)
     solved = page.evaluate("window.solvedChallenges")
     assert len(solved) == 1 and len(solved[0][0]) == 32
+
+
+def test_a_page_that_is_not_secure_solves_too(flooded, browser):
+    """No crypto.subtle on plain HTTP beyond localhost: the worker hashes with sha256.js."""
+    url = insecure_url(flooded.frontend)
+    page = browser.new_context().new_page()
+    page.goto(url)
+    expect(page.get_by_test_id("login-name")).to_be_visible(timeout=30_000)
+    assert page.evaluate("[window.isSecureContext, typeof crypto.subtle]") == [False, "undefined"]
+    # The server counts sign-ups per address: the page's comes from the machine's own.
+    assert drain(flooded.backend.replace("localhost", urlsplit(url).hostname))["purpose"] == "signup"
+    page.get_by_test_id("login-name").fill("Plain")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("recovery-token")).to_have_text(TOKEN, timeout=30_000)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ server the `live` fixture runs from the repo in the same session.
 """
 
 import asyncio
+import hashlib
 import os
 import re
 import signal
@@ -141,6 +142,18 @@ def test_the_static_site_logs_nothing_wrong_and_misses_no_file(static_deploy, br
     page.wait_for_timeout(1000)  # anything late
     assert noise == []
     icons_answer(page, static_deploy.site)
+    page.context.close()
+
+
+def test_the_minified_bundle_solves_proofs_in_its_worker(static_deploy, browser):
+    """The proof-of-work worker is built from its functions' source: renamed by the minifier, it still runs."""
+    page = browser.new_context().new_page()
+    page.goto(static_deploy.site)
+    expect(page.get_by_test_id("login-name")).to_be_visible(timeout=20_000)
+    challenge = {"id": "0123456789abcdef0123456789abcdef", "difficulty": 12}
+    nonce = page.evaluate("(c) => window.ephemSolve(c)", challenge)
+    digest = hashlib.sha256(f"{challenge['id']}:{nonce}".encode()).digest()
+    assert int.from_bytes(digest, "big") >> (256 - 12) == 0, nonce
     page.context.close()
 
 

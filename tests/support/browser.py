@@ -1,10 +1,31 @@
 """Shared Playwright helpers for the browser tests."""
 
 import re
+import socket
 
+import httpx
+import pytest
 from playwright.sync_api import expect
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def insecure_url(url: str) -> str:
+    """`url` (a localhost page) on this machine's own network address, where the
+    page is not a secure context (no crypto.subtle, no media devices): the dev
+    server answers there too. Skips when the machine has no such address."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))  # a UDP connect sends nothing
+            address = sock.getsockname()[0]
+        except OSError:
+            address = "127.0.0.1"
+    if address.startswith("127."):
+        pytest.skip("this machine has no non-loopback address to serve an insecure page from")
+    plain = url.replace("localhost", address)
+    if httpx.get(plain, timeout=10).status_code != 200:
+        pytest.skip(f"the dev server does not answer on {plain}")
+    return plain
 
 
 def sign_up(page, url: str, name: str, remember: bool = True) -> str:
